@@ -1,0 +1,16 @@
+// Package api holds the contract of the Istari jobs SDK: the OpenAPI 3.0.3
+// description of the platform's job endpoints (openapi.yaml), from which
+// package gen is generated and against which the in-memory platform and the
+// contract tests validate every request and response.
+package api
+
+import _ "embed"
+
+//go:embed openapi.yaml
+var spec []byte
+
+// Spec returns the bytes of openapi.yaml as embedded at build time. Each call
+// returns a fresh copy, so callers may modify it.
+func Spec() []byte {
+	return append([]byte(nil), spec...)
+}
