@@ -1,0 +1,54 @@
+// Package istaritest provides an in-memory Istari Digital Platform that
+// speaks the job API of api/openapi.yaml, for tests of code that uses the
+// SDK, much as pstest does for Google Cloud Pub/Sub.
+//
+// Start one with NewServer, point a client at Server.URL (which carries the
+// /api/v2 prefix) with Server.Token as the bearer token, and Close it when
+// done:
+//
+//	srv := istaritest.NewServer()
+//	defer srv.Close()
+//	client, err := gen.NewClientWithResponses(srv.URL, gen.WithRequestEditorFn(
+//		func(_ context.Context, r *http.Request) error {
+//			r.Header.Set("Authorization", "Bearer "+srv.Token)
+//			return nil
+//		}))
+//	// … use client; then check what the platform holds:
+//	jobs := srv.Jobs()
+//	n := srv.Requests().ByOperation["addJob"]
+//
+// To mount the platform in a server of your own, use New and
+// Platform.Handler, which serves the routes under /api/v2.
+//
+// # Behavior
+//
+// The platform is strict: it answers 401 to a request without a known bearer
+// token, then validates every request against the contract with kin-openapi
+// and answers 422, with a detail whose loc names the offending input (such as
+// ["query", "page"]), to anything the contract forbids. Unknown routes get
+// 404. Every error body is {"detail": …}, as on the platform.
+//
+// A new job gets a UUID, its creation time, the caller as created_by_id, one
+// Pending entry in its status history and one Active entry in its archive
+// history. Its file gets one revision per upload (creation and each update)
+// with the uploaded file's name, extension, size, media type and metadata;
+// Platform.Uploads returns the bytes of files up to MaxKeptFileSize.
+//
+// Lists hold the caller's own jobs (all users' with all_users, for an admin
+// only), filtered by model, current status (the last entry of the status
+// history) and archive state (active by default), sorted by created or
+// -created (ties keep creation order), and paged: page 1 and size 10 by
+// default, pages = ceil(total/size) and 0 when size is 0, and a page past the
+// last is empty.
+//
+// Any authenticated user may read and change any job by its id.
+//
+// # Steering a test
+//
+// WithUser and AddUser add users; WithFunctions and AddFunction register
+// functions, after which a job for an unregistered function is refused with
+// 404. WithFault, FailNext and FailOperation fail requests with a chosen
+// status and Retry-After header, without changing anything; WithLatency and
+// SetLatency delay requests. Jobs, Job, Uploads and Requests tell what the
+// platform holds and received.
+package istaritest

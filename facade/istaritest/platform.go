@@ -1,0 +1,399 @@
+package istaritest
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/getkin/kin-openapi/routers"
+
+	"github.com/istari-go/sdk/gen"
+	"github.com/istari-go/sdk/gen/server"
+	"github.com/istari-go/sdk/internal/fakestore"
+	"github.com/istari-go/sdk/internal/spec"
+)
+
+// The users every Platform starts with.
+const (
+	// DefaultToken is the bearer token of the default user, a normal user
+	// whose id is DefaultUserID. Server.Token holds it.
+	DefaultToken = "istaritest-token"
+	// DefaultUserID is the id of the default user.
+	DefaultUserID = "istaritest-user"
+	// DefaultAdminToken is the bearer token of the default admin, whose id is
+	// DefaultAdminUserID. Server.AdminToken holds it.
+	DefaultAdminToken = "istaritest-admin-token"
+	// DefaultAdminUserID is the id of the default admin.
+	DefaultAdminUserID = "istaritest-admin"
+)
+
+// BasePath is the prefix under which the platform serves every job route.
+const BasePath = spec.BasePath
+
+// MaxKeptFileSize is the largest uploaded file whose bytes the platform keeps
+// for inspection (see Upload). Of a larger file it records only the size.
+const MaxKeptFileSize = 1 << 20
+
+// DefaultMaxBodySize is the default bound on the size of a request body; see
+// WithMaxBodySize.
+const DefaultMaxBodySize = 32 << 20
+
+// Function is one function version registered with the platform (see
+// WithFunctions): the name a job asks for, such as "@istari:extract", the
+// tool it runs, and the tool versions and operating systems it supports.
+type Function struct {
+	Name             string
+	ToolName         string
+	ToolVersions     []string
+	OperatingSystems []gen.OS
+}
+
+// Upload is one file the platform received, on a job's creation or update,
+// so a test can check what a client sent.
+type Upload struct {
+	// RevisionID is the id of the file revision the upload created.
+	RevisionID string
+	// FileName is the file name the client sent, such as "params.json".
+	FileName string
+	// ContentType is the media type of the file part.
+	ContentType string
+	// Size is the file's size in bytes.
+	Size int64
+	// Content is the file's bytes; nil when the file is larger than
+	// MaxKeptFileSize.
+	Content []byte
+}
+
+// RequestCounts tells how many requests the platform received.
+type RequestCounts struct {
+	// Total counts every request, including those that matched no operation
+	// or failed (by a fault, authentication or validation).
+	Total int
+	// ByOperation counts the requests of each operation, by operationId
+	// (such as "addJob"). Operations never called are absent.
+	ByOperation map[string]int
+}
+
+// user is one account the platform knows.
+type user struct {
+	id    string
+	admin bool
+}
+
+// config collects the options.
+type config struct {
+	users     map[string]user
+	functions []Function
+	faults    []Fault
+	latency   time.Duration
+	now       func() time.Time
+	maxBody   int64
+	wrap      func(http.Handler) http.Handler
+}
+
+// ServerOption configures a Platform, and so a Server.
+type ServerOption func(*config)
+
+// WithUser adds a user whose bearer token is token. An admin may list the
+// jobs of all users. A later option for the same token replaces an earlier
+// one; an empty token or user id is ignored.
+func WithUser(token, userID string, admin bool) ServerOption {
+	return func(c *config) {
+		if token != "" && userID != "" {
+			c.users[token] = user{id: userID, admin: admin}
+		}
+	}
+}
+
+// WithFunctions registers function versions. Once one is registered, adding
+// a job for a function that matches none (by name, tool, tool version and
+// operating system; a field the request leaves out matches anything) fails
+// with 404, and a matched job records the registered function version. With
+// none registered, any function is accepted as the request describes it.
+func WithFunctions(fs ...Function) ServerOption {
+	return func(c *config) { c.functions = append(c.functions, fs...) }
+}
+
+// WithFault makes the platform fail requests from the start, as
+// Platform.InjectFault does.
+func WithFault(f Fault) ServerOption {
+	return func(c *config) { c.faults = append(c.faults, f) }
+}
+
+// WithLatency delays every request by d before it is handled. A request whose
+// context ends first is abandoned without changing anything.
+func WithLatency(d time.Duration) ServerOption {
+	return func(c *config) { c.latency = max(d, 0) }
+}
+
+// WithClock makes the platform read the time from now instead of time.Now,
+// for stable timestamps in tests.
+func WithClock(now func() time.Time) ServerOption {
+	return func(c *config) {
+		if now != nil {
+			c.now = now
+		}
+	}
+}
+
+// WithMaxBodySize bounds the size of a request body (DefaultMaxBodySize when
+// not given). A larger body is refused with 413.
+func WithMaxBodySize(n int64) ServerOption {
+	return func(c *config) {
+		if n > 0 {
+			c.maxBody = n
+		}
+	}
+}
+
+// withMiddleware wraps the platform's whole handler, for this package's tests.
+func withMiddleware(m func(http.Handler) http.Handler) ServerOption {
+	return func(c *config) { c.wrap = m }
+}
+
+// Platform is the in-memory Istari platform: the job API of api/openapi.yaml,
+// served by Handler under BasePath. Every request is checked for a bearer
+// token and validated against the contract before it is handled. All its
+// methods are safe for concurrent use, also while it serves requests.
+type Platform struct {
+	store     *fakestore.Store
+	validator *spec.Validator
+	handler   http.Handler
+	maxBody   int64
+
+	mu      sync.Mutex
+	users   map[string]user
+	faults  []Fault
+	latency time.Duration
+	total   int
+	byOp    map[string]int
+}
+
+// New returns a Platform configured by opts. It knows two users to begin
+// with: DefaultToken (a normal user) and DefaultAdminToken (an admin).
+//
+// New panics only if the contract embedded at build time does not load,
+// which the contract's own tests rule out.
+func New(opts ...ServerOption) *Platform {
+	c := &config{
+		users: map[string]user{
+			DefaultToken:      {id: DefaultUserID},
+			DefaultAdminToken: {id: DefaultAdminUserID, admin: true},
+		},
+		now:     time.Now,
+		maxBody: DefaultMaxBodySize,
+	}
+	for _, o := range opts {
+		if o != nil {
+			o(c)
+		}
+	}
+	v, err := spec.NewValidator()
+	if err != nil {
+		panic(fmt.Sprintf("istaritest: %v", err))
+	}
+	p := &Platform{
+		store:     fakestore.New(fakestore.WithClock(c.now)),
+		validator: v,
+		maxBody:   c.maxBody,
+		users:     c.users,
+		latency:   c.latency,
+		byOp:      map[string]int{},
+	}
+	for _, f := range c.functions {
+		p.AddFunction(f)
+	}
+	for _, f := range c.faults {
+		p.InjectFault(f)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
+		writeProblem(w, problem{status: http.StatusNotFound, detail: "Not Found"})
+	})
+	strict := server.NewStrictHandlerWithOptions(&handlers{p: p}, nil, server.StrictHTTPServerOptions{
+		RequestErrorHandlerFunc:  requestError,
+		ResponseErrorHandlerFunc: responseError,
+	})
+	api := server.HandlerWithOptions(strict, server.StdHTTPServerOptions{
+		BaseURL:          BasePath,
+		BaseRouter:       mux,
+		ErrorHandlerFunc: paramError,
+	})
+	var h http.Handler = &front{p: p, next: api}
+	if c.wrap != nil {
+		h = c.wrap(h)
+	}
+	p.handler = h
+	return p
+}
+
+// Handler returns the platform's HTTP handler. It serves the job routes
+// under BasePath (/api/v2), so a client's base URL is the handler's address
+// followed by /api/v2. To mount it under another prefix, strip that prefix
+// first (http.StripPrefix).
+func (p *Platform) Handler() http.Handler { return p.handler }
+
+// AddUser adds a user whose bearer token is token, as WithUser does. An
+// empty token or user id is ignored.
+func (p *Platform) AddUser(token, userID string, admin bool) {
+	if token == "" || userID == "" {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.users[token] = user{id: userID, admin: admin}
+}
+
+// AddFunction registers a function version, as WithFunctions does.
+func (p *Platform) AddFunction(f Function) {
+	p.store.AddFunction(fakestore.Function{
+		Name:             f.Name,
+		ToolName:         f.ToolName,
+		ToolVersions:     f.ToolVersions,
+		OperatingSystems: f.OperatingSystems,
+	})
+}
+
+// SetLatency changes the delay WithLatency set; 0 removes it.
+func (p *Platform) SetLatency(d time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.latency = max(d, 0)
+}
+
+// Jobs returns a deep copy of every job, in creation order.
+func (p *Platform) Jobs() []gen.Job { return p.store.Jobs() }
+
+// Job returns a deep copy of one job, and false when there is no such job.
+func (p *Platform) Job(id string) (gen.Job, bool) {
+	j, err := p.store.Job(id)
+	return j, err == nil
+}
+
+// Uploads returns the files uploaded for a job, oldest first: the one it was
+// created with, then one for each update. It returns nil for an unknown job.
+func (p *Platform) Uploads(jobID string) []Upload {
+	ups, err := p.store.Uploads(jobID)
+	if err != nil {
+		return nil
+	}
+	out := make([]Upload, len(ups))
+	for i, u := range ups {
+		out[i] = Upload(u)
+	}
+	return out
+}
+
+// Requests returns how many requests the platform has received.
+func (p *Platform) Requests() RequestCounts {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return RequestCounts{Total: p.total, ByOperation: maps.Clone(p.byOp)}
+}
+
+// lookupUser returns the user a bearer token belongs to.
+func (p *Platform) lookupUser(token string) (user, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	u, ok := p.users[token]
+	return u, ok
+}
+
+// count records one received request.
+func (p *Platform) count(operationID string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.total++
+	if operationID != "" {
+		p.byOp[operationID]++
+	}
+}
+
+func (p *Platform) currentLatency() time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.latency
+}
+
+// bearer extracts the token of an `Authorization: Bearer <token>` header.
+func bearer(r *http.Request) (string, bool) {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	token = strings.TrimSpace(token)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return "", false
+	}
+	return token, true
+}
+
+// statusClientClosedRequest answers a request whose context ended while it
+// waited; nobody reads it.
+const statusClientClosedRequest = 499
+
+// front runs, for every request, what comes before the generated handler:
+// routing on the contract, counting, latency, faults, authentication, the
+// body bound and validation.
+type front struct {
+	p    *Platform
+	next http.Handler
+}
+
+func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p := f.p
+	route, _, err := p.validator.Route(r)
+	if err != nil {
+		p.count("")
+		if errors.Is(err, routers.ErrMethodNotAllowed) {
+			writeProblem(w, problem{status: http.StatusMethodNotAllowed, detail: "Method Not Allowed"})
+			return
+		}
+		writeProblem(w, problem{status: http.StatusNotFound, detail: "Not Found"})
+		return
+	}
+	op := route.Operation.OperationID
+	p.count(op)
+
+	if d := p.currentLatency(); d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			writeProblem(w, problem{status: statusClientClosedRequest, detail: "client closed request"})
+			return
+		}
+	}
+	if fault, ok := p.takeFault(op); ok {
+		writeProblem(w, fault.problem())
+		return
+	}
+
+	token, ok := bearer(r)
+	if !ok {
+		writeProblem(w, problem{status: http.StatusUnauthorized, detail: "Not authenticated"})
+		return
+	}
+	u, ok := p.lookupUser(token)
+	if !ok {
+		writeProblem(w, problem{status: http.StatusUnauthorized, detail: "Invalid authentication credentials"})
+		return
+	}
+
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = http.MaxBytesReader(w, r.Body, p.maxBody)
+	}
+	if _, err := p.validator.ValidateRequest(r); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			writeProblem(w, problem{status: http.StatusRequestEntityTooLarge,
+				detail: fmt.Sprintf("request body larger than %d bytes", tooLarge.Limit)})
+			return
+		}
+		writeProblem(w, problem{status: http.StatusUnprocessableEntity, items: validationItems(err)})
+		return
+	}
+	f.next.ServeHTTP(w, r.WithContext(withUser(r.Context(), u)))
+}

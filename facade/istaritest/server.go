@@ -1,0 +1,39 @@
+package istaritest
+
+import "net/http/httptest"
+
+// Server is a Platform listening on a loopback port, for a test to point a
+// client at. Its Platform's methods (Jobs, Requests, FailNext, …) are
+// promoted, so a test can inspect and steer it while it runs.
+type Server struct {
+	*Platform
+
+	// URL is the base URL to give a client, with the /api/v2 prefix, such as
+	// http://127.0.0.1:4242/api/v2.
+	URL string
+	// Token is the bearer token of the default user, a normal user
+	// (DefaultToken).
+	Token string
+	// AdminToken is the bearer token of the default admin
+	// (DefaultAdminToken), which may list the jobs of all users.
+	AdminToken string
+
+	srv *httptest.Server
+}
+
+// NewServer starts a Platform configured by opts on a loopback port. Call
+// Close when done.
+func NewServer(opts ...ServerOption) *Server {
+	p := New(opts...)
+	srv := httptest.NewServer(p.Handler())
+	return &Server{
+		Platform:   p,
+		URL:        srv.URL + BasePath,
+		Token:      DefaultToken,
+		AdminToken: DefaultAdminToken,
+		srv:        srv,
+	}
+}
+
+// Close shuts the server down and waits for the requests in flight to end.
+func (s *Server) Close() { s.srv.Close() }

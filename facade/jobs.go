@@ -1,0 +1,316 @@
+package facade
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/istari-go/sdk/gen"
+)
+
+// maxResponseBody caps a successful answer; a larger one is an error rather
+// than an unbounded read.
+const maxResponseBody = 64 << 20
+
+// AddJob adds a job to a model: it runs p.Function on p.ModelID with the
+// parameters in p.Parameters or p.ParametersFile, which are sent as the
+// job's JSON file in one streamed multipart request. Everything is checked
+// before anything is sent.
+//
+// AddJob is not idempotent: it is retried only when the request cannot have
+// reached the server, never after a timeout.
+func (c *Client) AddJob(ctx context.Context, p AddJobParams, opts ...CallOption) (*Job, error) {
+	const op = "AddJob"
+	if err := checkID("AddJobParams.ModelID", p.ModelID); err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(p.Function) == "" {
+		return nil, &ValidationError{Field: "AddJobParams.Function", Reason: `must name a function, such as "@istari:extract"`}
+	}
+	if err := checkEnum("AddJobParams.OperatingSystem", p.OperatingSystem, OSValues()); err != nil {
+		return nil, err
+	}
+	if err := checkSources("AddJobParams.Sources", p.Sources); err != nil {
+		return nil, err
+	}
+	up, err := parametersUpload(&p)
+	if err != nil {
+		return nil, err
+	}
+	return c.sendUpload(ctx, op, opts, up, func(ctx context.Context, body io.Reader, edit gen.RequestEditorFn) (*http.Response, error) {
+		return c.api.AddJobWithBody(ctx, p.ModelID, up.contentType, body, edit)
+	})
+}
+
+// UpdateJob replaces a job's file with the file at p.Path, streamed, and
+// records the new revision's metadata.
+func (c *Client) UpdateJob(ctx context.Context, jobID string, p UpdateJobParams, opts ...CallOption) (*Job, error) {
+	const op = "UpdateJob"
+	if err := checkID("jobID", jobID); err != nil {
+		return nil, err
+	}
+	if err := checkSources("UpdateJobParams.Sources", p.Sources); err != nil {
+		return nil, err
+	}
+	up, err := fileUpload(&p)
+	if err != nil {
+		return nil, err
+	}
+	return c.sendUpload(ctx, op, opts, up, func(ctx context.Context, body io.Reader, edit gen.RequestEditorFn) (*http.Response, error) {
+		return c.api.UpdateJobWithBody(ctx, jobID, up.contentType, body, edit)
+	})
+}
+
+func (c *Client) sendUpload(ctx context.Context, op string, opts []CallOption, up *upload,
+	send func(context.Context, io.Reader, gen.RequestEditorFn) (*http.Response, error)) (*Job, error) {
+	body, err := up.open()
+	if err != nil {
+		return nil, fmt.Errorf("facade: %s: open file: %w", op, err)
+	}
+	// The generated request cannot know the body's length or how to reopen
+	// it; this editor tells it both, so the upload has a Content-Length and
+	// a retry sends the whole file again.
+	edit := func(_ context.Context, req *http.Request) error {
+		req.ContentLength = up.length()
+		req.GetBody = up.open
+		return nil
+	}
+	resp, err := send(c.callContext(ctx, op, opts), body, edit)
+	if err != nil {
+		_ = body.Close() // the transport closes it, unless building the request failed first
+	}
+	return decodeJob(c, op, resp, err)
+}
+
+// GetJob gets a job by its id.
+func (c *Client) GetJob(ctx context.Context, jobID string, opts ...CallOption) (*Job, error) {
+	const op = "GetJob"
+	if err := checkID("jobID", jobID); err != nil {
+		return nil, err
+	}
+	resp, err := c.api.GetJob(c.callContext(ctx, op, opts), jobID)
+	return decodeJob(c, op, resp, err)
+}
+
+// ListJobs lists one page of the jobs the caller has access to.
+func (c *Client) ListJobs(ctx context.Context, p ListJobsParams, opts ...CallOption) (*JobPage, error) {
+	const op = "ListJobs"
+	if err := p.check(); err != nil {
+		return nil, err
+	}
+	resp, err := c.api.ListJobs(c.callContext(ctx, op, opts), p.wire())
+	return decodePage(c, op, resp, err)
+}
+
+func (p ListJobsParams) check() error { return p.query().check("ListJobsParams") }
+
+// ListModelJobs lists one page of a model's jobs.
+func (c *Client) ListModelJobs(ctx context.Context, modelID string, p ListModelJobsParams, opts ...CallOption) (*JobPage, error) {
+	const op = "ListModelJobs"
+	if err := checkID("modelID", modelID); err != nil {
+		return nil, err
+	}
+	if err := p.check(); err != nil {
+		return nil, err
+	}
+	resp, err := c.api.ListModelJobs(c.callContext(ctx, op, opts), modelID, p.wire())
+	return decodePage(c, op, resp, err)
+}
+
+func (p ListModelJobsParams) check() error { return p.query().check("ListModelJobsParams") }
+
+// UpdateJobStatus appends p.Status, with the reporting agent and a message,
+// to a job's status history.
+func (c *Client) UpdateJobStatus(ctx context.Context, jobID string, p UpdateJobStatusParams, opts ...CallOption) (*Job, error) {
+	const op = "UpdateJobStatus"
+	if err := checkID("jobID", jobID); err != nil {
+		return nil, err
+	}
+	if p.Status == "" {
+		return nil, &ValidationError{Field: "UpdateJobStatusParams.Status", Reason: "must be one of " + quoteList(JobStatusNameValues())}
+	}
+	if err := checkEnum("UpdateJobStatusParams.Status", p.Status, JobStatusNameValues()); err != nil {
+		return nil, err
+	}
+	params := &gen.UpdateJobStatusParams{StatusName: gen.JobStatusName(p.Status)}
+	if p.AgentID != "" {
+		params.AgentID = &p.AgentID
+	}
+	var body gen.JobStatusMessage
+	if p.Message != "" {
+		body.Message = &p.Message
+	}
+	resp, err := c.api.UpdateJobStatus(c.callContext(ctx, op, opts), jobID, params, body)
+	return decodeJob(c, op, resp, err)
+}
+
+// UpdateJobAssignedAgent assigns a job to one agent or one agent pool.
+func (c *Client) UpdateJobAssignedAgent(ctx context.Context, jobID string, a AssignedAgent, opts ...CallOption) (*Job, error) {
+	const op = "UpdateJobAssignedAgent"
+	if err := checkID("jobID", jobID); err != nil {
+		return nil, err
+	}
+	if (a.AgentID == "") == (a.AgentPoolID == "") {
+		return nil, &ValidationError{Field: "AssignedAgent", Reason: "set exactly one of AgentID and AgentPoolID"}
+	}
+	var body gen.NewJobAssignedAgent
+	if a.AgentID != "" {
+		body.AgentID = &a.AgentID
+	} else {
+		body.AgentPoolID = &a.AgentPoolID
+	}
+	resp, err := c.api.UpdateJobAssignedAgent(c.callContext(ctx, op, opts), jobID, body)
+	return decodeJob(c, op, resp, err)
+}
+
+// RemoveJobAssignedAgent removes a job's assigned agent and agent pool.
+func (c *Client) RemoveJobAssignedAgent(ctx context.Context, jobID string, opts ...CallOption) (*Job, error) {
+	const op = "RemoveJobAssignedAgent"
+	if err := checkID("jobID", jobID); err != nil {
+		return nil, err
+	}
+	resp, err := c.api.RemoveJobAssignedAgent(c.callContext(ctx, op, opts), jobID)
+	return decodeJob(c, op, resp, err)
+}
+
+// ArchiveJob archives a job. The reason may be empty. Archiving an archived
+// job fails with an error that matches [ErrConflict].
+func (c *Client) ArchiveJob(ctx context.Context, jobID, reason string, opts ...CallOption) (*Job, error) {
+	const op = "ArchiveJob"
+	if err := checkID("jobID", jobID); err != nil {
+		return nil, err
+	}
+	var body gen.Archive
+	if reason != "" {
+		body.Reason = &reason
+	}
+	resp, err := c.api.ArchiveJob(c.callContext(ctx, op, opts), jobID, body)
+	return decodeJob(c, op, resp, err)
+}
+
+// RestoreJob restores an archived job. The reason may be empty. Restoring
+// an active job fails with an error that matches [ErrConflict].
+func (c *Client) RestoreJob(ctx context.Context, jobID, reason string, opts ...CallOption) (*Job, error) {
+	const op = "RestoreJob"
+	if err := checkID("jobID", jobID); err != nil {
+		return nil, err
+	}
+	var body gen.Restore
+	if reason != "" {
+		body.Reason = &reason
+	}
+	resp, err := c.api.RestoreJob(c.callContext(ctx, op, opts), jobID, body)
+	return decodeJob(c, op, resp, err)
+}
+
+func decodeJob(c *Client, op string, resp *http.Response, err error) (*Job, error) {
+	j := new(Job)
+	if err := c.decode(op, resp, err, &j.Job); err != nil {
+		return nil, err
+	}
+	if j.ID == "" {
+		return nil, &DecodeError{Operation: op, StatusCode: resp.StatusCode, Reason: "the job has no id"}
+	}
+	return j, nil
+}
+
+func decodePage(c *Client, op string, resp *http.Response, err error) (*JobPage, error) {
+	var w gen.PageJob
+	if err := c.decode(op, resp, err, &w); err != nil {
+		return nil, err
+	}
+	for i := range w.Items {
+		if w.Items[i].ID == "" {
+			return nil, &DecodeError{Operation: op, StatusCode: resp.StatusCode, Reason: fmt.Sprintf("item %d has no id", i)}
+		}
+	}
+	return newJobPage(&w), nil
+}
+
+// DecodeError reports a 2xx answer whose body is not what the operation
+// returns: the wrong content type, an empty or truncated body, or JSON of
+// the wrong shape. The call's result is never a zero value in that case.
+type DecodeError struct {
+	// Operation is the operation, such as "GetJob".
+	Operation string
+	// StatusCode is the answer's HTTP status.
+	StatusCode int
+	// Reason says what was wrong.
+	Reason string
+	// Err is the underlying decoding error, if any.
+	Err error
+}
+
+// Error implements error.
+func (e *DecodeError) Error() string {
+	return fmt.Sprintf("facade: %s: unexpected %d answer: %s", e.Operation, e.StatusCode, e.Reason)
+}
+
+// Unwrap returns the underlying decoding error.
+func (e *DecodeError) Unwrap() error { return e.Err }
+
+// decode turns an answer into dst, or into an error: a transport error
+// wrapped with the operation, an *APIError for a non-2xx answer, or a
+// *DecodeError for a 2xx answer that is not the expected JSON.
+func (c *Client) decode(op string, resp *http.Response, err error, dst any) error {
+	if err != nil {
+		if ve := (*ValidationError)(nil); errors.As(err, &ve) {
+			return err
+		}
+		return fmt.Errorf("facade: %s: %w", op, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return newAPIError(op, resp)
+	}
+	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	if mt != "application/json" && !strings.HasSuffix(mt, "+json") {
+		return &DecodeError{Operation: op, StatusCode: resp.StatusCode, Reason: fmt.Sprintf("content type %q, want application/json", resp.Header.Get("Content-Type"))}
+	}
+	buf, _ := c.bufs.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	defer func() {
+		if buf.Cap() <= 4<<20 {
+			buf.Reset()
+			c.bufs.Put(buf)
+		}
+	}()
+	n, err := buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBody+1))
+	if err != nil {
+		return fmt.Errorf("facade: %s: read answer: %w", op, err)
+	}
+	if n > maxResponseBody {
+		return &DecodeError{Operation: op, StatusCode: resp.StatusCode, Reason: "answer larger than 64 MiB"}
+	}
+	if err := json.Unmarshal(buf.Bytes(), dst); err != nil {
+		reason := "invalid JSON: " + err.Error()
+		if n == 0 {
+			reason = "empty body"
+		}
+		return &DecodeError{Operation: op, StatusCode: resp.StatusCode, Reason: reason, Err: err}
+	}
+	return nil
+}
+
+func newAPIError(op string, resp *http.Response) *APIError {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	e := &APIError{
+		Operation:  op,
+		StatusCode: resp.StatusCode,
+		Body:       body,
+		Detail:     parseDetail(body),
+		RetryAfter: resp.Header.Get("Retry-After"),
+	}
+	if resp.Request != nil {
+		e.Method, e.Path = resp.Request.Method, resp.Request.URL.Path
+	}
+	return e
+}

@@ -1,0 +1,90 @@
+package facade
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Option configures a [Client] at construction.
+type Option func(*config)
+
+// config is what the options set; NewClient turns it into a Client.
+type config struct {
+	token        Token
+	httpClient   *http.Client
+	timeout      time.Duration
+	userAgent    string
+	logger       *slog.Logger
+	editors      []RequestEditor
+	retry        RetryPolicy
+	retrySet     bool
+	insecureHTTP bool
+	prefetch     int
+}
+
+// RequestEditor changes an outgoing request before it is sent, for example
+// to add a header. It runs once per attempt, after the SDK's own headers are
+// set.
+type RequestEditor func(ctx context.Context, req *http.Request) error
+
+// WithToken sets the bearer token sent as "Authorization: Bearer <token>".
+func WithToken(token string) Option { return func(c *config) { c.token = Token(token) } }
+
+// WithHTTPClient sets the HTTP client that sends requests. Its Transport is
+// used as it is; its Timeout, if any, bounds every attempt on top of
+// [WithTimeout]. Without it the client uses a tuned transport of its own
+// (TLS 1.2 or newer, up to 100 idle connections per host).
+func WithHTTPClient(hc *http.Client) Option { return func(c *config) { c.httpClient = hc } }
+
+// WithTimeout sets the default timeout of one request (one attempt): the Go
+// form of ISTARI_CLIENT_HTTP_REQUEST_TIMEOUT_SECS. Zero means no timeout
+// beyond the caller's context. [WithRequestTimeout] overrides it per call.
+func WithTimeout(d time.Duration) Option { return func(c *config) { c.timeout = d } }
+
+// WithUserAgent sets the User-Agent header. The default is
+// "istari-go/<version> go/<runtime version>".
+func WithUserAgent(ua string) Option { return func(c *config) { c.userAgent = ua } }
+
+// WithLogger sets the logger that receives one debug record per request
+// (operation, method, path, status, duration, attempt) and one per retry. It
+// never receives the token or a body. The default discards everything.
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// WithRequestEditor adds a function that edits every outgoing request, the
+// facade's and those of [Client.Raw].
+func WithRequestEditor(fn RequestEditor) Option {
+	return func(c *config) { c.editors = append(c.editors, fn) }
+}
+
+// WithRetry sets the retry policy. [NoRetry] turns retries off.
+func WithRetry(p RetryPolicy) Option {
+	return func(c *config) { c.retry, c.retrySet = p, true }
+}
+
+// WithInsecureHTTP allows plain http:// to a host that is not loopback while
+// a token is set. Without it such a client is refused, since the token would
+// cross the network in clear text.
+func WithInsecureHTTP() Option { return func(c *config) { c.insecureHTTP = true } }
+
+// WithPrefetch sets how many pages [Client.AllJobs] and
+// [Client.AllModelJobs] fetch ahead of the page being consumed. The default
+// is 1: page N+1 is fetched while the caller reads page N. Zero fetches
+// strictly one page at a time.
+func WithPrefetch(pages int) Option { return func(c *config) { c.prefetch = pages } }
+
+// CallOption configures one method call.
+type CallOption func(*callConfig)
+
+type callConfig struct {
+	timeout    time.Duration
+	timeoutSet bool
+}
+
+// WithRequestTimeout bounds each attempt of this call: the Go form of the
+// Python SDK's http_request_timeout_secs. The caller's context bounds the
+// whole call, retries included.
+func WithRequestTimeout(d time.Duration) CallOption {
+	return func(c *callConfig) { c.timeout, c.timeoutSet = d, true }
+}

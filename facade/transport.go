@@ -1,0 +1,177 @@
+package facade
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptrace"
+	"sync/atomic"
+	"time"
+)
+
+// callInfoKey carries a facade call's operation name and timeout to the
+// transport through the request's context.
+type callInfoKey struct{}
+
+type callInfo struct {
+	op         string
+	timeout    time.Duration
+	timeoutSet bool
+}
+
+// transport sends every request of a Client, the facade's and those of
+// Client.Raw: it sets auth and User-Agent, runs the request editors, bounds
+// each attempt by its timeout, retries what is safe, and logs. It implements
+// gen.HttpRequestDoer and is safe for concurrent use.
+type transport struct {
+	hc        *http.Client
+	token     Token
+	userAgent string
+	timeout   time.Duration
+	editors   []RequestEditor
+	retry     RetryPolicy
+	logger    *slog.Logger
+	// sleep waits between attempts; tests replace it.
+	sleep func(ctx context.Context, d time.Duration) error
+	now   func() time.Time
+}
+
+// Do sends req, retrying as the policy allows. The returned response's body
+// holds the attempt's timeout open until it is closed.
+func (t *transport) Do(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	op, timeout := "Raw", t.timeout
+	if ci, ok := ctx.Value(callInfoKey{}).(*callInfo); ok {
+		op = ci.op
+		if ci.timeoutSet {
+			timeout = ci.timeout
+		}
+	}
+	hasBody := req.Body != nil && req.Body != http.NoBody
+	attempts := t.retry.attempts()
+	for attempt := 1; ; attempt++ {
+		r := req
+		if attempt > 1 {
+			r = req.Clone(ctx)
+			if hasBody {
+				body, err := req.GetBody()
+				if err != nil {
+					return nil, fmt.Errorf("reopen request body for attempt %d: %w", attempt, err)
+				}
+				r.Body = body
+			}
+		}
+		if t.token != "" {
+			r.Header.Set("Authorization", "Bearer "+string(t.token))
+		}
+		r.Header.Set("User-Agent", t.userAgent)
+		for _, edit := range t.editors {
+			if err := edit(ctx, r); err != nil {
+				closeReqBody(r)
+				return nil, fmt.Errorf("request editor: %w", err)
+			}
+		}
+
+		actx, cancel := ctx, context.CancelFunc(func() {})
+		if timeout > 0 {
+			actx, cancel = context.WithTimeout(ctx, timeout)
+		}
+		var wrote atomic.Bool
+		actx = httptrace.WithClientTrace(actx, &httptrace.ClientTrace{
+			WroteHeaderField: func(string, []string) { wrote.Store(true) },
+			WroteHeaders:     func() { wrote.Store(true) },
+		})
+		start := t.now()
+		resp, err := t.hc.Do(r.WithContext(actx))
+		attemptTimedOut := err != nil && ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded)
+		t.logAttempt(ctx, op, r, resp, err, attempt, t.now().Sub(start))
+
+		if ctx.Err() != nil {
+			cancel()
+			closeResp(resp)
+			if err == nil {
+				err = ctx.Err()
+			}
+			return nil, err
+		}
+		d := classify(r.Method, resp, err, wrote.Load(), attemptTimedOut, t.now())
+		canReplay := !hasBody || req.GetBody != nil
+		if !d.retry || attempt >= attempts || !canReplay {
+			if err != nil {
+				cancel()
+				if attemptTimedOut {
+					err = fmt.Errorf("attempt %d timed out after %s: %w", attempt, timeout, err)
+				}
+				return nil, err
+			}
+			resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+			return resp, nil
+		}
+		closeResp(resp)
+		cancel()
+
+		wait := t.retry.backoff(attempt)
+		if d.hasWait {
+			wait = d.wait
+			if t.retry.MaxInterval > 0 {
+				wait = min(wait, t.retry.MaxInterval)
+			}
+		}
+		if t.logger.Enabled(ctx, slog.LevelDebug) {
+			t.logger.LogAttrs(ctx, slog.LevelDebug, "istari retry",
+				slog.String("operation", op), slog.String("method", r.Method), slog.String("path", r.URL.Path),
+				slog.Int("attempt", attempt+1), slog.String("reason", d.reason), slog.Duration("wait", wait))
+		}
+		if err := t.sleep(ctx, wait); err != nil {
+			return nil, fmt.Errorf("waiting to retry (%s): %w", d.reason, err)
+		}
+	}
+}
+
+func (t *transport) logAttempt(ctx context.Context, op string, r *http.Request, resp *http.Response, err error, attempt int, dur time.Duration) {
+	if !t.logger.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("operation", op), slog.String("method", r.Method), slog.String("path", r.URL.Path),
+		slog.Int("attempt", attempt), slog.Duration("duration", dur),
+	}
+	if resp != nil {
+		attrs = append(attrs, slog.Int("status", resp.StatusCode))
+	}
+	if err != nil {
+		attrs = append(attrs, slog.String("error", errClass(err)))
+	}
+	t.logger.LogAttrs(ctx, slog.LevelDebug, "istari request", attrs...)
+}
+
+// cancelOnClose releases an attempt's timeout when its body is closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c *cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
+}
+
+// closeResp drains a little of a response we will not use, so that its
+// connection can be reused, and closes it.
+func closeResp(resp *http.Response) {
+	if resp == nil || resp.Body == nil {
+		return
+	}
+	_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
+	_ = resp.Body.Close()
+}
+
+func closeReqBody(r *http.Request) {
+	if r.Body != nil {
+		_ = r.Body.Close()
+	}
+}
