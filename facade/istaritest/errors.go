@@ -70,47 +70,51 @@ func validationItems(err error) []gen.ValidationErrorItem {
 	var out []gen.ValidationErrorItem
 	var walk func(err error, loc []string)
 	walk = func(err error, loc []string) {
-		var multi openapi3.MultiError
-		var reqErr *openapi3filter.RequestError
-		var schemaErr *openapi3.SchemaError
-		var secErr *openapi3filter.SecurityRequirementsError
-		switch {
-		case err == nil:
-		case errors.As(err, &multi):
-			for _, e := range multi {
-				walk(e, loc)
+		// Match the outermost error first: a RequestError unwraps to the
+		// MultiError or SchemaError inside it, which lacks its location.
+		switch e := err.(type) {
+		case nil:
+		case openapi3.MultiError:
+			for _, inner := range e {
+				walk(inner, loc)
 			}
-		case errors.As(err, &reqErr):
+		case *openapi3filter.RequestError:
 			next := loc
 			switch {
-			case reqErr.Parameter != nil:
-				next = []string{reqErr.Parameter.In, reqErr.Parameter.Name}
-			case reqErr.RequestBody != nil:
+			case e.Parameter != nil:
+				next = []string{e.Parameter.In, e.Parameter.Name}
+			case e.RequestBody != nil:
 				next = []string{"body"}
 			}
-			if errors.As(reqErr.Err, &multi) || errors.As(reqErr.Err, &schemaErr) {
-				walk(reqErr.Err, next)
+			var multi openapi3.MultiError
+			var schemaErr *openapi3.SchemaError
+			if errors.As(e.Err, &multi) || errors.As(e.Err, &schemaErr) {
+				walk(e.Err, next)
 				return
 			}
 			typ := "value_error"
-			if errors.Is(reqErr.Err, openapi3filter.ErrInvalidRequired) {
+			if errors.Is(e.Err, openapi3filter.ErrInvalidRequired) {
 				typ = "missing"
 			}
-			out = append(out, item(reqErr.Error(), typ, next...))
-		case errors.As(err, &schemaErr):
-			l := append(append([]string(nil), loc...), schemaErr.JSONPointer()...)
-			msg := schemaErr.Reason
+			out = append(out, item(e.Error(), typ, next...))
+		case *openapi3.SchemaError:
+			l := append(append([]string(nil), loc...), e.JSONPointer()...)
+			msg := e.Reason
 			if msg == "" {
-				msg = schemaErr.Error()
+				msg = e.Error()
 			}
 			typ := "value_error"
-			if schemaErr.SchemaField == "required" {
+			if e.SchemaField == "required" {
 				typ = "missing"
 			}
 			out = append(out, item(msg, typ, l...))
-		case errors.As(err, &secErr):
-			out = append(out, item(secErr.Error(), "security", "header", "Authorization"))
+		case *openapi3filter.SecurityRequirementsError:
+			out = append(out, item(e.Error(), "security", "header", "Authorization"))
 		default:
+			if u, ok := err.(interface{ Unwrap() error }); ok && u.Unwrap() != nil {
+				walk(u.Unwrap(), loc)
+				return
+			}
 			if len(loc) == 0 {
 				loc = []string{"request"}
 			}
