@@ -69,8 +69,17 @@ func (v *Validator) Doc() *openapi3.T { return v.doc }
 func (v *Validator) Route(req *http.Request) (*routers.Route, map[string]string, error) {
 	// Route on the path alone: a client's request carries scheme and host, a
 	// server's does not, and the router's server entry is the bare prefix.
+	// Anything mounted before the /api/v2 prefix is not the contract's
+	// concern, so it is cut off.
+	p, raw := req.URL.Path, req.URL.RawPath
+	if i := strings.Index(p, BasePath+"/"); i > 0 {
+		p = p[i:]
+		if j := strings.Index(raw, BasePath+"/"); j > 0 {
+			raw = raw[j:]
+		}
+	}
 	r := req.Clone(req.Context())
-	r.URL = &url.URL{Path: req.URL.Path, RawPath: req.URL.RawPath}
+	r.URL = &url.URL{Path: p, RawPath: raw}
 	return v.router.FindRoute(r)
 }
 
