@@ -249,6 +249,10 @@ func (c *Client) BaseURL() string { return c.baseURL }
 // and retries.
 func (c *Client) Raw() *gen.ClientWithResponses { return c.raw }
 
+// CloseIdleConnections closes the connections the client keeps open for
+// reuse, as [http.Client.CloseIdleConnections] does. The client stays usable.
+func (c *Client) CloseIdleConnections() { c.tr.hc.CloseIdleConnections() }
+
 // String describes the client without its token.
 func (c *Client) String() string {
 	tok := "<none>"

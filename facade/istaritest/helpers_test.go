@@ -144,6 +144,7 @@ type req struct {
 	method string
 	path   string // after /api/v2
 	token  string // "-" for none
+	auth   string // a raw Authorization header, instead of token
 	ctype  string
 	body   []byte
 }
@@ -160,9 +161,11 @@ func (s *testServer) do(ctx context.Context, rq req) (response, error) {
 	if rq.ctype != "" {
 		r.Header.Set("Content-Type", rq.ctype)
 	}
-	switch rq.token {
-	case "-":
-	case "":
+	switch {
+	case rq.auth != "":
+		r.Header.Set("Authorization", rq.auth)
+	case rq.token == "-":
+	case rq.token == "":
 		r.Header.Set("Authorization", "Bearer "+s.Token)
 	default:
 		r.Header.Set("Authorization", "Bearer "+rq.token)

@@ -9,8 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/getkin/kin-openapi/routers"
-
 	"github.com/istari-go/sdk/gen"
 	"github.com/istari-go/sdk/gen/server"
 	"github.com/istari-go/sdk/internal/fakestore"
@@ -319,6 +317,19 @@ func (p *Platform) currentLatency() time.Duration {
 	return p.latency
 }
 
+// pathExists tells whether some operation serves r's path with another
+// method.
+func (p *Platform) pathExists(r *http.Request) bool {
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		c := r.Clone(r.Context())
+		c.Method = m
+		if _, _, err := p.validator.Route(c); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
 // bearer extracts the token of an `Authorization: Bearer <token>` header.
 func bearer(r *http.Request) (string, bool) {
 	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
@@ -346,7 +357,7 @@ func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	route, _, err := p.validator.Route(r)
 	if err != nil {
 		p.count("")
-		if errors.Is(err, routers.ErrMethodNotAllowed) {
+		if p.pathExists(r) {
 			writeProblem(w, problem{status: http.StatusMethodNotAllowed, detail: "Method Not Allowed"})
 			return
 		}
