@@ -227,7 +227,11 @@ func TestConcurrentUse(t *testing.T) {
 				res, err = srv.do(context.Background(), req{method: http.MethodPatch, path: "/jobs/" + j.ID + "/archive"})
 				check(res, err, 200)
 			}
-			res, err = srv.do(context.Background(), get("/jobs?size=100&archive_status=all"))
+			if i%10 == 0 { // a few big lists: each answer is checked against the contract
+				res, err = srv.do(context.Background(), get("/jobs?size=100&archive_status=all"))
+			} else {
+				res, err = srv.do(context.Background(), get("/jobs/"+j.ID))
+			}
 			check(res, err, 200)
 			_ = srv.Jobs()
 			_ = srv.Requests()
