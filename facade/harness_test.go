@@ -172,7 +172,7 @@ func ptr[T any](v T) *T { return &v }
 
 // sampleJob is a complete job as the platform would send it.
 func sampleJob(id string, statuses ...gen.JobStatusName) gen.Job {
-	var hist []gen.JobStatus
+	hist := []gen.JobStatus{}
 	for i, s := range statuses {
 		hist = append(hist, gen.JobStatus{
 			ID: fmt.Sprintf("%s-s%d", id, i), Created: fixedTime.Add(time.Duration(i) * time.Second),

@@ -1,0 +1,149 @@
+package facade_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/istari-go/sdk/facade"
+	"github.com/istari-go/sdk/gen"
+)
+
+// pagingServer serves total jobs named job-0, job-1, ... in pages, as the
+// platform's page arithmetic does, and counts the pages asked for.
+func pagingServer(t *testing.T, total int, fetched *atomic.Int32) *recorder {
+	return newRecorder(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		fetched.Add(1)
+		q := r.URL.Query()
+		page, size := 1, 10
+		if v := q.Get("page"); v != "" {
+			page, _ = strconv.Atoi(v)
+		}
+		if v := q.Get("size"); v != "" {
+			size, _ = strconv.Atoi(v)
+		}
+		pages := 0
+		if size > 0 {
+			pages = (total + size - 1) / size
+		}
+		items := []gen.Job{}
+		for i := (page - 1) * size; size > 0 && i < page*size && i < total; i++ {
+			items = append(items, sampleJob(fmt.Sprintf("job-%d", i), gen.JobStatusNamePending))
+		}
+		writeJSON(w, 200, gen.PageJob{Items: items, Total: total, Page: page, Size: size, Pages: pages})
+	})
+}
+
+func TestAllJobs(t *testing.T) {
+	for _, tc := range []struct {
+		total, size, prefetch, wantFetches int
+	}{
+		{0, 10, 1, 1},
+		{1, 10, 1, 1},
+		{50, 10, 1, 5},
+		{50, 10, 0, 5},
+		{50, 10, 4, 5},
+		{250, 0, 1, 3}, // the iterators ask for 100 when no size is set
+	} {
+		t.Run(fmt.Sprintf("total=%d size=%d prefetch=%d", tc.total, tc.size, tc.prefetch), func(t *testing.T) {
+			var fetched atomic.Int32
+			srv := pagingServer(t, tc.total, &fetched)
+			c, _ := newClient(t, srv.baseURL(), facade.WithPrefetch(tc.prefetch))
+			var ids []string
+			for job, err := range c.AllJobs(context.Background(), facade.ListJobsParams{Size: tc.size}) {
+				require.NoError(t, err)
+				ids = append(ids, job.ID)
+			}
+			require.Len(t, ids, tc.total)
+			for i, id := range ids {
+				assert.Equal(t, fmt.Sprintf("job-%d", i), id, "items keep their order")
+			}
+			assert.EqualValues(t, tc.wantFetches, fetched.Load())
+		})
+	}
+}
+
+func TestAllModelJobs(t *testing.T) {
+	var fetched atomic.Int32
+	srv := pagingServer(t, 23, &fetched)
+	c, _ := newClient(t, srv.baseURL())
+	n := 0
+	for job, err := range c.AllModelJobs(context.Background(), "model-1", facade.ListModelJobsParams{Size: 5, StatusName: facade.JobStatusPending}) {
+		require.NoError(t, err)
+		require.NotNil(t, job)
+		n++
+	}
+	assert.Equal(t, 23, n)
+	for _, r := range srv.requests() {
+		assert.Equal(t, mountPrefix+"/api/v2/models/model-1/jobs", r.Path)
+	}
+}
+
+func TestAllJobsStopsFetchingWhenTheLoopBreaks(t *testing.T) {
+	var fetched atomic.Int32
+	srv := pagingServer(t, 1000, &fetched)
+	c, _ := newClient(t, srv.baseURL(), facade.WithPrefetch(1))
+	n := 0
+	for _, err := range c.AllJobs(context.Background(), facade.ListJobsParams{Size: 10}) {
+		require.NoError(t, err)
+		n++
+		if n == 15 { // in the middle of page 2
+			break
+		}
+	}
+	// Page 1, page 2, and at most the one page prefetched behind page 2.
+	assert.LessOrEqual(t, fetched.Load(), int32(3))
+	time.Sleep(20 * time.Millisecond)
+	assert.LessOrEqual(t, fetched.Load(), int32(3), "nothing is fetched after the loop ends")
+}
+
+func TestAllJobsYieldsAnErrorOnceAndStops(t *testing.T) {
+	var calls atomic.Int32
+	srv := newRecorder(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		if calls.Add(1) == 2 {
+			writeJSON(w, 500, map[string]string{"detail": "boom"})
+			return
+		}
+		writeJSON(w, 200, gen.PageJob{Items: []gen.Job{sampleJob("a")}, Total: 3, Page: 1, Size: 1, Pages: 3})
+	})
+	c, _ := newClient(t, srv.baseURL(), facade.WithPrefetch(0))
+	var items, errs int
+	for job, err := range c.AllJobs(context.Background(), facade.ListJobsParams{Size: 1}) {
+		if err != nil {
+			errs++
+			assert.ErrorIs(t, err, facade.ErrServer)
+			assert.Nil(t, job)
+			continue
+		}
+		items++
+	}
+	assert.Equal(t, 1, items)
+	assert.Equal(t, 1, errs)
+	assert.EqualValues(t, 2, calls.Load())
+}
+
+func TestAllJobsHonoursContext(t *testing.T) {
+	var fetched atomic.Int32
+	srv := pagingServer(t, 100, &fetched)
+	c, _ := newClient(t, srv.baseURL())
+	ctx, cancel := context.WithCancel(context.Background())
+	var gotErr error
+	n := 0
+	for _, err := range c.AllJobs(ctx, facade.ListJobsParams{Size: 10}) {
+		if err != nil {
+			gotErr = err
+			break
+		}
+		if n++; n == 10 {
+			cancel()
+		}
+	}
+	assert.ErrorIs(t, gotErr, context.Canceled)
+}
