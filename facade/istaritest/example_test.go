@@ -1,0 +1,133 @@
+package istaritest_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"net/textproto"
+	"time"
+
+	"github.com/istari-go/sdk/facade/istaritest"
+	"github.com/istari-go/sdk/gen"
+)
+
+// client returns a generated client for the server, authenticated with token.
+func client(url, token string) *gen.ClientWithResponses {
+	c, err := gen.NewClientWithResponses(url, gen.WithRequestEditorFn(func(_ context.Context, r *http.Request) error {
+		r.Header.Set("Authorization", "Bearer "+token)
+		return nil
+	}))
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
+
+// jobForm builds the multipart body of addJob.
+func jobForm(function, params string) (string, *bytes.Buffer) {
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Disposition", `form-data; name="file"; filename="params.json"`)
+	h.Set("Content-Type", "application/json")
+	fw, _ := w.CreatePart(h)
+	_, _ = fw.Write([]byte(params))
+	_ = w.WriteField("function", function)
+	_ = w.Close()
+	return w.FormDataContentType(), &buf
+}
+
+func ExampleNewServer() {
+	srv := istaritest.NewServer()
+	defer srv.Close()
+	c := client(srv.URL, srv.Token)
+	ctx := context.Background()
+
+	ctype, body := jobForm("@istari:extract", `{"k":1}`)
+	added, err := c.AddJobWithBodyWithResponse(ctx, "model-1", ctype, body)
+	if err != nil || added.JSON201 == nil {
+		fmt.Println("add failed:", err)
+		return
+	}
+	job := added.JSON201
+	status, _ := c.UpdateJobStatusWithResponse(ctx, job.ID,
+		&gen.UpdateJobStatusParams{StatusName: gen.JobStatusNameRunning}, gen.JobStatusMessage{})
+	fmt.Println("status code:", status.StatusCode())
+
+	// What the platform now holds, and what it received.
+	stored := srv.Jobs()[0]
+	history := *stored.StatusHistory
+	fmt.Println("function:", stored.Function.Name)
+	fmt.Println("statuses:", history[0].Name, "->", history[len(history)-1].Name)
+	fmt.Println("created by:", stored.CreatedByID)
+	fmt.Println("parameters:", string(srv.Uploads(job.ID)[0].Content))
+	fmt.Println("addJob requests:", srv.Requests().ByOperation["addJob"])
+	// Output:
+	// status code: 200
+	// function: @istari:extract
+	// statuses: Pending -> Running
+	// created by: istaritest-user
+	// parameters: {"k":1}
+	// addJob requests: 1
+}
+
+func ExamplePlatform_FailOperation() {
+	srv := istaritest.NewServer()
+	defer srv.Close()
+	c := client(srv.URL, srv.Token)
+
+	// The next getJob answers 429 with Retry-After; the one after is served.
+	srv.FailOperation("getJob", 1, http.StatusTooManyRequests, 2*time.Second)
+	for range 2 {
+		res, err := c.GetJobWithResponse(context.Background(), "no-such-job")
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Println(res.StatusCode(), res.HTTPResponse.Header.Get("Retry-After"))
+	}
+	// Output:
+	// 429 2
+	// 404
+}
+
+func ExampleWithFunctions() {
+	srv := istaritest.NewServer(istaritest.WithFunctions(istaritest.Function{
+		Name: "@istari:extract", ToolName: "ansys", ToolVersions: []string{"2024"},
+		OperatingSystems: []gen.OS{gen.OSUbuntu2404},
+	}))
+	defer srv.Close()
+	c := client(srv.URL, srv.Token)
+
+	ctype, body := jobForm("@istari:convert", `{}`)
+	res, err := c.AddJobWithBodyWithResponse(context.Background(), "model-1", ctype, body)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(res.StatusCode(), res.JSON404.Detail)
+	// Output:
+	// 404 No function found matching name '@istari:convert', tool '', version '', operating system ''
+}
+
+func ExamplePlatform_Handler() {
+	// Mount the platform in a server of your own, under a prefix.
+	p := istaritest.New(istaritest.WithUser("secret", "alice", true))
+	mux := http.NewServeMux()
+	mux.Handle("/istari/", http.StripPrefix("/istari", p.Handler()))
+	hs := httptest.NewServer(mux)
+	defer hs.Close()
+
+	c := client(hs.URL+"/istari"+istaritest.BasePath, "secret")
+	res, err := c.ListJobsWithResponse(context.Background(), &gen.ListJobsParams{AllUsers: new(true)})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(res.StatusCode(), res.JSON200.Total)
+	// Output:
+	// 200 0
+}
