@@ -1,0 +1,35 @@
+// Command istari-jobs adds, follows and manages jobs on the Istari Digital
+// Platform, from the command line. It is built only on package facade.
+//
+// Usage:
+//
+//	istari-jobs demo                       # everything, against an in-memory platform
+//	istari-jobs serve --addr 127.0.0.1:8080 # the in-memory platform, for the other commands
+//	istari-jobs add --model MODEL_ID --function @istari:extract --param mode=fast
+//	istari-jobs get JOB_ID
+//	istari-jobs list --status Running --all -o json
+//	istari-jobs wait JOB_ID --wait-timeout 10m
+//
+// The registry's URL comes from ISTARI_REGISTRY_URL or --url, and the token
+// from ISTARI_REGISTRY_AUTH_TOKEN or --token-file; a token is never taken on
+// the command line. Run "istari-jobs --help" for every command and flag.
+//
+// Exit codes: 0 success, 1 an error from the platform, 2 a wrong command
+// line, 3 wait timed out.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/istari-go/sdk/internal/cli"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := cli.Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	os.Exit(code)
+}

@@ -1,0 +1,151 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"unicode"
+
+	"github.com/istari-go/sdk/facade"
+)
+
+// The environment variables istari-jobs reads, as the Python SDK does.
+const (
+	envURL   = "ISTARI_REGISTRY_URL"
+	envToken = "ISTARI_REGISTRY_AUTH_TOKEN"
+)
+
+// tokenRefusal explains why --token is not accepted.
+const tokenRefusal = "--token is not accepted: a token on the command line shows in the process list " +
+	"and the shell's history; set " + envToken + " or put the token in a file and pass --token-file"
+
+// registry returns the registry URL and where it came from, flags first.
+func (a *app) registry() (u, source string) {
+	if a.url != "" {
+		return a.url, "--url"
+	}
+	return strings.TrimSpace(a.getenv(envURL)), envURL
+}
+
+// readToken returns the bearer token from --token-file or the environment.
+// No error message ever contains the token.
+func (a *app) readToken() (string, error) {
+	if a.tokenFile != "" {
+		b, err := os.ReadFile(a.tokenFile)
+		if err != nil {
+			var pe *os.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return "", usageErr("invalid --token-file %q: cannot be read: %v", a.tokenFile, err)
+		}
+		tok := strings.TrimSpace(string(b))
+		if tok == "" {
+			return "", usageErr("invalid --token-file %q: the file is empty", a.tokenFile)
+		}
+		if strings.ContainsFunc(tok, unicode.IsSpace) {
+			return "", usageErr("invalid --token-file %q: it must hold only the token, on one line", a.tokenFile)
+		}
+		return tok, nil
+	}
+	tok := strings.TrimSpace(a.getenv(envToken))
+	if tok == "" {
+		return "", usageErr("no token: set %s or pass --token-file", envToken)
+	}
+	return tok, nil
+}
+
+// client returns a facade client configured from the flags and the
+// environment (flags win).
+func (a *app) client(extra ...facade.Option) (*facade.Client, error) {
+	base, source := a.registry()
+	if base == "" {
+		return nil, usageErr("no registry URL: set %s or pass --url", envURL)
+	}
+	tok, err := a.readToken()
+	if err != nil {
+		return nil, err
+	}
+	return a.clientFor(base, source, tok, extra...)
+}
+
+// clientFor returns a facade client for the registry at base (given by
+// source, for error messages) with the token tok and the global flags.
+func (a *app) clientFor(base, source, tok string, extra ...facade.Option) (*facade.Client, error) {
+	opts := []facade.Option{
+		facade.WithToken(tok),
+		facade.WithTimeout(a.timeout),
+		facade.WithHTTPClient(&http.Client{Transport: a.transport}),
+		facade.WithUserAgent("istari-jobs/" + facade.Version),
+		facade.WithRequestEditor(uploadProgressEditor),
+	}
+	if a.debug {
+		opts = append(opts, facade.WithLogger(slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	}
+	if a.insecureHTTP {
+		opts = append(opts, facade.WithInsecureHTTP())
+	}
+	c, err := facade.NewClient(base, append(opts, extra...)...)
+	if err != nil {
+		var ve *facade.ValidationError
+		if errors.As(err, &ve) && ve.Field == "baseURL" {
+			reason := strings.ReplaceAll(ve.Reason, "WithInsecureHTTP()", "--insecure-http")
+			reason = strings.ReplaceAll(reason, "use WithToken", "use "+envToken+" or --token-file")
+			return nil, usageErr("invalid %s %q: %s", source, redactURL(base), reason)
+		}
+		return nil, err
+	}
+	return c, nil
+}
+
+// redactURL hides the password of a URL that carries one, so that an error
+// message never repeats it.
+func redactURL(s string) string {
+	u, err := url.Parse(strings.TrimSpace(s))
+	if err != nil || u.User == nil {
+		if err != nil && strings.Contains(s, "@") {
+			return "(unparseable URL)"
+		}
+		return s
+	}
+	u.User = url.User("xxxxx")
+	return u.String()
+}
+
+// sanitize replaces the control characters of text that came from the
+// platform or the user, so that it cannot move the cursor or change the
+// terminal. Newlines are kept when multiline is set.
+func sanitize(s string, multiline bool) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\n' && multiline {
+			return r
+		}
+		if r == '\t' {
+			return ' '
+		}
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return '?'
+		}
+		return r
+	}, s)
+}
+
+// stringOr returns *p, or def when p is nil or empty.
+func stringOr(p *string, def string) string {
+	if p == nil || *p == "" {
+		return def
+	}
+	return *p
+}
+
+// plural returns "1 job" or "n jobs".
+func plural(n int, word string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", word)
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}

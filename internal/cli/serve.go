@@ -1,0 +1,85 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/istari-go/sdk/facade/istaritest"
+)
+
+func (a *app) serveCommand() *cobra.Command {
+	var addr, tokenOut string
+	cmd := &cobra.Command{
+		Use:   "serve [--addr HOST:PORT]",
+		Short: "Run the in-memory platform, to try the other commands on",
+		Long: `Run facade/istaritest, an in-memory Istari platform that speaks the job API,
+until interrupted (Ctrl-C or SIGTERM). It prints its URL and the token of its
+test user; nothing it holds outlives it.`,
+		Example: `  istari-jobs serve --addr 127.0.0.1:8080 --write-token-file istari-token
+  # in another shell:
+  export ISTARI_REGISTRY_URL=http://127.0.0.1:8080
+  istari-jobs --token-file istari-token add --model m1 --function @istari:extract`,
+		Args: cobra.NoArgs,
+		RunE: a.runE(func(*cobra.Command, []string) error {
+			ln, err := (&net.ListenConfig{}).Listen(a.ctx, "tcp", addr)
+			if err != nil {
+				return fmt.Errorf("cannot listen on --addr %s: %w", addr, err)
+			}
+			if tokenOut != "" {
+				if err := os.WriteFile(tokenOut, []byte(istaritest.DefaultToken+"\n"), 0o600); err != nil {
+					_ = ln.Close()
+					return fmt.Errorf("cannot write --write-token-file: %w", err)
+				}
+			}
+			platform := istaritest.New()
+			srv := &http.Server{Handler: platform.Handler(), ReadHeaderTimeout: 10 * time.Second}
+			served := make(chan error, 1)
+			go func() { served <- srv.Serve(ln) }()
+
+			base := "http://" + ln.Addr().String()
+			out := a.stdout
+			fmt.Fprintf(out, "In-memory Istari platform listening on %s (the job API is under %s).\n", base, istaritest.BasePath)
+			fmt.Fprintf(out, "Use it from another shell:\n")
+			fmt.Fprintf(out, "  export %s=%s\n", envURL, base)
+			fmt.Fprintf(out, "  export %s=%s\n", envToken, istaritest.DefaultToken)
+			if tokenOut != "" {
+				fmt.Fprintf(out, "or, with the token in the file %s:\n", tokenOut)
+				fmt.Fprintf(out, "  istari-jobs --url %s --token-file %s list\n", base, tokenOut)
+			} else {
+				fmt.Fprintf(out, "or keep the token in a file:\n")
+				fmt.Fprintf(out, "  printf '%%s\\n' %s > istari-token\n", istaritest.DefaultToken)
+				fmt.Fprintf(out, "  istari-jobs --url %s --token-file istari-token list\n", base)
+			}
+			fmt.Fprintf(out, "The admin token, for list --all-users, is %s.\n", istaritest.DefaultAdminToken)
+			fmt.Fprintf(out, "Press Ctrl-C to stop.\n")
+
+			select {
+			case <-a.ctx.Done():
+			case err := <-served:
+				return fmt.Errorf("serve: %w", err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			err = srv.Shutdown(ctx)
+			if serr := <-served; !errors.Is(serr, http.ErrServerClosed) && err == nil {
+				err = serr
+			}
+			if err != nil {
+				return fmt.Errorf("shutting down: %w", err)
+			}
+			fmt.Fprintln(out, "Stopped.")
+			return nil
+		}),
+	}
+	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "the address to listen on (port 0 picks a free one)")
+	cmd.Flags().StringVar(&tokenOut, "write-token-file", "", "also write the test user's token to this file (mode 0600), for --token-file")
+	_ = cmd.MarkFlagFilename("write-token-file")
+	return cmd
+}
