@@ -134,6 +134,7 @@ func TestAllJobsHonoursContext(t *testing.T) {
 	srv := pagingServer(t, 100, &fetched)
 	c, _ := newClient(t, srv.baseURL())
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	var gotErr error
 	n := 0
 	for _, err := range c.AllJobs(ctx, facade.ListJobsParams{Size: 10}) {

@@ -1,0 +1,89 @@
+package facade_test
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/istari-go/sdk/facade"
+)
+
+// writeBigJSON writes a JSON array of about size bytes.
+func writeBigJSON(t testing.TB, size int) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "big.json")
+	f, err := os.Create(p)
+	require.NoError(t, err)
+	w := bufio.NewWriterSize(f, 1<<20)
+	elem := `{"node":123456,"x":1.25e3,"label":"` + strings.Repeat("a", 80) + `"}`
+	_, _ = w.WriteString("[")
+	for n := 1; n < size-len(elem)-2; n += len(elem) + 1 {
+		if n > 1 {
+			_, _ = w.WriteString(",")
+		}
+		_, _ = w.WriteString(elem)
+	}
+	_, _ = w.WriteString("]\n")
+	require.NoError(t, w.Flush())
+	require.NoError(t, f.Close())
+	return p
+}
+
+// TestLargeUploadStreams uploads a 64 MiB parameters file and checks that
+// the heap never held it: memory allocated during the call stays far below
+// the file's size.
+func TestLargeUploadStreams(t *testing.T) {
+	if testing.Short() {
+		t.Skip("uploads 64 MiB")
+	}
+	const size = 64 << 20
+	path := writeBigJSON(t, size)
+	st, err := os.Stat(path)
+	require.NoError(t, err)
+
+	var received int64
+	srv := newRecorder(t, func(w http.ResponseWriter, r *http.Request, body []byte) {})
+	// Replace the recorder's handler chain: this server must not buffer.
+	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mr, err := r.MultipartReader()
+		if err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		for {
+			p, err := mr.NextPart()
+			if err != nil {
+				break
+			}
+			n, _ := io.Copy(io.Discard, p)
+			if p.FormName() == "file" {
+				received = n
+			}
+		}
+		writeJSON(w, 201, sampleJob("big"))
+	})
+	c, err := facade.NewClient(srv.URL, facade.WithRetry(facade.NoRetry()))
+	require.NoError(t, err)
+	defer c.CloseIdleConnections()
+
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	job, err := c.AddJob(context.Background(), facade.AddJobParams{ModelID: "m", Function: "f", ParametersFile: path})
+	runtime.ReadMemStats(&after)
+	require.NoError(t, err)
+	assert.Equal(t, "big", job.ID)
+	assert.Equal(t, st.Size(), received, "the whole file arrived")
+	allocated := after.TotalAlloc - before.TotalAlloc
+	t.Logf("uploaded %d MiB; allocated %.2f MiB during the call (client and server)", st.Size()>>20, float64(allocated)/(1<<20))
+	assert.Less(t, allocated, uint64(8<<20), "the upload must stream, not buffer")
+}
