@@ -29,8 +29,9 @@ const (
 	DefaultAdminUserID = "istaritest-admin"
 )
 
-// BasePath is the prefix under which the platform serves every job route.
-const BasePath = spec.BasePath
+// BasePath is the prefix under which the platform serves every job route,
+// as the contract's servers entry says.
+const BasePath = "/api/v2"
 
 // MaxKeptFileSize is the largest uploaded file whose bytes the platform keeps
 // for inspection (see Upload). Of a larger file it records only the size.

@@ -71,6 +71,7 @@ func TestEveryOperationHappyPath(t *testing.T) {
 }
 
 func TestUnknownRoutes(t *testing.T) {
+	require.Equal(t, spec.BasePath, BasePath)
 	srv := newServer(t)
 	cases := []struct {
 		method, path string
