@@ -58,6 +58,8 @@ type streams struct {
 	// progressMin is the smallest upload that shows progress on a
 	// terminal; 0 means defaultProgressMin.
 	progressMin int64
+	// clientOpts are added to every client's options.
+	clientOpts []facade.Option
 }
 
 // isTerminal reports whether w is a terminal.

@@ -89,6 +89,7 @@ func (a *app) clientFor(base, source, tok string, extra ...facade.Option) (*faca
 	if a.insecureHTTP {
 		opts = append(opts, facade.WithInsecureHTTP())
 	}
+	opts = append(opts, a.clientOpts...)
 	c, err := facade.NewClient(base, append(opts, extra...)...)
 	if err != nil {
 		var ve *facade.ValidationError
@@ -132,14 +133,6 @@ func sanitize(s string, multiline bool) string {
 		}
 		return r
 	}, s)
-}
-
-// stringOr returns *p, or def when p is nil or empty.
-func stringOr(p *string, def string) string {
-	if p == nil || *p == "" {
-		return def
-	}
-	return *p
 }
 
 // plural returns "1 job" or "n jobs".

@@ -43,6 +43,7 @@ type env struct {
 	// terminal makes stdout and stderr look like a terminal.
 	terminal    bool
 	progressMin int64
+	clientOpts  []facade.Option
 }
 
 // newEnv starts an in-memory platform with a fixed clock and a user whose
@@ -84,6 +85,7 @@ func (e *env) runCtx(ctx context.Context, args ...string) result {
 		getenv:      func(k string) string { return e.vars[k] },
 		isTerminal:  func(io.Writer) bool { return e.terminal },
 		progressMin: e.progressMin,
+		clientOpts:  e.clientOpts,
 	})
 	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
 }
