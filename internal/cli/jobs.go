@@ -27,7 +27,7 @@ type revisionFlags struct {
 }
 
 func (r *revisionFlags) register(fs *pflag.FlagSet) {
-	fs.StringArrayVar(&r.sources, "source", nil, "a source of the file revision, as REVISION_ID[:RELATIONSHIP] (repeatable)")
+	fs.StringArrayVar(&r.sources, "source", nil, "a `REVISION_ID[:RELATIONSHIP]` source of the file revision (repeatable)")
 	fs.StringVar(&r.description, "description", "", "a description of the file revision")
 	fs.StringVar(&r.versionName, "version-name", "", "a version label for the file revision")
 	fs.StringVar(&r.externalID, "external-id", "", "an identifier of the revision in an external system")
@@ -149,15 +149,15 @@ job's JSON file: either the --param values as one object, or the file named by
 		}),
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&f.model, "model", "", "the id of the model the job runs on (required)")
-	fs.StringVar(&f.function, "function", "", `the function the job runs, such as "@istari:extract" (required)`)
-	fs.StringArrayVar(&f.params, "param", nil, "a parameter as KEY=VALUE; VALUE is JSON if it parses, else a string (repeatable)")
-	fs.StringVar(&f.paramsFile, "parameters-file", "", "a JSON file sent as the job's parameters")
+	fs.StringVar(&f.model, "model", "", "the `MODEL_ID` of the model the job runs on (required)")
+	fs.StringVar(&f.function, "function", "", "the function `NAME` the job runs, such as \"@istari:extract\" (required)")
+	fs.StringArrayVar(&f.params, "param", nil, "a parameter as `KEY=VALUE`; VALUE is JSON if it parses, else a string (repeatable)")
+	fs.StringVar(&f.paramsFile, "parameters-file", "", "a JSON `FILE` sent as the job's parameters")
 	fs.StringVar(&f.tool, "tool", "", "the tool the function runs with")
 	fs.StringVar(&f.toolVersion, "tool-version", "", "the tool's version")
-	fs.StringVar(&f.os, "os", "", `the operating system the job runs on, such as "Ubuntu 24.04"`)
-	fs.StringVar(&f.agent, "agent", "", "assign the job to this agent")
-	fs.StringVar(&f.agentPool, "agent-pool", "", "assign the job to this agent pool")
+	fs.StringVar(&f.os, "os", "", "the operating system (`OS`) the job runs on, such as \"Ubuntu 24.04\"")
+	fs.StringVar(&f.agent, "agent", "", "assign the job to this `AGENT_ID`")
+	fs.StringVar(&f.agentPool, "agent-pool", "", "assign the job to this agent pool (`POOL_ID`)")
 	fs.StringVar(&f.createdBy, "created-by-agent", "", "the agent that creates the job")
 	f.rev.register(fs)
 	_ = cmd.MarkFlagRequired("model")
@@ -222,7 +222,7 @@ revision's metadata.`,
 			return a.printJob(job)
 		}),
 	}
-	cmd.Flags().StringVar(&path, "file", "", "the new file (required)")
+	cmd.Flags().StringVar(&path, "file", "", "the new `FILE` (required)")
 	rev.register(cmd.Flags())
 	_ = cmd.MarkFlagRequired("file")
 	_ = cmd.MarkFlagFilename("file")
@@ -245,7 +245,7 @@ func (l *listFlags) register(cmd *cobra.Command, forModel bool) {
 		fs.StringVar(&l.model, "model", "", "keep the jobs of this model")
 		fs.BoolVar(&l.allUsers, "all-users", false, "list the jobs of every user (needs admin privileges)")
 	}
-	fs.StringVar(&l.status, "status", "", "keep the jobs whose current status is this, such as Running")
+	fs.StringVar(&l.status, "status", "", "keep the jobs whose current `STATUS` is this, such as Running")
 	fs.StringVar(&l.archive, "archive-status", "", "keep active (the default), archived or all jobs")
 	fs.IntVar(&l.page, "page", 1, "the page to show, from 1")
 	fs.IntVar(&l.size, "size", 0, "the page size, from 1 to 100 (default 10; 0 counts the jobs without listing them)")
@@ -417,7 +417,7 @@ func (a *app) statusCommand() *cobra.Command {
 			return a.printJob(job)
 		}),
 	}
-	cmd.Flags().StringVar(&status, "status", "", "the new status, such as Running or Completed (required)")
+	cmd.Flags().StringVar(&status, "status", "", "the new `STATUS`, such as Running or Completed (required)")
 	cmd.Flags().StringVar(&agent, "agent", "", "the agent reporting the status")
 	cmd.Flags().StringVar(&message, "message", "", "a message recorded with the status")
 	_ = cmd.MarkFlagRequired("status")
