@@ -270,3 +270,20 @@ func TestParseHelpers(t *testing.T) {
 }
 
 func jsonNumber(s string) any { return json.Number(s) }
+
+// TestRun checks the exported entry point with ordinary writers, which are
+// not terminals.
+func TestRun(t *testing.T) {
+	var stdout, stderr strings.Builder
+	code := Run(t.Context(), []string{"--version"}, strings.NewReader(""), &stdout, &stderr, func(string) string { return "" })
+	assert.Equal(t, 0, code)
+	assert.Contains(t, stdout.String(), facade.Version)
+	assert.False(t, isTerminal(&stdout))
+	f, err := os.Open(os.DevNull)
+	require.NoError(t, err)
+	defer f.Close()
+	assert.False(t, isTerminal(f))
+
+	code = Run(t.Context(), []string{"get", "j"}, nil, &stdout, &stderr, func(string) string { return "" })
+	assert.Equal(t, ExitUsage, code)
+}
