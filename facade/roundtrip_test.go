@@ -192,3 +192,34 @@ func TestRoundTripFaults(t *testing.T) {
 	_, err = c.GetJob(ctx, job.ID)
 	require.NoError(t, err)
 }
+
+// submit stands for a user's code under test in the README's example.
+func submit(ctx context.Context, c *facade.Client) (*facade.Job, error) {
+	return c.AddJob(ctx, facade.AddJobParams{ModelID: "model-1", Function: "@istari:extract", Parameters: map[string]any{"mode": "fast"}})
+}
+
+// TestSubmitRetriesThroughRateLimit is the README's testing example, kept
+// here so that the README stays true.
+func TestSubmitRetriesThroughRateLimit(t *testing.T) {
+	ctx := context.Background()
+	srv := istaritest.NewServer()
+	defer srv.Close()
+	c, err := facade.NewClient(srv.URL, facade.WithToken(srv.Token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseIdleConnections()
+
+	// The next job creation is refused with 429 and Retry-After: 1s.
+	srv.FailOperation("addJob", 1, http.StatusTooManyRequests, time.Second)
+
+	if _, err := submit(ctx, c); err != nil { // your code under test
+		t.Fatal(err)
+	}
+	if got := len(srv.Jobs()); got != 1 { // exactly one job, despite the retry
+		t.Fatalf("platform holds %d jobs, want 1", got)
+	}
+	if got := srv.Requests().ByOperation["addJob"]; got != 2 {
+		t.Fatalf("addJob received %d times, want 2", got)
+	}
+}
