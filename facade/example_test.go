@@ -117,21 +117,21 @@ func ExampleClient_WaitForJob() {
 	c, _ := facade.NewClient(srv.URL, facade.WithToken(srv.Token))
 	defer c.CloseIdleConnections()
 	ctx := context.Background()
-	job, _ := c.AddJob(ctx, facade.AddJobParams{ModelID: "model-1", Function: "@istari:extract"})
+	added, _ := c.AddJob(ctx, facade.AddJobParams{ModelID: "model-1", Function: "@istari:extract"})
 
 	// An agent works on the job meanwhile.
 	done := make(chan struct{})
-	go func() {
+	go func(id string) {
 		defer close(done)
 		for _, s := range []facade.JobStatusName{facade.JobStatusClaimed, facade.JobStatusRunning, facade.JobStatusCompleted} {
 			time.Sleep(20 * time.Millisecond)
-			_, _ = c.UpdateJobStatus(ctx, job.ID, facade.UpdateJobStatusParams{Status: s, AgentID: "agent-1"})
+			_, _ = c.UpdateJobStatus(ctx, id, facade.UpdateJobStatusParams{Status: s, AgentID: "agent-1"})
 		}
-	}()
+	}(added.ID)
 
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	waitCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	job, err := c.WaitForJob(ctx, job.ID, facade.WaitOptions{MinInterval: 5 * time.Millisecond, MaxInterval: 50 * time.Millisecond})
+	job, err := c.WaitForJob(waitCtx, added.ID, facade.WaitOptions{MinInterval: 5 * time.Millisecond, MaxInterval: 50 * time.Millisecond})
 	<-done
 	if err != nil {
 		log.Fatal(err)
