@@ -94,12 +94,14 @@ func newClient(baseURL string, cfg config) (*Client, error) {
 // normalizeBaseURL checks baseURL and returns it with the /api/v2 prefix and
 // without a trailing slash.
 func normalizeBaseURL(baseURL string, hasToken, insecureOK bool) (string, error) {
-	bad := func(reason string) error {
-		return &ValidationError{Field: "baseURL", Value: baseURL, Reason: reason}
-	}
 	u, err := url.Parse(strings.TrimSpace(baseURL))
 	if err != nil {
-		return "", &ValidationError{Field: "baseURL", Value: baseURL, Reason: "not a URL", Err: err}
+		// The text of err holds the URL, which may carry a password.
+		return "", &ValidationError{Field: "baseURL", Reason: "not a URL"}
+	}
+	bad := func(reason string) error {
+		// Redacted hides a password, so the error never repeats one.
+		return &ValidationError{Field: "baseURL", Value: u.Redacted(), Reason: reason}
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return "", bad(`needs the scheme "https://" (or "http://")`)
@@ -158,11 +160,19 @@ func DefaultTransport() *http.Transport {
 //   - ISTARI_CLIENT_LOG_LEVEL (default INFO): when set and no [WithLogger]
 //     is given, records at that level and above go to standard error.
 //
-// Explicit options win over the environment. A missing or malformed variable
-// is an error that names it.
+// Explicit options win over the environment, and [WithEnv] replaces the
+// environment. A missing or malformed variable is an error that names it.
 func NewClientFromEnv(opts ...Option) (*Client, error) {
 	cfg := config{retry: DefaultRetryPolicy(), prefetch: 1}
-	env := func(name string) string { return strings.TrimSpace(os.Getenv(name)) }
+	var probe config
+	for _, o := range opts {
+		o(&probe)
+	}
+	getenv := os.Getenv
+	if probe.getenv != nil {
+		getenv = probe.getenv
+	}
+	env := func(name string) string { return strings.TrimSpace(getenv(name)) }
 	envErr := func(name, v, reason string, err error) error {
 		return &ValidationError{Field: name, Value: v, Reason: reason, Err: err}
 	}

@@ -235,3 +235,25 @@ func TestConcurrentUse(t *testing.T) {
 	wg.Wait()
 	assert.Equal(t, 32, srv.count())
 }
+
+func TestNewClientFromEnvWithEnv(t *testing.T) {
+	srv := jobServer(t)
+	t.Setenv("ISTARI_REGISTRY_URL", "https://ignored.example.com")
+	env := map[string]string{"ISTARI_REGISTRY_URL": srv.URL, "ISTARI_REGISTRY_AUTH_TOKEN": "injected", "ISTARI_CLIENT_RETRY_MAX_ATTEMPTS": "2"}
+	c, err := facade.NewClientFromEnv(facade.WithEnv(func(k string) string { return env[k] }))
+	require.NoError(t, err)
+	defer c.CloseIdleConnections()
+	assert.Equal(t, srv.URL+"/api/v2", c.BaseURL())
+	assert.Contains(t, c.String(), "MaxAttempts:2")
+	_, err = c.GetJob(context.Background(), "j")
+	require.NoError(t, err)
+	assert.Equal(t, "Bearer injected", srv.requests()[srv.count()-1].Header.Get("Authorization"))
+}
+
+func TestBaseURLErrorsHidePasswords(t *testing.T) {
+	for _, u := range []string{"https://alice:hunter2@registry.example.com", "ftp://alice:hunter2@host", "https://alice:hunter2@host/%zz"} {
+		_, err := facade.NewClient(u)
+		require.Error(t, err, u)
+		assert.NotContains(t, err.Error(), "hunter2")
+	}
+}

@@ -36,18 +36,19 @@ func (j *Job) Archived() bool {
 	return len(h) > 0 && h[len(h)-1].Name == gen.ArchiveStatusNameArchived
 }
 
-// JobPage is one page of a job list.
+// JobPage is one page of a job list. It marshals to the wire form of a
+// page, as [gen.PageJob] does.
 type JobPage struct {
 	// Items are the jobs on this page.
-	Items []*Job
+	Items []*Job `json:"items"`
 	// Total is how many jobs match the filters, over all pages.
-	Total int
+	Total int `json:"total"`
 	// Page is this page's number, starting at 1.
-	Page int
+	Page int `json:"page"`
 	// Size is the page size.
-	Size int
+	Size int `json:"size"`
 	// Pages is how many pages there are at this size.
-	Pages int
+	Pages int `json:"pages"`
 }
 
 // HasNextPage reports whether a page follows this one.

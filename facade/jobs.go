@@ -69,7 +69,21 @@ func (c *Client) UpdateJob(ctx context.Context, jobID string, p UpdateJobParams,
 
 func (c *Client) sendUpload(ctx context.Context, op string, opts []CallOption, up *upload,
 	send func(context.Context, io.Reader, gen.RequestEditorFn) (*http.Response, error)) (*Job, error) {
-	body, err := up.open()
+	open := up.open
+	var cc callConfig
+	for _, o := range opts {
+		o(&cc)
+	}
+	if cc.progress != nil {
+		open = func() (io.ReadCloser, error) {
+			rc, err := up.open()
+			if err != nil {
+				return nil, err
+			}
+			return &progressBody{ReadCloser: rc, total: up.length(), fn: cc.progress}, nil
+		}
+	}
+	body, err := open()
 	if err != nil {
 		return nil, fmt.Errorf("facade: %s: open file: %w", op, err)
 	}
@@ -78,7 +92,7 @@ func (c *Client) sendUpload(ctx context.Context, op string, opts []CallOption, u
 	// a retry sends the whole file again.
 	edit := func(_ context.Context, req *http.Request) error {
 		req.ContentLength = up.length()
-		req.GetBody = up.open
+		req.GetBody = open
 		return nil
 	}
 	resp, err := send(c.callContext(ctx, op, opts), body, edit)

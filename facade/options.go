@@ -22,6 +22,7 @@ type config struct {
 	retrySet     bool
 	insecureHTTP bool
 	prefetch     int
+	getenv       func(string) string
 }
 
 // RequestEditor changes an outgoing request before it is sent, for example
@@ -74,12 +75,28 @@ func WithInsecureHTTP() Option { return func(c *config) { c.insecureHTTP = true 
 // strictly one page at a time.
 func WithPrefetch(pages int) Option { return func(c *config) { c.prefetch = pages } }
 
+// WithEnv makes [NewClientFromEnv] read its variables through getenv
+// instead of [os.Getenv], so that a test or a command-line tool can supply
+// them (a command-line flag can win over a variable this way). [NewClient]
+// ignores it.
+func WithEnv(getenv func(key string) string) Option { return func(c *config) { c.getenv = getenv } }
+
 // CallOption configures one method call.
 type CallOption func(*callConfig)
 
 type callConfig struct {
 	timeout    time.Duration
 	timeoutSet bool
+	progress   func(sent, total int64)
+}
+
+// WithUploadProgress reports the progress of the upload of [Client.AddJob]
+// and [Client.UpdateJob]: fn is called from the goroutine that sends the
+// request, with the bytes of the request body sent so far and its total
+// size, as the body is read. A retry starts again from zero. Other methods
+// ignore it.
+func WithUploadProgress(fn func(sent, total int64)) CallOption {
+	return func(c *callConfig) { c.progress = fn }
 }
 
 // WithRequestTimeout bounds each attempt of this call: the Go form of the

@@ -101,6 +101,22 @@ func (u *upload) open() (io.ReadCloser, error) {
 	return &fileBody{Reader: io.MultiReader(bytes.NewReader(u.head), f, bytes.NewReader(u.tail)), f: f}, nil
 }
 
+// progressBody reports how much of a request body has been read.
+type progressBody struct {
+	io.ReadCloser
+	sent, total int64
+	fn          func(sent, total int64)
+}
+
+func (b *progressBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if n > 0 {
+		b.sent += int64(n)
+		b.fn(b.sent, b.total)
+	}
+	return n, err
+}
+
 type fileBody struct {
 	io.Reader
 	f *os.File

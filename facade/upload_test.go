@@ -3,6 +3,7 @@ package facade_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/istari-go/sdk/facade"
+	"github.com/istari-go/sdk/gen"
 )
 
 // writeBigJSON writes a JSON array of about size bytes.
@@ -86,4 +88,42 @@ func TestLargeUploadStreams(t *testing.T) {
 	allocated := after.TotalAlloc - before.TotalAlloc
 	t.Logf("uploaded %d MiB; allocated %.2f MiB during the call (client and server)", st.Size()>>20, float64(allocated)/(1<<20))
 	assert.Less(t, allocated, uint64(8<<20), "the upload must stream, not buffer")
+}
+
+func TestUploadProgress(t *testing.T) {
+	srv := jobServer(t)
+	// No contract transport here: it reads the body once more through
+	// GetBody to validate it, which would report progress twice.
+	c, err := facade.NewClient(srv.baseURL(), facade.WithRetry(facade.NoRetry()))
+	require.NoError(t, err)
+	defer c.CloseIdleConnections()
+	path := writeFile(t, "p.json", `{"a":[`+strings.Repeat("1,", 50000)+`1]}`)
+	var calls int
+	var last, total int64
+	_, err = c.AddJob(context.Background(), facade.AddJobParams{ModelID: "m", Function: "f", ParametersFile: path},
+		facade.WithUploadProgress(func(sent, tot int64) {
+			calls++
+			assert.GreaterOrEqual(t, sent, last, "progress only grows")
+			last, total = sent, tot
+		}))
+	require.NoError(t, err)
+	got := srv.requests()[srv.count()-1]
+	assert.Positive(t, calls)
+	assert.EqualValues(t, len(got.Body), total, "total is the body's size")
+	assert.Equal(t, total, last, "the whole body was reported")
+}
+
+func TestJobPageMarshalsToWireForm(t *testing.T) {
+	srv := jobServer(t)
+	c, _ := newClient(t, srv.baseURL())
+	page, err := c.ListJobs(context.Background(), facade.ListJobsParams{})
+	require.NoError(t, err)
+	b, err := json.Marshal(page)
+	require.NoError(t, err)
+	var wire gen.PageJob
+	require.NoError(t, json.Unmarshal(b, &wire))
+	assert.Equal(t, 1, wire.Total)
+	require.Len(t, wire.Items, 1)
+	assert.Equal(t, "job-1", wire.Items[0].ID)
+	assert.Contains(t, string(b), `"items":[`)
 }
