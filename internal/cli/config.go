@@ -76,12 +76,25 @@ func (a *app) client(extra ...facade.Option) (*facade.Client, error) {
 // clientFor returns a facade client for the registry at base (given by
 // source, for error messages) with the token tok and the global flags.
 func (a *app) clientFor(base, source, tok string, extra ...facade.Option) (*facade.Client, error) {
+	// The facade reads the rest of its configuration (ISTARI_CLIENT_*:
+	// retries, timeout, log level) from the environment, with the URL and
+	// token resolved here, where flags win.
+	env := func(k string) string {
+		switch k {
+		case envURL:
+			return base
+		case envToken:
+			return tok
+		}
+		return a.getenv(k)
+	}
 	opts := []facade.Option{
-		facade.WithToken(tok),
-		facade.WithTimeout(a.timeout),
+		facade.WithEnv(env),
 		facade.WithHTTPClient(&http.Client{Transport: a.transport}),
 		facade.WithUserAgent("istari-jobs/" + facade.Version),
-		facade.WithRequestEditor(uploadProgressEditor),
+	}
+	if a.timeout > 0 {
+		opts = append(opts, facade.WithTimeout(a.timeout))
 	}
 	if a.debug {
 		opts = append(opts, facade.WithLogger(slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))))
@@ -90,7 +103,7 @@ func (a *app) clientFor(base, source, tok string, extra ...facade.Option) (*faca
 		opts = append(opts, facade.WithInsecureHTTP())
 	}
 	opts = append(opts, a.clientOpts...)
-	c, err := facade.NewClient(base, append(opts, extra...)...)
+	c, err := facade.NewClientFromEnv(append(opts, extra...)...)
 	if err != nil {
 		var ve *facade.ValidationError
 		if errors.As(err, &ve) && ve.Field == "baseURL" {

@@ -139,8 +139,8 @@ job's JSON file: either the --param values as one object, or the file named by
 			if err != nil {
 				return err
 			}
-			ctx, done := a.withUploadProgress(a.ctx, f.paramsFile)
-			job, err := c.AddJob(ctx, p)
+			progress, done := a.uploadProgress(f.paramsFile)
+			job, err := c.AddJob(a.ctx, p, progress...)
 			done()
 			if err != nil {
 				return err
@@ -210,11 +210,11 @@ revision's metadata.`,
 			if err != nil {
 				return err
 			}
-			ctx, done := a.withUploadProgress(a.ctx, path)
-			job, err := c.UpdateJob(ctx, args[0], facade.UpdateJobParams{
+			progress, done := a.uploadProgress(path)
+			job, err := c.UpdateJob(a.ctx, args[0], facade.UpdateJobParams{
 				Path: path, Sources: sources, Description: rev.description, VersionName: rev.versionName,
 				ExternalIdentifier: rev.externalID, DisplayName: rev.displayName,
-			})
+			}, progress...)
 			done()
 			if err != nil {
 				return err

@@ -1,14 +1,14 @@
 package cli
 
 import (
-	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/istari-go/sdk/facade"
 )
 
 // defaultProgressMin is the smallest upload whose progress is shown.
@@ -26,52 +26,20 @@ func (a *app) terminal(w io.Writer) bool {
 	return a.isTerminal != nil && a.isTerminal(w) && a.getenv("TERM") != "dumb"
 }
 
-// progressKey carries an upload's *progress to uploadProgressEditor
-// through the request's context.
-type progressKey struct{}
-
-// withUploadProgress returns a context that makes the upload of path show
-// its progress on standard error, and a function to call when the upload
-// is over. Progress is shown only on a terminal, and only for a file of at
-// least progressMin bytes.
-func (a *app) withUploadProgress(ctx context.Context, path string) (context.Context, func()) {
+// uploadProgress returns the call options that make the upload of path
+// show its progress on standard error, and a function to call when the
+// upload is over. Progress is shown only on a terminal, and only for a file
+// of at least progressMin bytes.
+func (a *app) uploadProgress(path string) ([]facade.CallOption, func()) {
 	if path == "" || !a.terminal(a.stderr) {
-		return ctx, func() {}
+		return nil, func() {}
 	}
 	st, err := os.Stat(path)
 	if err != nil || st.Size() < a.progressMin {
-		return ctx, func() {}
+		return nil, func() {}
 	}
 	p := &progress{w: a.stderr, label: "uploading " + sanitize(filepath.Base(path), false)}
-	return context.WithValue(ctx, progressKey{}, p), p.done
-}
-
-// uploadProgressEditor is a facade.RequestEditor: when the request's
-// context carries a *progress, it counts the body's bytes as the transport
-// reads them. It runs for every attempt, on the attempt's own body, so a
-// retried upload starts counting again from zero.
-func uploadProgressEditor(ctx context.Context, req *http.Request) error {
-	p, ok := ctx.Value(progressKey{}).(*progress)
-	if !ok || req.Body == nil || req.Body == http.NoBody {
-		return nil
-	}
-	req.Body = &countingBody{ReadCloser: req.Body, p: p, total: req.ContentLength}
-	return nil
-}
-
-// countingBody reports the bytes read from a request body.
-type countingBody struct {
-	io.ReadCloser
-	p     *progress
-	n     int64
-	total int64
-}
-
-func (b *countingBody) Read(buf []byte) (int, error) {
-	n, err := b.ReadCloser.Read(buf)
-	b.n += int64(n)
-	b.p.update(b.n, b.total)
-	return n, err
+	return []facade.CallOption{facade.WithUploadProgress(p.update)}, p.done
 }
 
 // progress draws one updating line on a terminal.
