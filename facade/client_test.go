@@ -148,7 +148,7 @@ func TestTokenNeverPrinted(t *testing.T) {
 	slog.New(slog.NewTextHandler(&tl, nil)).Info("x", "token", tok)
 	printed := []string{
 		err.Error(), logs.String(), tl.String(), string(jb),
-		fmt.Sprintf("%v", c), fmt.Sprintf("%+v", c), fmt.Sprintf("%#v", c), fmt.Sprintf("%s", c),
+		fmt.Sprintf("%v", c), fmt.Sprintf("%+v", c), fmt.Sprintf("%#v", c), fmt.Sprint(c),
 		fmt.Sprintf("%+v", struct{ C *facade.Client }{c}), fmt.Sprintf("%#v", struct{ C *facade.Client }{c}),
 		fmt.Sprintf("%v %s %#v %q", tok, tok, tok, tok),
 	}
