@@ -6,6 +6,22 @@ STATICCHECK := $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 GOFILES = $(shell git ls-files --cached --others --exclude-standard '*.go' | grep -v '^gen/')
 FUZZTIME ?= 60s
 BENCHOUT ?= bench.txt
+BENCHCOUNT ?= 5
+# Each group of benchmarks gets its own -benchtime in the bench target, so
+# that the whole run takes about two minutes on two cores.
+BENCHRUN = set -o pipefail; $(GO) test -run='^$$' -benchmem -count=$(BENCHCOUNT) -timeout=10m
+# The targets of issue 6, checked on the medians by internal/benchratio.
+BENCHTARGETS = \
+	-target='GetJob/client=facade:client=generated:sec/op<=1.10' \
+	-target='GetJob/client=facade:client=generated:allocs/op<=1.25' \
+	-target='ListJobs/client=facade:client=generated:sec/op<=1.10' \
+	-target='ListJobs/client=facade:client=generated:allocs/op<=1.25' \
+	-target='GetJobConcurrent/client=facade:client=raw:req/s>=0.9' \
+	-target='GetJobConcurrent/client=facade:new-conns/op<=0' \
+	-target='Upload256MiB/client=facade:client=raw:MB/s>=0.8' \
+	-target='Upload256MiB/client=facade-nocheck:client=raw:MB/s>=0.8' \
+	-target='Upload256MiB/client=facade:heap-MiB<=8' \
+	-target='AllJobs10k/prefetch=default:prefetch=0:sec/op<=0.5'
 
 .PHONY: help generate check-generated build test lint bench fuzz demo serve
 
@@ -35,7 +51,16 @@ lint: ## gofmt (outside gen/), go vet and staticcheck.
 	$(STATICCHECK) ./...
 
 bench: ## Run the benchmarks (-benchmem -count=5) into $(BENCHOUT) and print the ratios.
-	$(GO) test -run='^$$' -bench=. -benchmem -count=5 -timeout=20m ./... | tee $(BENCHOUT)
+	@: > $(BENCHOUT)
+	$(BENCHRUN) -bench='^Benchmark(GetJob|ListJobs)$$' -benchtime=300ms ./facade/ | tee -a $(BENCHOUT)
+	$(BENCHRUN) -bench='^BenchmarkGetJobConcurrent$$' -benchtime=1x ./facade/ | tee -a $(BENCHOUT)
+	$(BENCHRUN) -bench='^BenchmarkUpload256MiB$$' -benchtime=2x ./facade/ | tee -a $(BENCHOUT)
+	$(BENCHRUN) -bench='^BenchmarkAllJobs10k$$' -benchtime=1x ./facade/ | tee -a $(BENCHOUT)
+	$(BENCHRUN) -bench='^BenchmarkWaitForJob$$' -benchtime=200ms ./facade/ | tee -a $(BENCHOUT)
+	$(BENCHRUN) -bench=. -benchtime=200ms ./internal/jsonvalid/ | tee -a $(BENCHOUT)
+	@echo; echo "WaitForJob's schedule with the default WaitOptions, on a fake clock:"
+	@set -o pipefail; $(GO) test -run='^TestWaitForJobBackoffSchedule$$' -count=1 -v ./facade/ | sed -n 's/^ *bench_internal_test.go:[0-9]*: /  /p'
+	$(GO) run ./internal/benchratio $(BENCHTARGETS) $(BENCHOUT)
 
 fuzz: ## Run each fuzz target for $(FUZZTIME).
 	@set -e; for pkg in $$($(GO) list ./...); do \

@@ -43,7 +43,7 @@ type Client struct {
 // host other than loopback while a token is set, unless [WithInsecureHTTP]
 // is given.
 func NewClient(baseURL string, opts ...Option) (*Client, error) {
-	cfg := config{retry: DefaultRetryPolicy(), prefetch: 1}
+	cfg := config{retry: DefaultRetryPolicy(), prefetch: defaultPrefetch}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -68,6 +68,7 @@ func newClient(baseURL string, cfg config) (*Client, error) {
 	if hc == nil {
 		hc = &http.Client{Transport: DefaultTransport()}
 	}
+	hc = guardRedirects(hc)
 	ua := cfg.userAgent
 	if ua == "" {
 		ua = "istari-go/" + Version + " go/" + strings.TrimPrefix(runtime.Version(), "go")
@@ -163,7 +164,7 @@ func DefaultTransport() *http.Transport {
 // Explicit options win over the environment, and [WithEnv] replaces the
 // environment. A missing or malformed variable is an error that names it.
 func NewClientFromEnv(opts ...Option) (*Client, error) {
-	cfg := config{retry: DefaultRetryPolicy(), prefetch: 1}
+	cfg := config{retry: DefaultRetryPolicy(), prefetch: defaultPrefetch}
 	var probe config
 	for _, o := range opts {
 		o(&probe)

@@ -12,9 +12,9 @@ const iteratorPageSize = 100
 
 // AllJobs returns an iterator over every job that p matches, page after
 // page, starting at p.Page (or the first). Pages are fetched lazily: by
-// default the next page is fetched while the caller reads the current one
-// (see [WithPrefetch]), and breaking out of the loop cancels any fetch in
-// flight. An error is yielded once, and then the iteration stops.
+// default the next four pages are fetched while the caller reads the
+// current one (see [WithPrefetch]), items are yielded in order, and
+// breaking out of the loop cancels any fetch in flight. An error is yielded once, and then the iteration stops.
 //
 //	for job, err := range c.AllJobs(ctx, facade.ListJobsParams{StatusName: facade.JobStatusRunning}) {
 //		if err != nil {

@@ -35,7 +35,9 @@ func WithToken(token string) Option { return func(c *config) { c.token = Token(t
 
 // WithHTTPClient sets the HTTP client that sends requests. Its Transport is
 // used as it is; its Timeout, if any, bounds every attempt on top of
-// [WithTimeout]. Without it the client uses a tuned transport of its own
+// [WithTimeout]. The client uses a copy of hc whose redirects drop the
+// token (and any other credentials) when they leave the base URL's origin;
+// hc's own CheckRedirect, if any, runs after that. Without it the client uses a tuned transport of its own
 // (TLS 1.2 or newer, up to 100 idle connections per host).
 func WithHTTPClient(hc *http.Client) Option { return func(c *config) { c.httpClient = hc } }
 
@@ -69,10 +71,20 @@ func WithRetry(p RetryPolicy) Option {
 // cross the network in clear text.
 func WithInsecureHTTP() Option { return func(c *config) { c.insecureHTTP = true } }
 
+// defaultPrefetch is how many pages the iterators fetch ahead by default.
+// One page ahead only overlaps a fetch with the caller's work, so a caller
+// that reads fast still waits for every round trip; four in flight cut the
+// wall time of a long list to about a third on a 5 ms round trip, while at
+// most four pages (400 jobs at the iterators' page size) are held and a
+// server sees at most four concurrent requests from one iteration.
+const defaultPrefetch = 4
+
 // WithPrefetch sets how many pages [Client.AllJobs] and
 // [Client.AllModelJobs] fetch ahead of the page being consumed. The default
-// is 1: page N+1 is fetched while the caller reads page N. Zero fetches
-// strictly one page at a time.
+// is 4: while the caller reads page N, pages N+1 to N+4 are fetched
+// concurrently, and they are yielded in order. At most that many pages are
+// held in memory beyond the current one. 1 fetches page N+1 while the caller
+// reads page N; zero fetches strictly one page at a time.
 func WithPrefetch(pages int) Option { return func(c *config) { c.prefetch = pages } }
 
 // WithEnv makes [NewClientFromEnv] read its variables through getenv
