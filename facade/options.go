@@ -37,8 +37,9 @@ func WithToken(token string) Option { return func(c *config) { c.token = Token(t
 // used as it is; its Timeout, if any, bounds every attempt on top of
 // [WithTimeout]. The client uses a copy of hc whose redirects drop the
 // token (and any other credentials) when they leave the base URL's origin;
-// hc's own CheckRedirect, if any, runs after that. Without it the client uses a tuned transport of its own
-// (TLS 1.2 or newer, up to 100 idle connections per host).
+// hc's own CheckRedirect, if any, runs after that. Without it the client
+// uses a tuned transport of its own (TLS 1.2 or newer, up to 100 idle
+// connections per host).
 func WithHTTPClient(hc *http.Client) Option { return func(c *config) { c.httpClient = hc } }
 
 // WithTimeout sets the default timeout of one request (one attempt): the Go

@@ -15,10 +15,12 @@ import (
 // RetryPolicy says how often and how long a request is retried.
 //
 // Only what is safe is retried. A GET is retried on a connection error, an
-// attempt's timeout, and the statuses 429, 502, 503 and 504. Any other method
-// is retried only when the request cannot have been processed: a dial, DNS or
-// TLS-handshake failure before anything was written, or a 429 or 503 that
-// carries Retry-After. A write that timed out or was reset after it was sent
+// attempt's timeout (also one in the middle of the answer's body, which is
+// read within the attempt whenever a retry remains), and the statuses 429,
+// 502, 503 and 504. Any other method is retried only when the request cannot
+// have been processed: a dial, DNS or TLS-handshake failure (or an attempt's
+// timeout while connecting) before anything was written, or a 429 or 503
+// that carries Retry-After. A write that timed out or was reset after it was sent
 // is never replayed, so a retried AddJob cannot create a second job.
 type RetryPolicy struct {
 	// MaxAttempts is the number of attempts, the first included. Values
@@ -92,15 +94,22 @@ type retryDecision struct {
 	hasWait bool
 }
 
+// isSafe reports whether a request with this method may be sent twice.
+func isSafe(method string) bool { return method == http.MethodGet || method == http.MethodHead }
+
 // classify decides whether an attempt may be retried. wrote tells whether
-// any part of the request reached the connection; attemptTimedOut whether the
-// attempt's own deadline (not the caller's) ended it.
-func classify(method string, resp *http.Response, err error, wrote, attemptTimedOut bool, now time.Time) retryDecision {
-	safe := method == http.MethodGet || method == http.MethodHead
+// any part of the request reached the connection; connecting whether the
+// attempt ended while the transport was still getting a connection;
+// attemptTimedOut whether the attempt's own deadline (not the caller's)
+// ended it.
+func classify(method string, resp *http.Response, err error, wrote, connecting, attemptTimedOut bool, now time.Time) retryDecision {
+	safe := isSafe(method)
 	if err != nil {
 		switch {
 		case attemptTimedOut && safe:
 			return retryDecision{retry: true, reason: "attempt timed out"}
+		case attemptTimedOut && connecting && !wrote:
+			return retryDecision{retry: true, reason: "attempt timed out while connecting, before the request was sent"}
 		case attemptTimedOut:
 			return retryDecision{reason: "attempt timed out; not retried: the request may have been processed"}
 		case !wrote && isConnectFailure(err):

@@ -1,6 +1,7 @@
 package facade
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptrace"
+	"net/url"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -51,6 +54,7 @@ func (t *transport) Do(req *http.Request) (*http.Response, error) {
 		}
 	}
 	hasBody := req.Body != nil && req.Body != http.NoBody
+	safe := isSafe(req.Method)
 	attempts := t.retry.attempts()
 	for attempt := 1; ; attempt++ {
 		r := req
@@ -79,14 +83,30 @@ func (t *transport) Do(req *http.Request) (*http.Response, error) {
 		if timeout > 0 {
 			actx, cancel = context.WithTimeout(ctx, timeout)
 		}
-		var wrote atomic.Bool
+		// wrote tells whether any of the request reached the connection;
+		// connecting, whether a standard transport was still getting a
+		// connection (dialing, resolving, in the TLS handshake) when the
+		// attempt ended, so that nothing can have been sent.
+		var wrote, gettingConn, gotConn atomic.Bool
 		actx = httptrace.WithClientTrace(actx, &httptrace.ClientTrace{
+			GetConn:          func(string) { gettingConn.Store(true) },
+			GotConn:          func(httptrace.GotConnInfo) { gotConn.Store(true) },
 			WroteHeaderField: func(string, []string) { wrote.Store(true) },
 			WroteHeaders:     func() { wrote.Store(true) },
 		})
 		start := t.now()
 		resp, err := t.hc.Do(r.WithContext(actx))
+		if err == nil && safe && attempt < attempts && resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+			// Read the answer of a request that may be retried now, within
+			// the attempt, so that a reset or a timeout in the middle of the
+			// body is retried like one before the status line.
+			err = bufferBody(resp)
+			if err != nil {
+				resp = nil
+			}
+		}
 		attemptTimedOut := err != nil && ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded)
+		connecting := gettingConn.Load() && !gotConn.Load()
 		t.logAttempt(ctx, op, r, resp, err, attempt, t.now().Sub(start))
 
 		if ctx.Err() != nil {
@@ -97,7 +117,7 @@ func (t *transport) Do(req *http.Request) (*http.Response, error) {
 			}
 			return nil, err
 		}
-		d := classify(r.Method, resp, err, wrote.Load(), attemptTimedOut, t.now())
+		d := classify(r.Method, resp, err, wrote.Load(), connecting, attemptTimedOut, t.now())
 		canReplay := !hasBody || req.GetBody != nil
 		if !d.retry || attempt >= attempts || !canReplay {
 			if err != nil {
@@ -146,6 +166,78 @@ func (t *transport) logAttempt(ctx context.Context, op string, r *http.Request, 
 		attrs = append(attrs, slog.String("error", errClass(err)))
 	}
 	t.logger.LogAttrs(ctx, slog.LevelDebug, "istari request", attrs...)
+}
+
+// bufferBody reads resp's body into memory, up to maxResponseBody bytes,
+// and replaces it with the bytes read. A larger body is left to the
+// decoder, which refuses it, with the bytes read put back in front.
+func bufferBody(resp *http.Response) error {
+	var buf bytes.Buffer
+	if resp.ContentLength > 0 && resp.ContentLength <= maxResponseBody {
+		buf.Grow(int(resp.ContentLength) + bytes.MinRead)
+	}
+	n, err := buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBody+1))
+	if err != nil {
+		_ = resp.Body.Close()
+		return err
+	}
+	if n > maxResponseBody {
+		resp.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(&buf, resp.Body), resp.Body}
+		return nil
+	}
+	_ = resp.Body.Close()
+	resp.Body = io.NopCloser(&buf)
+	return nil
+}
+
+// guardRedirects returns a copy of hc whose redirects never carry
+// credentials to another origin. The standard library drops them only when
+// the host changes, and keeps them for another port, for a switch from
+// https to http, and for a subdomain; the SDK sends the token to the base
+// URL's origin (scheme, host and port) and nowhere else. hc's own
+// CheckRedirect, if any, runs afterwards.
+func guardRedirects(hc *http.Client) *http.Client {
+	g := *hc
+	next := hc.CheckRedirect
+	g.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) > 0 && !sameOrigin(req.URL, via[0].URL) {
+			for _, h := range sensitiveHeaders {
+				req.Header.Del(h)
+			}
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+	return &g
+}
+
+// sensitiveHeaders are the credentials a redirect to another origin drops.
+var sensitiveHeaders = []string{"Authorization", "Proxy-Authorization", "Cookie", "Cookie2"}
+
+// sameOrigin reports whether a and b have the same scheme, host and port.
+func sameOrigin(a, b *url.URL) bool {
+	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Hostname(), b.Hostname()) && effectivePort(a) == effectivePort(b)
+}
+
+func effectivePort(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "http":
+		return "80"
+	case "https":
+		return "443"
+	}
+	return ""
 }
 
 // cancelOnClose releases an attempt's timeout when its body is closed.
