@@ -20,6 +20,7 @@ BENCHTARGETS = \
 	-target='GetJobConcurrent/client=facade:new-conns/op<=0' \
 	-target='Upload256MiB/client=facade:client=raw:MB/s>=0.8' \
 	-target='Upload256MiB/client=facade-nocheck:client=raw:MB/s>=0.8' \
+	-target='Upload256MiB/client=facade-nocheck:client=raw-multipart:MB/s>=0.8' \
 	-target='Upload256MiB/client=facade:heap-MiB<=8' \
 	-target='AllJobs10k/prefetch=default:prefetch=0:sec/op<=0.5'
 

@@ -41,7 +41,7 @@ func (t *targets) String() string     { return strings.Join(*t, " ") }
 func (t *targets) Set(v string) error { *t = append(*t, v); return nil }
 
 func main() {
-	base := flag.String("base", "client=generated,client=raw,prefetch=0", "comma-separated baseline variants")
+	base := flag.String("base", "client=generated,client=raw,client=raw-multipart,prefetch=0", "comma-separated baseline variants")
 	var tgts targets
 	flag.Var(&tgts, "target", "a ratio to check, as bench/variant:baseline:unit<=bound (or >=bound), or a median, as bench/variant:unit<=bound (repeatable)")
 	flag.Parse()
