@@ -287,26 +287,32 @@ func (c *Client) decode(op string, resp *http.Response, err error, dst any) erro
 	if mt != "application/json" && !strings.HasSuffix(mt, "+json") {
 		return &DecodeError{Operation: op, StatusCode: resp.StatusCode, Reason: fmt.Sprintf("content type %q, want application/json", resp.Header.Get("Content-Type"))}
 	}
-	buf, _ := c.bufs.Get().(*bytes.Buffer)
-	if buf == nil {
-		buf = new(bytes.Buffer)
-	}
-	defer func() {
-		if buf.Cap() <= 4<<20 {
-			buf.Reset()
-			c.bufs.Put(buf)
-		}
-	}()
-	n, err := buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBody+1))
-	if err != nil {
-		return fmt.Errorf("facade: %s: read answer: %w", op, err)
-	}
-	if n > maxResponseBody {
+	if resp.ContentLength > maxResponseBody {
 		return &DecodeError{Operation: op, StatusCode: resp.StatusCode, Reason: "answer larger than 64 MiB"}
 	}
-	if err := json.Unmarshal(buf.Bytes(), dst); err != nil {
+	data, ok := bufferedData(resp.Body) // read by the transport within the attempt
+	if !ok {
+		buf, _ := c.bufs.Get().(*bytes.Buffer)
+		if buf == nil {
+			buf = new(bytes.Buffer)
+		}
+		defer func() {
+			if buf.Cap() <= 4<<20 {
+				buf.Reset()
+				c.bufs.Put(buf)
+			}
+		}()
+		if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBody+1)); err != nil {
+			return fmt.Errorf("facade: %s: read answer: %w", op, err)
+		}
+		data = buf.Bytes()
+	}
+	if len(data) > maxResponseBody {
+		return &DecodeError{Operation: op, StatusCode: resp.StatusCode, Reason: "answer larger than 64 MiB"}
+	}
+	if err := json.Unmarshal(data, dst); err != nil {
 		reason := "invalid JSON: " + err.Error()
-		if n == 0 {
+		if len(data) == 0 {
 			reason = "empty body"
 		}
 		return &DecodeError{Operation: op, StatusCode: resp.StatusCode, Reason: reason, Err: err}

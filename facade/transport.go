@@ -11,6 +11,7 @@ import (
 	"net/http/httptrace"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -96,12 +97,11 @@ func (t *transport) Do(req *http.Request) (*http.Response, error) {
 		})
 		start := t.now()
 		resp, err := t.hc.Do(r.WithContext(actx))
-		if err == nil && safe && attempt < attempts && resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+		if err == nil && safe && attempt < attempts && resp.StatusCode >= 200 && resp.StatusCode <= 299 && resp.ContentLength <= maxResponseBody {
 			// Read the answer of a request that may be retried now, within
 			// the attempt, so that a reset or a timeout in the middle of the
 			// body is retried like one before the status line.
-			err = bufferBody(resp)
-			if err != nil {
+			if err = bufferBody(resp); err != nil {
 				resp = nil
 			}
 		}
@@ -168,29 +168,83 @@ func (t *transport) logAttempt(ctx context.Context, op string, r *http.Request, 
 	t.logger.LogAttrs(ctx, slog.LevelDebug, "istari request", attrs...)
 }
 
-// bufferBody reads resp's body into memory, up to maxResponseBody bytes,
-// and replaces it with the bytes read. A larger body is left to the
-// decoder, which refuses it, with the bytes read put back in front.
+// bufferBody reads resp's body into memory, up to maxResponseBody+1 bytes,
+// and replaces it with a *bufferedBody holding the bytes read (followed, for
+// a larger answer, by what remains, which the decoder refuses unread).
 func bufferBody(resp *http.Response) error {
-	var buf bytes.Buffer
+	buf, _ := answerBufs.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
 	if resp.ContentLength > 0 && resp.ContentLength <= maxResponseBody {
 		buf.Grow(int(resp.ContentLength) + bytes.MinRead)
 	}
 	n, err := buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBody+1))
 	if err != nil {
 		_ = resp.Body.Close()
+		putAnswerBuf(buf)
 		return err
 	}
+	bb := &bufferedBody{data: buf.Bytes(), buf: buf}
+	bb.r.Reset(bb.data)
 	if n > maxResponseBody {
-		resp.Body = struct {
-			io.Reader
-			io.Closer
-		}{io.MultiReader(&buf, resp.Body), resp.Body}
+		bb.rest = resp.Body
+	} else {
+		_ = resp.Body.Close()
+	}
+	resp.Body = bb
+	return nil
+}
+
+// answerBufs recycles the buffers of bufferBody.
+var answerBufs sync.Pool
+
+func putAnswerBuf(buf *bytes.Buffer) {
+	if buf.Cap() <= 4<<20 {
+		buf.Reset()
+		answerBufs.Put(buf)
+	}
+}
+
+// bufferedBody is an answer the transport read within its attempt. The
+// decoder uses data directly; anyone else reads it as a stream.
+type bufferedBody struct {
+	data   []byte
+	r      bytes.Reader
+	buf    *bytes.Buffer
+	rest   io.ReadCloser // the unread remainder of an oversized answer
+	closed bool
+}
+
+func (b *bufferedBody) Read(p []byte) (int, error) {
+	if b.closed {
+		return 0, errors.New("read on closed body")
+	}
+	n, err := b.r.Read(p)
+	if err == io.EOF && b.rest != nil {
+		if n > 0 {
+			return n, nil
+		}
+		return b.rest.Read(p)
+	}
+	return n, err
+}
+
+// Close releases the buffer (the data must not be used afterwards) and the
+// rest of an oversized answer.
+func (b *bufferedBody) Close() error {
+	if b.closed {
 		return nil
 	}
-	_ = resp.Body.Close()
-	resp.Body = io.NopCloser(&buf)
-	return nil
+	b.closed = true
+	var err error
+	if b.rest != nil {
+		err = b.rest.Close()
+	}
+	b.data = nil
+	putAnswerBuf(b.buf)
+	b.buf = nil
+	return err
 }
 
 // guardRedirects returns a copy of hc whose redirects never carry
@@ -250,6 +304,17 @@ func (c *cancelOnClose) Close() error {
 	err := c.ReadCloser.Close()
 	c.cancel()
 	return err
+}
+
+// bufferedData returns the bytes of an answer the transport has read.
+func bufferedData(body io.ReadCloser) ([]byte, bool) {
+	if c, ok := body.(*cancelOnClose); ok {
+		body = c.ReadCloser
+	}
+	if b, ok := body.(*bufferedBody); ok && !b.closed {
+		return b.data, true
+	}
+	return nil, false
 }
 
 // closeResp drains a little of a response we will not use, so that its
