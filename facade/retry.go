@@ -20,8 +20,9 @@ import (
 // 502, 503 and 504. Any other method is retried only when the request cannot
 // have been processed: a dial, DNS or TLS-handshake failure (or an attempt's
 // timeout while connecting) before anything was written, or a 429 or 503
-// that carries Retry-After. A write that timed out or was reset after it was sent
-// is never replayed, so a retried AddJob cannot create a second job.
+// that carries Retry-After. A write that timed out or was reset after it
+// was sent is never replayed, so a retried AddJob cannot create a second
+// job.
 type RetryPolicy struct {
 	// MaxAttempts is the number of attempts, the first included. Values
 	// below 1 mean 1: no retries.
