@@ -12,7 +12,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/istari-go/sdk/gen"
@@ -33,7 +32,6 @@ type Client struct {
 	raw      *gen.ClientWithResponses
 	tr       *transport
 	prefetch int
-	bufs     sync.Pool
 }
 
 // NewClient returns a client for the registry at baseURL, such as

@@ -1,7 +1,6 @@
 package facade
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -292,16 +291,8 @@ func (c *Client) decode(op string, resp *http.Response, err error, dst any) erro
 	}
 	data, ok := bufferedData(resp.Body) // read by the transport within the attempt
 	if !ok {
-		buf, _ := c.bufs.Get().(*bytes.Buffer)
-		if buf == nil {
-			buf = new(bytes.Buffer)
-		}
-		defer func() {
-			if buf.Cap() <= 4<<20 {
-				buf.Reset()
-				c.bufs.Put(buf)
-			}
-		}()
+		buf := c.tr.bufs.get()
+		defer c.tr.bufs.put(buf)
 		if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBody+1)); err != nil {
 			return fmt.Errorf("facade: %s: read answer: %w", op, err)
 		}

@@ -41,6 +41,9 @@ type transport struct {
 	// sleep waits between attempts; tests replace it.
 	sleep func(ctx context.Context, d time.Duration) error
 	now   func() time.Time
+	// bufs holds the buffers answers are read into, by the transport
+	// (bufferBody) and by the decoder.
+	bufs bufferPool
 }
 
 // Do sends req, retrying as the policy allows. The returned response's body
@@ -101,7 +104,7 @@ func (t *transport) Do(req *http.Request) (*http.Response, error) {
 			// Read the answer of a request that may be retried now, within
 			// the attempt, so that a reset or a timeout in the middle of the
 			// body is retried like one before the status line.
-			if err = bufferBody(resp); err != nil {
+			if err = t.bufs.bufferBody(resp); err != nil {
 				resp = nil
 			}
 		}
@@ -168,24 +171,41 @@ func (t *transport) logAttempt(ctx context.Context, op string, r *http.Request, 
 	t.logger.LogAttrs(ctx, slog.LevelDebug, "istari request", attrs...)
 }
 
+// bufferPool recycles the buffers that answers are read into. Each
+// transport has its own.
+type bufferPool struct{ p sync.Pool }
+
+func (bp *bufferPool) get() *bytes.Buffer {
+	if buf, ok := bp.p.Get().(*bytes.Buffer); ok {
+		return buf
+	}
+	return new(bytes.Buffer)
+}
+
+// put recycles buf unless it grew large: one huge answer should not pin
+// its memory for the life of the client.
+func (bp *bufferPool) put(buf *bytes.Buffer) {
+	if buf.Cap() <= 4<<20 {
+		buf.Reset()
+		bp.p.Put(buf)
+	}
+}
+
 // bufferBody reads resp's body into memory, up to maxResponseBody+1 bytes,
 // and replaces it with a *bufferedBody holding the bytes read (followed, for
 // a larger answer, by what remains, which the decoder refuses unread).
-func bufferBody(resp *http.Response) error {
-	buf, _ := answerBufs.Get().(*bytes.Buffer)
-	if buf == nil {
-		buf = new(bytes.Buffer)
-	}
+func (bp *bufferPool) bufferBody(resp *http.Response) error {
+	buf := bp.get()
 	if resp.ContentLength > 0 && resp.ContentLength <= maxResponseBody {
 		buf.Grow(int(resp.ContentLength) + bytes.MinRead)
 	}
 	n, err := buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBody+1))
 	if err != nil {
 		_ = resp.Body.Close()
-		putAnswerBuf(buf)
+		bp.put(buf)
 		return err
 	}
-	bb := &bufferedBody{data: buf.Bytes(), buf: buf}
+	bb := &bufferedBody{data: buf.Bytes(), buf: buf, pool: bp}
 	bb.r.Reset(bb.data)
 	if n > maxResponseBody {
 		bb.rest = resp.Body
@@ -196,22 +216,13 @@ func bufferBody(resp *http.Response) error {
 	return nil
 }
 
-// answerBufs recycles the buffers of bufferBody.
-var answerBufs sync.Pool
-
-func putAnswerBuf(buf *bytes.Buffer) {
-	if buf.Cap() <= 4<<20 {
-		buf.Reset()
-		answerBufs.Put(buf)
-	}
-}
-
 // bufferedBody is an answer the transport read within its attempt. The
 // decoder uses data directly; anyone else reads it as a stream.
 type bufferedBody struct {
 	data   []byte
 	r      bytes.Reader
 	buf    *bytes.Buffer
+	pool   *bufferPool
 	rest   io.ReadCloser // the unread remainder of an oversized answer
 	closed bool
 }
@@ -242,7 +253,7 @@ func (b *bufferedBody) Close() error {
 		err = b.rest.Close()
 	}
 	b.data = nil
-	putAnswerBuf(b.buf)
+	b.pool.put(b.buf)
 	b.buf = nil
 	return err
 }
@@ -258,7 +269,8 @@ func guardRedirects(hc *http.Client) *http.Client {
 	next := hc.CheckRedirect
 	g.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		if len(via) > 0 && !sameOrigin(req.URL, via[0].URL) {
-			for _, h := range sensitiveHeaders {
+			// The credentials a redirect to another origin drops.
+			for _, h := range [...]string{"Authorization", "Proxy-Authorization", "Cookie", "Cookie2"} {
 				req.Header.Del(h)
 			}
 		}
@@ -273,8 +285,6 @@ func guardRedirects(hc *http.Client) *http.Client {
 	return &g
 }
 
-// sensitiveHeaders are the credentials a redirect to another origin drops.
-var sensitiveHeaders = []string{"Authorization", "Proxy-Authorization", "Cookie", "Cookie2"}
 
 // sameOrigin reports whether a and b have the same scheme, host and port.
 func sameOrigin(a, b *url.URL) bool {
