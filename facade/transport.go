@@ -91,13 +91,17 @@ func (t *transport) Do(req *http.Request) (*http.Response, error) {
 		// connecting, whether a standard transport was still getting a
 		// connection (dialing, resolving, in the TLS handshake) when the
 		// attempt ended, so that nothing can have been sent.
+		// Only a write that may be retried needs to know; a read is
+		// retried either way, so it is spared the trace's cost.
 		var wrote, gettingConn, gotConn atomic.Bool
-		actx = httptrace.WithClientTrace(actx, &httptrace.ClientTrace{
-			GetConn:          func(string) { gettingConn.Store(true) },
-			GotConn:          func(httptrace.GotConnInfo) { gotConn.Store(true) },
-			WroteHeaderField: func(string, []string) { wrote.Store(true) },
-			WroteHeaders:     func() { wrote.Store(true) },
-		})
+		if !safe && attempt < attempts {
+			actx = httptrace.WithClientTrace(actx, &httptrace.ClientTrace{
+				GetConn:          func(string) { gettingConn.Store(true) },
+				GotConn:          func(httptrace.GotConnInfo) { gotConn.Store(true) },
+				WroteHeaderField: func(string, []string) { wrote.Store(true) },
+				WroteHeaders:     func() { wrote.Store(true) },
+			})
+		}
 		start := t.now()
 		resp, err := t.hc.Do(r.WithContext(actx))
 		if err == nil && safe && attempt < attempts && resp.StatusCode >= 200 && resp.StatusCode <= 299 && resp.ContentLength <= maxResponseBody {
