@@ -289,7 +289,6 @@ func guardRedirects(hc *http.Client) *http.Client {
 	return &g
 }
 
-
 // sameOrigin reports whether a and b have the same scheme, host and port.
 func sameOrigin(a, b *url.URL) bool {
 	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Hostname(), b.Hostname()) && effectivePort(a) == effectivePort(b)
