@@ -149,7 +149,7 @@ func slowServer(t *testing.T) *recorder {
 }
 
 func TestTimeouts(t *testing.T) {
-	const d = 150 * time.Millisecond
+	const d = 300 * time.Millisecond
 	srv := slowServer(t)
 	cases := []struct {
 		name string

@@ -171,7 +171,7 @@ func TestFaults(t *testing.T) {
 }
 
 func TestLatency(t *testing.T) {
-	const d = 100 * time.Millisecond
+	const d = 400 * time.Millisecond
 	srv := newServer(t, WithLatency(d))
 	start := time.Now()
 	j := srv.addJob("m")
