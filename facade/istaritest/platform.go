@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -331,16 +330,6 @@ func (p *Platform) pathExists(r *http.Request) bool {
 	return false
 }
 
-// bearer extracts the token of an `Authorization: Bearer <token>` header.
-func bearer(r *http.Request) (string, bool) {
-	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	token = strings.TrimSpace(token)
-	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
-		return "", false
-	}
-	return token, true
-}
-
 // statusClientClosedRequest answers a request whose context ended while it
 // waited; nobody reads it.
 const statusClientClosedRequest = 499
@@ -383,7 +372,7 @@ func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	token, ok := bearer(r)
+	token, ok := spec.BearerToken(r)
 	if !ok {
 		writeProblem(w, problem{status: http.StatusUnauthorized, detail: "Not authenticated"})
 		return

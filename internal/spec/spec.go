@@ -89,12 +89,21 @@ func Authenticate(_ context.Context, in *openapi3filter.AuthenticationInput) err
 	if in.SecuritySchemeName != "RequestAuthenticator" {
 		return fmt.Errorf("unknown security scheme %q", in.SecuritySchemeName)
 	}
-	h := in.RequestValidationInput.Request.Header.Get("Authorization")
-	scheme, token, ok := strings.Cut(h, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+	if _, ok := BearerToken(in.RequestValidationInput.Request); !ok {
 		return errors.New("missing bearer token")
 	}
 	return nil
+}
+
+// BearerToken returns the token of an "Authorization: Bearer <token>"
+// header, and false when there is none.
+func BearerToken(r *http.Request) (string, bool) {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	token = strings.TrimSpace(token)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return "", false
+	}
+	return token, true
 }
 
 // ValidateRequest validates req against the contract and returns the input it
