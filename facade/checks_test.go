@@ -146,6 +146,18 @@ func TestInputChecks(t *testing.T) {
 			}
 			return nil
 		}, "ListJobsParams.StatusName", nil, false},
+		{"AllJobs negative page", func(ctx context.Context, c *facade.Client) error {
+			for _, err := range c.AllJobs(ctx, facade.ListJobsParams{Page: -2}) {
+				return err
+			}
+			return nil
+		}, "ListJobsParams.Page", nil, false},
+		{"AllModelJobs size 101", func(ctx context.Context, c *facade.Client) error {
+			for _, err := range c.AllModelJobs(ctx, "m", facade.ListModelJobsParams{Size: 101}) {
+				return err
+			}
+			return nil
+		}, "ListModelJobsParams.Size", nil, false},
 		{"AllModelJobs empty model", func(ctx context.Context, c *facade.Client) error {
 			for _, err := range c.AllModelJobs(ctx, "", facade.ListModelJobsParams{}) {
 				return err

@@ -14,7 +14,9 @@ const iteratorPageSize = 100
 // page, starting at p.Page (or the first). Pages are fetched lazily: by
 // default the next four pages are fetched while the caller reads the
 // current one (see [WithPrefetch]), items are yielded in order, and
-// breaking out of the loop cancels any fetch in flight. An error is yielded once, and then the iteration stops.
+// breaking out of the loop cancels any fetch in flight. An error, such as
+// a [*ValidationError] for p, is yielded once, and then the iteration
+// stops.
 //
 //	for job, err := range c.AllJobs(ctx, facade.ListJobsParams{StatusName: facade.JobStatusRunning}) {
 //		if err != nil {
@@ -23,43 +25,34 @@ const iteratorPageSize = 100
 //		fmt.Println(job.ID)
 //	}
 func (c *Client) AllJobs(ctx context.Context, p ListJobsParams, opts ...CallOption) iter.Seq2[*Job, error] {
-	return func(yield func(*Job, error) bool) {
-		if p.Size == 0 && !p.CountOnly {
-			p.Size = iteratorPageSize
-		}
-		if err := p.check(); err != nil {
-			yield(nil, err)
-			return
-		}
-		c.iterate(ctx, p.Page, func(ctx context.Context, page int) (*JobPage, error) {
-			q := p
-			q.Page = page
-			return c.ListJobs(ctx, q, opts...)
-		}, yield)
+	if p.Size == 0 && !p.CountOnly {
+		p.Size = iteratorPageSize
 	}
+	return c.all(ctx, p.Page, func(ctx context.Context, page int) (*JobPage, error) {
+		q := p
+		q.Page = page
+		return c.ListJobs(ctx, q, opts...)
+	})
 }
 
 // AllModelJobs returns an iterator over every job of a model that p
 // matches. It behaves as [Client.AllJobs].
 func (c *Client) AllModelJobs(ctx context.Context, modelID string, p ListModelJobsParams, opts ...CallOption) iter.Seq2[*Job, error] {
-	return func(yield func(*Job, error) bool) {
-		if err := checkID("modelID", modelID); err != nil {
-			yield(nil, err)
-			return
-		}
-		if p.Size == 0 && !p.CountOnly {
-			p.Size = iteratorPageSize
-		}
-		if err := p.check(); err != nil {
-			yield(nil, err)
-			return
-		}
-		c.iterate(ctx, p.Page, func(ctx context.Context, page int) (*JobPage, error) {
-			q := p
-			q.Page = page
-			return c.ListModelJobs(ctx, modelID, q, opts...)
-		}, yield)
+	if p.Size == 0 && !p.CountOnly {
+		p.Size = iteratorPageSize
 	}
+	return c.all(ctx, p.Page, func(ctx context.Context, page int) (*JobPage, error) {
+		q := p
+		q.Page = page
+		return c.ListModelJobs(ctx, modelID, q, opts...)
+	})
+}
+
+// all is the iterator over the pages fetch returns, from page first on.
+// The methods fetch checks their input, so a bad one ends the iteration on
+// its first page with a ValidationError.
+func (c *Client) all(ctx context.Context, first int, fetch pageFetcher) iter.Seq2[*Job, error] {
+	return func(yield func(*Job, error) bool) { c.iterate(ctx, first, fetch, yield) }
 }
 
 type pageFetcher func(ctx context.Context, page int) (*JobPage, error)
@@ -75,7 +68,7 @@ type pageResult struct {
 // first page, which tells how many pages there are, it keeps up to
 // c.prefetch later pages in flight, and yields them in order.
 func (c *Client) iterate(ctx context.Context, first int, fetch pageFetcher, yield func(*Job, error) bool) {
-	if first < 1 {
+	if first == 0 { // not set; a negative page fails the first fetch
 		first = 1
 	}
 	ctx, cancel := context.WithCancel(ctx)
