@@ -77,7 +77,7 @@ func newClient(baseURL string, cfg config) (*Client, error) {
 	}
 	tr := &transport{
 		hc: hc, token: cfg.token, userAgent: ua, timeout: cfg.timeout, editors: cfg.editors,
-		retry: cfg.retry, logger: logger, sleep: sleepCtx, now: time.Now,
+		retry: cfg.retry, logger: logger, sleep: sleepCtx,
 	}
 	api, err := gen.NewClient(base, gen.WithHTTPClient(tr))
 	if err != nil {

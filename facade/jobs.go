@@ -3,7 +3,6 @@ package facade
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -273,9 +272,6 @@ func (e *DecodeError) Unwrap() error { return e.Err }
 // *DecodeError for a 2xx answer that is not the expected JSON.
 func (c *Client) decode(op string, resp *http.Response, err error, dst any) error {
 	if err != nil {
-		if ve := (*ValidationError)(nil); errors.As(err, &ve) {
-			return err
-		}
 		return fmt.Errorf("facade: %s: %w", op, err)
 	}
 	defer resp.Body.Close()

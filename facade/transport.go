@@ -40,7 +40,6 @@ type transport struct {
 	logger    *slog.Logger
 	// sleep waits between attempts; tests replace it.
 	sleep func(ctx context.Context, d time.Duration) error
-	now   func() time.Time
 	// bufs holds the buffers answers are read into, by the transport
 	// (bufferBody) and by the decoder.
 	bufs bufferPool
@@ -102,7 +101,7 @@ func (t *transport) Do(req *http.Request) (*http.Response, error) {
 				WroteHeaders:     func() { wrote.Store(true) },
 			})
 		}
-		start := t.now()
+		start := time.Now()
 		resp, err := t.hc.Do(r.WithContext(actx))
 		if err == nil && safe && attempt < attempts && resp.StatusCode >= 200 && resp.StatusCode <= 299 && resp.ContentLength <= maxResponseBody {
 			// Read the answer of a request that may be retried now, within
@@ -114,7 +113,7 @@ func (t *transport) Do(req *http.Request) (*http.Response, error) {
 		}
 		attemptTimedOut := err != nil && ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded)
 		connecting := gettingConn.Load() && !gotConn.Load()
-		t.logAttempt(ctx, op, r, resp, err, attempt, t.now().Sub(start))
+		t.logAttempt(ctx, op, r, resp, err, attempt, time.Since(start))
 
 		if ctx.Err() != nil {
 			cancel()
@@ -124,7 +123,7 @@ func (t *transport) Do(req *http.Request) (*http.Response, error) {
 			}
 			return nil, err
 		}
-		d := classify(r.Method, resp, err, wrote.Load(), connecting, attemptTimedOut, t.now())
+		d := classify(r.Method, resp, err, wrote.Load(), connecting, attemptTimedOut, time.Now())
 		canReplay := !hasBody || req.GetBody != nil
 		if !d.retry || attempt >= attempts || !canReplay {
 			if err != nil {

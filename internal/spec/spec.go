@@ -41,7 +41,6 @@ func Load() (*openapi3.T, error) {
 // Validator checks requests and responses against the contract. It is safe
 // for concurrent use.
 type Validator struct {
-	doc    *openapi3.T
 	router routers.Router
 }
 
@@ -59,11 +58,8 @@ func NewValidator() (*Validator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("spec: build router: %w", err)
 	}
-	return &Validator{doc: doc, router: router}, nil
+	return &Validator{router: router}, nil
 }
-
-// Doc returns the loaded contract.
-func (v *Validator) Doc() *openapi3.T { return v.doc }
 
 // Route finds the operation a request is for.
 func (v *Validator) Route(req *http.Request) (*routers.Route, map[string]string, error) {
