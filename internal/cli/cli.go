@@ -250,11 +250,8 @@ func validationMessage(ve *facade.ValidationError) string {
 	b.WriteString("invalid ")
 	b.WriteString(flagForField(ve.Field))
 	if ve.Value != "" {
-		v := ve.Value
-		if ve.Field == "baseURL" {
-			v = redactURL(v)
-		}
-		fmt.Fprintf(&b, " %q", v)
+		// The facade redacts what may be secret, such as a URL's password.
+		fmt.Fprintf(&b, " %q", ve.Value)
 	}
 	b.WriteString(": ")
 	b.WriteString(ve.Reason)
