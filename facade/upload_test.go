@@ -1,13 +1,11 @@
 package facade_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -19,27 +17,6 @@ import (
 	"github.com/istari-go/sdk/gen"
 )
 
-// writeBigJSON writes a JSON array of about size bytes.
-func writeBigJSON(t testing.TB, size int) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "big.json")
-	f, err := os.Create(p)
-	require.NoError(t, err)
-	w := bufio.NewWriterSize(f, 1<<20)
-	elem := `{"node":123456,"x":1.25e3,"label":"` + strings.Repeat("a", 80) + `"}`
-	_, _ = w.WriteString("[")
-	for n := 1; n < size-len(elem)-2; n += len(elem) + 1 {
-		if n > 1 {
-			_, _ = w.WriteString(",")
-		}
-		_, _ = w.WriteString(elem)
-	}
-	_, _ = w.WriteString("]\n")
-	require.NoError(t, w.Flush())
-	require.NoError(t, f.Close())
-	return p
-}
-
 // TestLargeUploadStreams uploads a 64 MiB parameters file and checks that
 // the heap never held it: memory allocated during the call stays far below
 // the file's size.
@@ -48,7 +25,7 @@ func TestLargeUploadStreams(t *testing.T) {
 		t.Skip("uploads 64 MiB")
 	}
 	const size = 64 << 20
-	path := writeBigJSON(t, size)
+	path := facade.WriteParametersFile(t, size)
 	st, err := os.Stat(path)
 	require.NoError(t, err)
 
