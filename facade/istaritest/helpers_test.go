@@ -285,3 +285,32 @@ func reversed(s []string) []string {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// errorCase is a request that must fail with status. A 422 must name loc
+// among its items' locs (any loc when loc is empty); any other error must
+// carry a detail.
+type errorCase struct {
+	name   string
+	req    req
+	status int
+	loc    string
+}
+
+// expectErrors sends each case as a subtest and checks its answer.
+func (s *testServer) expectErrors(t *testing.T, cases []errorCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			res := s.send(tc.req)
+			require.Equal(t, tc.status, res.status, "body %s", res.body)
+			switch {
+			case tc.status != http.StatusUnprocessableEntity:
+				assert.NotEmpty(t, res.detail(t))
+			case tc.loc != "":
+				assert.Contains(t, res.locs(t), tc.loc)
+			default:
+				assert.NotEmpty(t, res.locs(t))
+			}
+		})
+	}
+}

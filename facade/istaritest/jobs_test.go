@@ -130,12 +130,7 @@ func TestAddJobLargeFileKeepsOnlySize(t *testing.T) {
 func TestAddJobErrors(t *testing.T) {
 	srv := newServer(t)
 	ok := []part{file("p.json", "application/json", "{}"), {name: "function", value: "f"}}
-	cases := []struct {
-		name   string
-		req    req
-		status int
-		loc    string // for 422: one of the items' loc
-	}{
+	srv.expectErrors(t, []errorCase{
 		{"no token", formReq(http.MethodPost, "/models/m/jobs", ok...).as("-"), 401, ""},
 		{"unknown token", formReq(http.MethodPost, "/models/m/jobs", ok...).as("who"), 401, ""},
 		{"no function", formReq(http.MethodPost, "/models/m/jobs", file("p.json", "", "{}")), 422, "body.function"},
@@ -145,18 +140,7 @@ func TestAddJobErrors(t *testing.T) {
 		{"source without revision_id", formReq(http.MethodPost, "/models/m/jobs", append(ok, part{name: "sources", ctype: "application/json", value: `{"relationship_identifier":"x"}`})...), 422, "body.sources.0.revision_id"},
 		{"JSON instead of multipart", jsonReq(http.MethodPost, "/models/m/jobs", map[string]string{"function": "f"}), 422, "body"},
 		{"no body", req{method: http.MethodPost, path: "/models/m/jobs"}, 422, "body"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			res := srv.send(tc.req)
-			require.Equal(t, tc.status, res.status, "body %s", res.body)
-			if tc.status == 422 {
-				assert.Contains(t, res.locs(t), tc.loc)
-			} else {
-				assert.NotEmpty(t, res.detail(t))
-			}
-		})
-	}
+	})
 	assert.Empty(t, srv.Jobs(), "no failed request created a job")
 }
 
@@ -255,22 +239,12 @@ func TestUpdateJob(t *testing.T) {
 	require.Len(t, ups, 2)
 	assert.Equal(t, []byte("a: 1\n"), ups[1].Content)
 
-	cases := []struct {
-		name   string
-		req    req
-		status int
-	}{
-		{"unknown job", formReq(http.MethodPut, "/jobs/nope", file("p.json", "", "{}")), 404},
-		{"no token", formReq(http.MethodPut, "/jobs/"+j.ID, file("p.json", "", "{}")).as("-"), 401},
-		{"no file", formReq(http.MethodPut, "/jobs/"+j.ID, fields("description", "d")...), 422},
-		{"not multipart", jsonReq(http.MethodPut, "/jobs/"+j.ID, map[string]string{}), 422},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			res := srv.send(tc.req)
-			assert.Equal(t, tc.status, res.status, "body %s", res.body)
-		})
-	}
+	srv.expectErrors(t, []errorCase{
+		{"unknown job", formReq(http.MethodPut, "/jobs/nope", file("p.json", "", "{}")), 404, ""},
+		{"no token", formReq(http.MethodPut, "/jobs/"+j.ID, file("p.json", "", "{}")).as("-"), 401, ""},
+		{"no file", formReq(http.MethodPut, "/jobs/"+j.ID, fields("description", "d")...), 422, "body.file"},
+		{"not multipart", jsonReq(http.MethodPut, "/jobs/"+j.ID, map[string]string{}), 422, "body"},
+	})
 	assert.Len(t, srv.Jobs()[0].File.Revisions, 2)
 }
 
@@ -297,12 +271,7 @@ func TestUpdateJobStatus(t *testing.T) {
 	assert.Nil(t, st.Message)
 	assert.Equal(t, ptr(DefaultAdminUserID), st.CreatedByID)
 
-	cases := []struct {
-		name   string
-		req    req
-		status int
-		loc    string
-	}{
+	srv.expectErrors(t, []errorCase{
 		{"unknown job", req{method: http.MethodPatch, path: "/jobs/nope/status?status_name=Running"}, 404, ""},
 		{"no token", req{method: http.MethodPatch, path: "/jobs/" + j.ID + "/status?status_name=Running", token: "-"}, 401, ""},
 		{"no status", req{method: http.MethodPatch, path: "/jobs/" + j.ID + "/status"}, 422, "query.status_name"},
@@ -310,16 +279,7 @@ func TestUpdateJobStatus(t *testing.T) {
 		{"empty agent", req{method: http.MethodPatch, path: "/jobs/" + j.ID + "/status?status_name=Running&agent_id="}, 422, "query.agent_id"},
 		{"message not a string", req{method: http.MethodPatch, path: "/jobs/" + j.ID + "/status?status_name=Running", ctype: "application/json", body: []byte(`{"message":1}`)}, 422, "body.message"},
 		{"broken JSON", req{method: http.MethodPatch, path: "/jobs/" + j.ID + "/status?status_name=Running", ctype: "application/json", body: []byte(`{`)}, 422, "body"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			res := srv.send(tc.req)
-			require.Equal(t, tc.status, res.status, "body %s", res.body)
-			if tc.loc != "" {
-				assert.Contains(t, res.locs(t), tc.loc)
-			}
-		})
-	}
+	})
 	j, _ = srv.Job(j.ID)
 	assert.Len(t, *j.StatusHistory, 3, "failed updates changed nothing")
 }
@@ -345,28 +305,14 @@ func TestAssignedAgent(t *testing.T) {
 	require.Equal(t, http.StatusOK, res.status)
 	assert.Nil(t, res.job(t).AssignedAgentPoolID, "setting the agent clears the pool")
 
-	cases := []struct {
-		name   string
-		req    req
-		status int
-		loc    string
-	}{
+	srv.expectErrors(t, []errorCase{
 		{"both", jsonReq(http.MethodPut, path, gen.NewJobAssignedAgent{AgentID: ptr("a"), AgentPoolID: ptr("p")}), 422, "body"},
 		{"neither", jsonReq(http.MethodPut, path, gen.NewJobAssignedAgent{}), 422, "body"},
 		{"empty agent", jsonReq(http.MethodPut, path, map[string]string{"agent_id": ""}), 422, "body.agent_id"},
 		{"no body", req{method: http.MethodPut, path: path}, 422, "body"},
 		{"unknown job", jsonReq(http.MethodPut, "/jobs/nope/assigned-agent", gen.NewJobAssignedAgent{AgentID: ptr("a")}), 404, ""},
 		{"no token", jsonReq(http.MethodPut, path, gen.NewJobAssignedAgent{AgentID: ptr("a")}).as("-"), 401, ""},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			res := srv.send(tc.req)
-			require.Equal(t, tc.status, res.status, "body %s", res.body)
-			if tc.loc != "" {
-				assert.Contains(t, res.locs(t), tc.loc)
-			}
-		})
-	}
+	})
 	got, _ = srv.Job(j.ID)
 	assert.Equal(t, ptr("a2"), got.AssignedAgentID, "failed requests changed nothing")
 

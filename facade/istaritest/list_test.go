@@ -79,12 +79,7 @@ func TestListFilters(t *testing.T) {
 
 func TestListErrors(t *testing.T) {
 	srv := newServer(t)
-	cases := []struct {
-		name   string
-		req    req
-		status int
-		loc    string
-	}{
+	srv.expectErrors(t, []errorCase{
 		{"all_users without admin", get("/jobs?all_users=true"), 403, ""},
 		{"no token", get("/jobs").as("-"), 401, ""},
 		{"no token, bad params too", get("/jobs?page=0&sort=x").as("-"), 401, ""},
@@ -105,18 +100,7 @@ func TestListErrors(t *testing.T) {
 		{"unknown sort key", get("/jobs?sort=name"), 422, "query.sort"},
 		{"unknown sort key, model jobs", get("/models/m/jobs?sort=-updated"), 422, "query.sort"},
 		{"empty sort", get("/jobs?sort="), 422, "query.sort"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			res := srv.send(tc.req)
-			require.Equal(t, tc.status, res.status, "body %s", res.body)
-			if tc.loc != "" {
-				assert.Contains(t, res.locs(t), tc.loc)
-			} else {
-				assert.NotEmpty(t, res.detail(t))
-			}
-		})
-	}
+	})
 	res := srv.send(get("/jobs?sort=name"))
 	assert.Contains(t, string(res.body), "sort")
 }
