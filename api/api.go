@@ -14,3 +14,9 @@ var spec []byte
 func Spec() []byte {
 	return append([]byte(nil), spec...)
 }
+
+// BasePath is the prefix under which the platform serves every job route,
+// as the spec's servers entry says: a client's base URL ends with it. The
+// facade, the in-memory platform and the contract validator all use this
+// one constant.
+const BasePath = "/api/v2"

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/istari-go/sdk/api"
 	"github.com/istari-go/sdk/gen"
 	"github.com/istari-go/sdk/gen/server"
 	"github.com/istari-go/sdk/internal/fakestore"
@@ -30,7 +31,7 @@ const (
 
 // BasePath is the prefix under which the platform serves every job route,
 // as the contract's servers entry says.
-const BasePath = "/api/v2"
+const BasePath = api.BasePath
 
 // MaxKeptFileSize is the largest uploaded file whose bytes the platform keeps
 // for inspection (see Upload). Of a larger file it records only the size.

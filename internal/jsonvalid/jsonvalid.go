@@ -15,6 +15,7 @@ package jsonvalid
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math/bits"
@@ -548,3 +549,66 @@ loop:
 	v.st, v.stack = st, stack
 	return -1
 }
+
+// Scanner checks JSON that arrives in pieces, such as the chunks of a file
+// being uploaded: each Write scans its bytes where the previous one stopped,
+// and Close checks that the input ended after exactly one value. The errors
+// are those of [Validate], at the same offsets. A Scanner is not safe for
+// concurrent use; it allocates nothing per Write.
+type Scanner struct {
+	v   *validator
+	err error
+}
+
+// NewScanner returns a Scanner at the start of its input.
+func NewScanner() *Scanner {
+	v := pool.Get().(*validator)
+	v.reset()
+	return &Scanner{v: v}
+}
+
+// Write scans p. It returns len(p) and nil while the input is valid so far,
+// and the first *SyntaxError (again on every later call) once it is not.
+// Write does not keep p.
+func (s *Scanner) Write(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	if s.v == nil {
+		return 0, errClosed
+	}
+	if i := s.v.scan(p); i >= 0 {
+		s.err = s.v.syntaxError(p, i)
+		return i, s.err
+	}
+	s.v.advance(p)
+	return len(p), nil
+}
+
+// Close ends the input: it returns the first syntax error, or a
+// *SyntaxError if the input ended early or held no value, or nil. It
+// releases the Scanner's state; later calls return the same result.
+func (s *Scanner) Close() error {
+	if s.v == nil {
+		if s.err == nil {
+			return nil
+		}
+		return s.err
+	}
+	if s.err == nil {
+		s.err = s.v.finish()
+	}
+	pool.Put(s.v)
+	s.v = nil
+	return s.err
+}
+
+// Offset returns how many bytes have been scanned.
+func (s *Scanner) Offset() int64 {
+	if s.v == nil {
+		return -1
+	}
+	return s.v.off
+}
+
+var errClosed = errors.New("jsonvalid: write after Close")

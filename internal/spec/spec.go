@@ -22,7 +22,7 @@ import (
 )
 
 // BasePath is the prefix under which every job route sits.
-const BasePath = "/api/v2"
+const BasePath = api.BasePath
 
 // Load parses and validates the embedded contract. Each call returns a new
 // document, so callers may change it without affecting others.
