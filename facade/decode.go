@@ -15,17 +15,21 @@ import (
 // than an unbounded read.
 const maxResponseBody = 64 << 20
 
+// decodeJob decodes the job an operation answers with, checks its shape and
+// converts it to the facade's model.
 func decodeJob(c *Client, op string, resp *http.Response, err error) (*Job, error) {
-	j := new(Job)
-	if err := c.decode(op, resp, err, &j.Job); err != nil {
+	w := new(gen.Job)
+	if err := c.decode(op, resp, err, w); err != nil {
 		return nil, err
 	}
-	if j.ID == "" {
+	if w.ID == "" {
 		return nil, &DecodeError{Operation: op, StatusCode: resp.StatusCode, Reason: "the job has no id"}
 	}
-	return j, nil
+	return jobFromWire(w), nil
 }
 
+// decodePage decodes a page of jobs, checks its shape and converts it to
+// the facade's model.
 func decodePage(c *Client, op string, resp *http.Response, err error) (*JobPage, error) {
 	var w gen.PageJob
 	if err := c.decode(op, resp, err, &w); err != nil {
@@ -36,7 +40,7 @@ func decodePage(c *Client, op string, resp *http.Response, err error) (*JobPage,
 			return nil, &DecodeError{Operation: op, StatusCode: resp.StatusCode, Reason: fmt.Sprintf("item %d has no id", i)}
 		}
 	}
-	return newJobPage(&w), nil
+	return pageFromWire(&w), nil
 }
 
 // DecodeError reports a 2xx answer whose body is not what the operation

@@ -54,7 +54,7 @@ type JobPage struct {
 // HasNextPage reports whether a page follows this one.
 func (p *JobPage) HasNextPage() bool { return p.Page < p.Pages }
 
-func newJobPage(w *gen.PageJob) *JobPage {
+func pageFromWire(w *gen.PageJob) *JobPage {
 	p := &JobPage{Total: w.Total, Page: w.Page, Size: w.Size, Pages: w.Pages, Items: make([]*Job, len(w.Items))}
 	jobs := make([]Job, len(w.Items))
 	for i := range w.Items {
@@ -63,3 +63,5 @@ func newJobPage(w *gen.PageJob) *JobPage {
 	}
 	return p
 }
+
+func jobFromWire(w *gen.Job) *Job { return &Job{Job: *w} }
