@@ -109,6 +109,7 @@ type app struct {
 	token        string // defined only to be refused
 	timeout      time.Duration
 	output       string
+	quiet        bool // set by -q on add, list and list-model
 	debug        bool
 	insecureHTTP bool
 }
@@ -187,58 +188,65 @@ func apiMessage(e *facade.APIError) string {
 	return b.String()
 }
 
-// flagForField maps a facade.ValidationError's Field to the flag, argument
-// or variable the user set it with.
+// fieldFlags maps the stable Field of a facade.ValidationError to the flag,
+// argument or variable a user of istari-jobs set it with. A field not in
+// the table is shown as the facade names it.
+var fieldFlags = map[string]string{
+	"jobID":                             "JOB_ID",
+	"modelID":                           "--model",
+	"baseURL":                           "--url",
+	"WithTimeout":                       "--timeout",
+	"WaitOptions":                       "--interval",
+	"AssignedAgent":                     "--agent or --agent-pool",
+	"AddJobParams.ModelID":              "--model",
+	"AddJobParams.Function":             "--function",
+	"AddJobParams.Parameters":           "--param",
+	"AddJobParams.ParametersFile":       "--parameters-file",
+	"AddJobParams.OperatingSystem":      "--os",
+	"AddJobParams.Sources":              "--source",
+	"UpdateJobParams.Path":              "--file",
+	"UpdateJobParams.Sources":           "--source",
+	"UpdateJobStatusParams.Status":      "--status",
+	"ListJobsParams.ModelID":            "--model",
+	"ListJobsParams.StatusName":         "--status",
+	"ListJobsParams.ArchiveStatus":      "--archive-status",
+	"ListJobsParams.Page":               "--page",
+	"ListJobsParams.Size":               "--size",
+	"ListJobsParams.CountOnly":          "--size",
+	"ListJobsParams.Sort":               "--sort",
+	"ListModelJobsParams.StatusName":    "--status",
+	"ListModelJobsParams.ArchiveStatus": "--archive-status",
+	"ListModelJobsParams.Page":          "--page",
+	"ListModelJobsParams.Size":          "--size",
+	"ListModelJobsParams.CountOnly":     "--size",
+	"ListModelJobsParams.Sort":          "--sort",
+	"OS":                                "--os",
+	"JobStatusName":                     "--status",
+	"ArchiveStatus":                     "--archive-status",
+	"ISTARI_REGISTRY_URL":               envURL,
+	"ISTARI_REGISTRY_AUTH_TOKEN":        envToken,
+}
+
+// optionFlags maps the facade options an error's reason may name to the
+// flags that set them here; the message adds the flag as a hint.
+var optionFlags = []struct{ option, flag string }{
+	{"WithInsecureHTTP()", "--insecure-http"},
+	{"WithLenientEnums()", "--allow-unknown-values"},
+	{"WithToken", envToken + " or --token-file"},
+}
+
+// flagForField returns the flag, argument or variable for a
+// facade.ValidationError's Field. An indexed field such as
+// "AddJobParams.Sources[2].RevisionID" maps through its list,
+// "AddJobParams.Sources".
 func flagForField(field string) string {
-	name := field
-	if i := strings.LastIndexByte(field, '.'); i >= 0 {
-		name = field[i+1:]
+	if f, ok := fieldFlags[field]; ok {
+		return f
 	}
-	if i := strings.IndexByte(name, '['); i >= 0 {
-		name = name[:i]
-	}
-	if strings.Contains(field, ".Sources[") {
-		return "--source"
-	}
-	switch {
-	case field == "jobID":
-		return "JOB_ID"
-	case field == "modelID" || name == "ModelID":
-		return "--model"
-	case field == "baseURL":
-		return "--url"
-	case field == "WithTimeout":
-		return "--timeout"
-	case field == "WaitOptions":
-		return "--interval"
-	case field == "AssignedAgent":
-		return "--agent or --agent-pool"
-	case field == "UpdateJobParams.Path":
-		return "--file"
-	case field == "AddJobParams.Parameters":
-		return "--param"
-	case field == "OS":
-		return "--os"
-	case field == "JobStatusName":
-		return "--status"
-	}
-	switch name {
-	case "Function":
-		return "--function"
-	case "OperatingSystem":
-		return "--os"
-	case "Sources":
-		return "--source"
-	case "ParametersFile":
-		return "--parameters-file"
-	case "StatusName", "Status":
-		return "--status"
-	case "ArchiveStatus":
-		return "--archive-status"
-	case "Page":
-		return "--page"
-	case "Size", "CountOnly":
-		return "--size"
+	if i := strings.IndexByte(field, '['); i >= 0 {
+		if f, ok := fieldFlags[field[:i]]; ok {
+			return f
+		}
 	}
 	return field
 }
@@ -255,5 +263,10 @@ func validationMessage(ve *facade.ValidationError) string {
 	}
 	b.WriteString(": ")
 	b.WriteString(ve.Reason)
+	for _, o := range optionFlags {
+		if strings.Contains(ve.Reason, o.option) {
+			fmt.Fprintf(&b, " (%s is %s in istari-jobs)", o.option, o.flag)
+		}
+	}
 	return b.String()
 }

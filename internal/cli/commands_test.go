@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -110,7 +111,7 @@ func TestCommandsGolden(t *testing.T) {
 				if tt.name != "wait" {
 					assert.Empty(t, r.stderr)
 				}
-				if output == "json" && !strings.Contains(tt.name, "all") {
+				if output == "json" {
 					assert.True(t, json.Valid([]byte(r.stdout)), "not one JSON document: %s", r.stdout)
 				}
 				golden(t, tt.name+"."+output, normalize(r.stdout, e.srv.URL))
@@ -142,7 +143,74 @@ func TestAddSendsParameters(t *testing.T) {
 	assert.Equal(t, `{"keep": "bytes as they are"}`, string(e.srv.Uploads(job.ID)[0].Content))
 }
 
-// TestListAllJSONLines checks that list --all -o json streams one job per
+// TestOutputRule checks the one JSON rule: -o json prints one JSON
+// document, -o jsonl one job per line, and -q one id per line, for a single
+// job, a page and every page alike.
+func TestOutputRule(t *testing.T) {
+	e := newEnv(t)
+	var ids []string
+	for range 5 {
+		ids = append(ids, e.addJob("model-1").ID)
+	}
+	lines := func(s string) []string { return strings.Split(strings.TrimSuffix(s, "\n"), "\n") }
+	tests := []struct {
+		name string
+		args []string
+		want []string // the ids, in order
+	}{
+		{"list page", []string{"list", "--size", "3"}, ids[:3]},
+		{"list all", []string{"list", "--all", "--size", "2"}, ids},
+		{"list-model all", []string{"list-model", "--model", "model-1", "--all", "--size", "2", "--sort", "-created"},
+			[]string{ids[4], ids[3], ids[2], ids[1], ids[0]}},
+		{"get", []string{"get", ids[2]}, ids[2:3]},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := e.run(append([]string{"-o", "json"}, tt.args...)...)
+			require.Equal(t, 0, r.code, r.stderr)
+			var doc any
+			require.NoError(t, json.Unmarshal([]byte(r.stdout), &doc), "not one JSON document: %s", r.stdout)
+
+			r = e.run(append([]string{"-o", "jsonl"}, tt.args...)...)
+			require.Equal(t, 0, r.code, r.stderr)
+			var got []string
+			for _, l := range lines(r.stdout) {
+				var j struct {
+					ID string `json:"id"`
+				}
+				require.NoError(t, json.Unmarshal([]byte(l), &j), "line %q", l)
+				got = append(got, j.ID)
+			}
+			assert.Equal(t, tt.want, got)
+
+			if tt.args[0] == "get" {
+				return
+			}
+			r = e.run(slices.Concat(tt.args, []string{"-q"})...)
+			require.Equal(t, 0, r.code, r.stderr)
+			assert.Equal(t, tt.want, lines(r.stdout))
+		})
+	}
+
+	r := e.run("add", "-q", "--model", "model-1", "--function", "@istari:extract")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Regexp(t, `^[0-9a-f-]{36}\n$`, r.stdout)
+
+	r = e.run("-o", "json", "list", "--all", "--model", "no-such-model")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, "[]\n", r.stdout)
+
+	for _, args := range [][]string{
+		{"-o", "json", "list", "-q"},
+		{"-o", "jsonl", "list", "--size", "0"},
+		{"list", "-q", "--size", "0"},
+	} {
+		r = e.run(args...)
+		assert.Equal(t, ExitUsage, r.code, "%v: %s", args, r.stderr)
+	}
+}
+
+// TestListAllJSONLines checks that list --all -o jsonl streams one job per
 // line over several pages, and that the table form counts them.
 func TestListAllJSONLines(t *testing.T) {
 	e := newEnv(t)
@@ -152,7 +220,7 @@ func TestListAllJSONLines(t *testing.T) {
 	}
 	e.addJob("model-2")
 
-	r := e.run("list", "--all", "--model", "model-1", "--output", "json")
+	r := e.run("list", "--all", "--model", "model-1", "--output", "jsonl")
 	require.Equal(t, 0, r.code, r.stderr)
 	sc := bufio.NewScanner(strings.NewReader(r.stdout))
 	sc.Buffer(nil, 1<<20)

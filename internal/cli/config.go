@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"os"
 	"strings"
 	"unicode"
@@ -106,28 +105,16 @@ func (a *app) clientFor(base, source, tok string, extra ...facade.Option) (*faca
 	c, err := facade.NewClientFromEnv(append(opts, extra...)...)
 	if err != nil {
 		var ve *facade.ValidationError
-		if errors.As(err, &ve) && ve.Field == "baseURL" {
-			reason := strings.ReplaceAll(ve.Reason, "WithInsecureHTTP()", "--insecure-http")
-			reason = strings.ReplaceAll(reason, "use WithToken", "use "+envToken+" or --token-file")
-			return nil, usageErr("invalid %s %q: %s", source, redactURL(base), reason)
+		if errors.As(err, &ve) && (ve.Field == "baseURL" || ve.Field == envURL) {
+			// The facade masks what may be secret in the URL it shows (user
+			// info, query values); only the name of its source changes.
+			msg := validationMessage(ve)
+			msg = "invalid " + source + strings.TrimPrefix(msg, "invalid "+flagForField(ve.Field))
+			return nil, usageErr("%s", msg)
 		}
 		return nil, err
 	}
 	return c, nil
-}
-
-// redactURL hides the password of a URL that carries one, so that an error
-// message never repeats it.
-func redactURL(s string) string {
-	u, err := url.Parse(strings.TrimSpace(s))
-	if err != nil || u.User == nil {
-		if err != nil && strings.Contains(s, "@") {
-			return "(unparseable URL)"
-		}
-		return s
-	}
-	u.User = url.User("xxxxx")
-	return u.String()
 }
 
 // sanitize replaces the control characters of text that came from the

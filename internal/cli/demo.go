@@ -81,15 +81,17 @@ adds one job, and iterates the model's existing jobs rather than adding more.`,
 				}
 				d.out.printf("No %s set: running against an in-memory platform at %s.\n\n", envURL, srv.URL)
 			} else {
-				if d.model == "" {
-					return usageErr("demo against %s (from %s) needs --model MODEL_ID, a model you may add jobs to", redactURL(base), source)
-				}
+				// The client checks the URL first, so that what is printed
+				// is the facade's form of it, which carries no credentials.
 				c, err := a.client()
 				if err != nil {
 					return err
 				}
+				if d.model == "" {
+					return usageErr("demo against %s (from %s) needs --model MODEL_ID, a model you may add jobs to", c.BaseURL(), source)
+				}
 				d.c = c
-				d.out.printf("Running against the platform at %s (from %s), on model %s.\n\n", redactURL(base), source, d.model)
+				d.out.printf("Running against the platform at %s (from %s), on model %s.\n\n", c.BaseURL(), source, d.model)
 			}
 			return d.run()
 		}),

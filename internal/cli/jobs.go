@@ -162,8 +162,10 @@ job's JSON file: either the --param values as one object, or the file named by
 	f.rev.register(fs)
 	_ = cmd.MarkFlagRequired("model")
 	_ = cmd.MarkFlagRequired("function")
-	cmd.MarkFlagsMutuallyExclusive("param", "parameters-file")
-	cmd.MarkFlagsMutuallyExclusive("agent", "agent-pool")
+	fs.BoolVarP(&a.quiet, "quiet", "q", false, "print the new job's id only")
+	markExclusive(cmd, "param", "parameters-file")
+	markExclusive(cmd, "agent", "agent-pool")
+	markExclusive(cmd, "quiet", "output")
 	_ = cmd.MarkFlagFilename("parameters-file", "json")
 	_ = cmd.RegisterFlagCompletionFunc("os", enumCompletion(facade.OSValues()))
 	return cmd
@@ -236,7 +238,7 @@ type listFlags struct {
 	all, allUsers                bool
 }
 
-func (l *listFlags) register(cmd *cobra.Command, forModel bool) {
+func (l *listFlags) register(a *app, cmd *cobra.Command, forModel bool) {
 	fs := cmd.Flags()
 	if forModel {
 		fs.StringVar(&l.model, "model", "", "the model whose jobs to list (required)")
@@ -249,15 +251,17 @@ func (l *listFlags) register(cmd *cobra.Command, forModel bool) {
 	fs.StringVar(&l.archive, "archive-status", "", "keep active (the default), archived or all jobs")
 	fs.IntVar(&l.page, "page", 1, "the page to show, from 1")
 	fs.IntVar(&l.size, "size", 0, "the page size, from 1 to 100 (default 10; 0 counts the jobs without listing them)")
-	fs.StringVar(&l.sort, "sort", "", `the sort key, such as "-created"`)
-	fs.BoolVar(&l.all, "all", false, "list every page (JSON Lines with --output json)")
+	fs.StringVar(&l.sort, "sort", "", "the sort `KEY`: created (oldest first) or -created (newest first)")
+	fs.BoolVar(&l.all, "all", false, "list every page (with -o json, as one JSON array)")
+	fs.BoolVarP(&a.quiet, "quiet", "q", false, "print the job ids only, one per line")
+	markExclusive(cmd, "quiet", "output")
 	_ = cmd.RegisterFlagCompletionFunc("status", enumCompletion(facade.JobStatusNameValues()))
 	_ = cmd.RegisterFlagCompletionFunc("archive-status", enumCompletion(facade.ArchiveStatusValues()))
 	_ = cmd.RegisterFlagCompletionFunc("sort", fixedCompletion("created", "-created"))
 }
 
 // parsed checks the flags and returns them as list parameters.
-func (l *listFlags) parsed(cmd *cobra.Command) (facade.ListJobsParams, error) {
+func (l *listFlags) parsed(a *app, cmd *cobra.Command) (facade.ListJobsParams, error) {
 	var p facade.ListJobsParams
 	st, err := parseEnum("--status", l.status, facade.ParseJobStatusName)
 	if err != nil {
@@ -273,6 +277,9 @@ func (l *listFlags) parsed(cmd *cobra.Command) (facade.ListJobsParams, error) {
 	countOnly := cmd.Flags().Changed("size") && l.size == 0
 	if countOnly && l.all {
 		return p, usageErr("invalid --size 0: it counts the jobs, which --all cannot list")
+	}
+	if countOnly && (a.quiet || a.output == outputJSONL) {
+		return p, usageErr("invalid --size 0: it counts the jobs, and -q and -o jsonl print jobs; use -o table or -o json")
 	}
 	return facade.ListJobsParams{
 		ModelID: l.model, StatusName: st, AllUsers: l.allUsers, Page: l.page, Size: l.size,
@@ -294,37 +301,17 @@ func (a *app) runList(p facade.ListJobsParams, all bool, f listFor) error {
 		}
 		return a.printPage(page, p.CountOnly)
 	}
-	var (
-		t *jobTable
-		n int
-	)
-	if a.output != outputJSON {
-		t = newJobTable(a.stdout)
-	}
+	out := a.newJobStream()
 	for job, err := range f.all(p) {
+		if err == nil {
+			err = out.add(job)
+		}
 		if err != nil {
-			if t != nil {
-				_ = t.flush()
-			}
+			_ = out.close(true)
 			return err
 		}
-		n++
-		if t == nil {
-			if err := a.writeJSON(job, false); err != nil {
-				return err
-			}
-			continue
-		}
-		t.add(job)
 	}
-	if t == nil {
-		return nil
-	}
-	if err := t.flush(); err != nil {
-		return err
-	}
-	_, err := a.stdout.Write([]byte(plural(n, "job") + "\n"))
-	return err
+	return out.close(false)
 }
 
 func (a *app) listCommand() *cobra.Command {
@@ -338,7 +325,7 @@ func (a *app) listCommand() *cobra.Command {
   istari-jobs list --size 0          # count the jobs only`,
 		Args: cobra.NoArgs,
 		RunE: a.runE(func(cmd *cobra.Command, _ []string) error {
-			p, err := l.parsed(cmd)
+			p, err := l.parsed(a, cmd)
 			if err != nil {
 				return err
 			}
@@ -354,7 +341,7 @@ func (a *app) listCommand() *cobra.Command {
 			})
 		}),
 	}
-	l.register(cmd, false)
+	l.register(a, cmd, false)
 	return cmd
 }
 
@@ -367,7 +354,7 @@ func (a *app) listModelCommand() *cobra.Command {
   istari-jobs list-model --model 7d0c... --status Failed --all`,
 		Args: cobra.NoArgs,
 		RunE: a.runE(func(cmd *cobra.Command, _ []string) error {
-			p, err := l.parsed(cmd)
+			p, err := l.parsed(a, cmd)
 			if err != nil {
 				return err
 			}
@@ -389,7 +376,7 @@ func (a *app) listModelCommand() *cobra.Command {
 			})
 		}),
 	}
-	l.register(cmd, true)
+	l.register(a, cmd, true)
 	return cmd
 }
 
@@ -447,8 +434,8 @@ func (a *app) assignCommand() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&agent, "agent", "", "the agent to assign the job to")
 	cmd.Flags().StringVar(&pool, "agent-pool", "", "the agent pool to assign the job to")
-	cmd.MarkFlagsOneRequired("agent", "agent-pool")
-	cmd.MarkFlagsMutuallyExclusive("agent", "agent-pool")
+	markOneRequired(cmd, "agent", "agent-pool")
+	markExclusive(cmd, "agent", "agent-pool")
 	return cmd
 }
 

@@ -266,7 +266,8 @@ func TestParseHelpers(t *testing.T) {
 
 	assert.Equal(t, "a?b c?", sanitize("a\x1bb\tc\r", false))
 	assert.Equal(t, "a\nb", sanitize("a\nb", true))
-	assert.Equal(t, "https://xxxxx@h/p", redactURL("https://u:pw@h/p"))
+	assert.Equal(t, "--url", flagForField("baseURL"))
+	assert.Equal(t, "--page", flagForField("ListModelJobsParams.Page"))
 }
 
 func jsonNumber(s string) any { return json.Number(s) }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,7 +16,12 @@ import (
 const (
 	outputTable = "table"
 	outputJSON  = "json"
+	outputJSONL = "jsonl"
 )
+
+// outputHelp is the help of --output, the one JSON rule of every command.
+const outputHelp = "output `FORMAT`: table; json (one JSON document: a job, a page, or with --all an array of jobs); " +
+	"jsonl (one job per line)"
 
 // tableHeader is the header of every job table.
 const tableHeader = "ID\tFUNCTION\tSTATUS\tCREATED\tAGENT"
@@ -78,19 +84,38 @@ func orDash(s string) string {
 
 // printJob writes one job in the chosen format.
 func (a *app) printJob(j *facade.Job) error {
-	if a.output == outputJSON {
+	switch {
+	case a.quiet:
+		return a.printID(j)
+	case a.output == outputJSON:
 		return a.writeJSON(j, true)
+	case a.output == outputJSONL:
+		return a.writeJSON(j, false)
 	}
 	t := newJobTable(a.stdout)
 	t.add(j)
 	return t.flush()
 }
 
-// printPage writes one page of jobs: a table with a footer, or the page as
-// the platform sends it.
+// printID writes a job's id on its own line, for --quiet.
+func (a *app) printID(j *facade.Job) error {
+	_, err := fmt.Fprintln(a.stdout, sanitize(j.ID, false))
+	return err
+}
+
+// printPage writes one page of jobs: a table with a footer, the page as the
+// platform sends it (json), one job per line (jsonl), or the ids (quiet).
 func (a *app) printPage(p *facade.JobPage, countOnly bool) error {
-	if a.output == outputJSON {
+	switch {
+	case a.output == outputJSON:
 		return a.writeJSON(pageWire(p), true)
+	case a.quiet || a.output == outputJSONL:
+		for _, j := range p.Items {
+			if err := a.printJob(j); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	if countOnly {
 		_, err := fmt.Fprintf(a.stdout, "%s in all\n", plural(p.Total, "job"))
@@ -119,6 +144,73 @@ func pageWire(p *facade.JobPage) gen.PageJob {
 		w.Items[i] = j.Job
 	}
 	return w
+}
+
+// jobStream writes jobs one at a time in the chosen format: table rows and
+// a count, one JSON array, JSON Lines, or ids.
+type jobStream struct {
+	a     *app
+	table *jobTable
+	n     int
+}
+
+func (a *app) newJobStream() *jobStream {
+	s := &jobStream{a: a}
+	switch {
+	case a.quiet, a.output == outputJSONL:
+	case a.output == outputJSON:
+		_, _ = io.WriteString(a.stdout, "[")
+	default:
+		s.table = newJobTable(a.stdout)
+	}
+	return s
+}
+
+// add writes one job.
+func (s *jobStream) add(j *facade.Job) error {
+	s.n++
+	switch {
+	case s.table != nil:
+		s.table.add(j)
+		return nil
+	case s.a.quiet || s.a.output == outputJSONL:
+		return s.a.printJob(j)
+	}
+	var b bytes.Buffer
+	if s.n == 1 {
+		b.WriteString("\n  ")
+	} else {
+		b.WriteString(",\n  ")
+	}
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("  ", "  ")
+	if err := enc.Encode(j); err != nil {
+		return err
+	}
+	_, err := s.a.stdout.Write(bytes.TrimSuffix(b.Bytes(), []byte("\n")))
+	return err
+}
+
+// close ends the output after the last job. After an error (failed is
+// set) a JSON array is left open, so that no reader takes it for whole.
+func (s *jobStream) close(failed bool) error {
+	switch {
+	case s.table != nil:
+		if err := s.table.flush(); err != nil || failed {
+			return err
+		}
+		_, err := fmt.Fprintln(s.a.stdout, plural(s.n, "job"))
+		return err
+	case s.a.output == outputJSON && !s.a.quiet && !failed:
+		end := "]\n"
+		if s.n > 0 {
+			end = "\n]\n"
+		}
+		_, err := io.WriteString(s.a.stdout, end)
+		return err
+	}
+	return nil
 }
 
 // writeJSON writes v as one JSON document, indented or on one line.

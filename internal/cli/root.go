@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"strings"
+
 	"github.com/spf13/cobra"
 
 	"github.com/istari-go/sdk/facade"
@@ -17,8 +19,14 @@ It reads the registry's URL from ISTARI_REGISTRY_URL (or --url) and the bearer
 token from ISTARI_REGISTRY_AUTH_TOKEN (or a file named by --token-file). A token
 is never taken on the command line, where the process list would show it.
 
+Output: a table by default; -o json prints one JSON document (a job, a page,
+or with list --all an array of jobs), -o jsonl one job per line, and -q (add,
+list, list-model) the job ids only, one per line.
+
 Exit codes: 0 success, 1 the platform answered with an error or could not be
-reached, 2 a wrong command line or a value that failed a check, 3 wait timed out.`,
+reached (after the retries, which the message counts), 2 a wrong command line
+or a value that failed a check, 3 wait timed out, 130 interrupted (Ctrl-C or
+SIGTERM).`,
 		Example: `  # Try everything against an in-memory platform, with no setup:
   istari-jobs demo
 
@@ -37,8 +45,13 @@ reached, 2 a wrong command line or a value that failed a check, 3 wait timed out
 			if f := cmd.Flags().Lookup("token"); f != nil && f.Changed {
 				return usageErr("%s", tokenRefusal)
 			}
-			if a.output != outputTable && a.output != outputJSON {
-				return usageErr("invalid --output %q: must be %q or %q", a.output, outputTable, outputJSON)
+			switch a.output {
+			case outputTable, outputJSON, outputJSONL:
+			default:
+				return usageErr("invalid --output %q: must be %q, %q or %q", a.output, outputTable, outputJSON, outputJSONL)
+			}
+			if err := checkFlagGroups(cmd); err != nil {
+				return err
 			}
 			if a.timeout < 0 {
 				return usageErr("invalid --timeout %s: must not be negative", a.timeout)
@@ -59,10 +72,10 @@ reached, 2 a wrong command line or a value that failed a check, 3 wait timed out
 	pf.StringVar(&a.token, "token", "", "refused: a token on the command line would show in the process list")
 	_ = pf.MarkHidden("token")
 	pf.DurationVar(&a.timeout, "timeout", 0, "timeout of each request, such as 30s (0: none)")
-	pf.StringVarP(&a.output, "output", "o", outputTable, "output `FORMAT`: table or json")
+	pf.StringVarP(&a.output, "output", "o", outputTable, outputHelp)
 	pf.BoolVar(&a.debug, "debug", false, "log every request (never the token) to standard error")
 	pf.BoolVar(&a.insecureHTTP, "insecure-http", false, "allow plain http:// to a host that is not loopback (sends the token in clear text)")
-	_ = root.RegisterFlagCompletionFunc("output", fixedCompletion(outputTable, outputJSON))
+	_ = root.RegisterFlagCompletionFunc("output", fixedCompletion(outputTable, outputJSON, outputJSONL))
 	_ = root.MarkPersistentFlagFilename("token-file")
 
 	root.AddGroup(
@@ -115,4 +128,53 @@ func enumCompletion[E ~string](values []E) cobra.CompletionFunc {
 		s[i] = string(v)
 	}
 	return fixedCompletion(s...)
+}
+
+// The annotations that hold a command's flag groups, checked before it runs
+// so that the message names the flags as a user typed them. Cobra's own
+// groups print its internal wording ("if any flags in the group [...]").
+const (
+	annotExclusive = "istari-jobs/exclusive"    // "a b;c d": at most one of a and b
+	annotOneOf     = "istari-jobs/one-required" // "a b": at least one of a and b
+)
+
+// markExclusive records that the flags a and b cannot be used together.
+func markExclusive(cmd *cobra.Command, a, b string) { addAnnotation(cmd, annotExclusive, a+" "+b) }
+
+// markOneRequired records that one of the flags a and b must be given.
+func markOneRequired(cmd *cobra.Command, a, b string) { addAnnotation(cmd, annotOneOf, a+" "+b) }
+
+func addAnnotation(cmd *cobra.Command, key, group string) {
+	if cmd.Annotations == nil {
+		cmd.Annotations = map[string]string{}
+	}
+	if prev := cmd.Annotations[key]; prev != "" {
+		group = prev + ";" + group
+	}
+	cmd.Annotations[key] = group
+}
+
+// checkFlagGroups checks the flag groups recorded on cmd.
+func checkFlagGroups(cmd *cobra.Command) error {
+	groups := func(key string) [][]string {
+		var out [][]string
+		for g := range strings.SplitSeq(cmd.Annotations[key], ";") {
+			if f := strings.Fields(g); len(f) == 2 {
+				out = append(out, f)
+			}
+		}
+		return out
+	}
+	changed := cmd.Flags().Changed
+	for _, g := range groups(annotExclusive) {
+		if changed(g[0]) && changed(g[1]) {
+			return usageErr("--%s and --%s cannot be used together: give one of them", g[0], g[1])
+		}
+	}
+	for _, g := range groups(annotOneOf) {
+		if !changed(g[0]) && !changed(g[1]) {
+			return usageErr("%s needs --%s or --%s", cmd.Name(), g[0], g[1])
+		}
+	}
+	return nil
 }
