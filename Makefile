@@ -24,7 +24,7 @@ BENCHTARGETS = \
 	-target='Upload256MiB/client=facade:heap-MiB<=8' \
 	-target='AllJobs10k/prefetch=default:prefetch=0:sec/op<=0.5'
 
-.PHONY: help generate check-generated build test lint bench fuzz demo serve
+.PHONY: help generate check-generated build install test lint bench fuzz demo serve
 
 help: ## List the targets.
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -40,6 +40,12 @@ check-generated: generate ## Regenerate gen/ and fail if it differs from what is
 
 build: ## Build every package and the istari-jobs command.
 	$(GO) build ./...
+
+install: ## Install istari-jobs into $(go env GOBIN), or $(go env GOPATH)/bin when GOBIN is unset.
+	$(GO) install ./cmd/istari-jobs
+	@dir=$$($(GO) env GOBIN); [ -n "$$dir" ] || dir=$$($(GO) env GOPATH)/bin; \
+		echo "installed $$dir/istari-jobs"; \
+		case ":$$PATH:" in *":$$dir:"*) ;; *) echo "note: $$dir is not on your PATH";; esac
 
 test: ## go vet, the race-enabled test suite (with fuzz seed corpora), and the gen/ freshness check.
 	$(GO) vet ./...

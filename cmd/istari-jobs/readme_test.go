@@ -1,0 +1,165 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// readmeSection is the README section whose sh blocks TestReadmeCommandLine
+// runs.
+const readmeSection = "## Command line"
+
+// shBlocks returns the fenced sh blocks of the README section that starts
+// with the heading title, in order.
+func shBlocks(t *testing.T, readme, title string) []string {
+	t.Helper()
+	start := strings.Index(readme, "\n"+title+"\n")
+	require.GreaterOrEqual(t, start, 0, "README has no section %q", title)
+	section := readme[start+1:]
+	if end := strings.Index(section[len(title):], "\n## "); end >= 0 {
+		section = section[:len(title)+end]
+	}
+	var (
+		blocks []string
+		cur    *strings.Builder
+	)
+	for line := range strings.SplitSeq(section, "\n") {
+		switch {
+		case cur == nil && strings.TrimSpace(line) == "```sh":
+			cur = &strings.Builder{}
+		case cur != nil && strings.TrimSpace(line) == "```":
+			blocks = append(blocks, cur.String())
+			cur = nil
+		case cur != nil:
+			cur.WriteString(line + "\n")
+		}
+	}
+	require.Nil(t, cur, "an sh block of %q is not closed", title)
+	return blocks
+}
+
+// listeningRE finds the address in serve's first line.
+var listeningRE = regexp.MustCompile(`listening on http://(\S+) `)
+
+// TestReadmeCommandLine runs the sh blocks of the README's command-line
+// section, in order, as a user pasting them into a shell would: in an empty
+// directory, with a freshly built istari-jobs on the PATH. A line that
+// starts serve is run by the test itself, on a free port, and the address
+// the README gives is replaced by that port's in the lines after it.
+func TestReadmeCommandLine(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds istari-jobs")
+	}
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh")
+	}
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	require.NoError(t, err)
+	blocks := shBlocks(t, string(readme), readmeSection)
+	require.NotEmpty(t, blocks)
+
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	bin := t.TempDir()
+	build := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(bin, "istari-jobs"), ".")
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "go build: %s", out)
+
+	dir := t.TempDir()
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "ISTARI_") && !strings.HasPrefix(kv, "PATH=") {
+			env = append(env, kv)
+		}
+	}
+	env = append(env, "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+
+	var (
+		script  strings.Builder
+		replace []string // old, new pairs for the lines after serve
+		served  bool
+	)
+	script.WriteString("set -eu\n")
+	for _, block := range blocks {
+		for line := range strings.SplitSeq(strings.TrimSuffix(block, "\n"), "\n") {
+			if fields := strings.Fields(line); len(fields) >= 2 && fields[0] == "istari-jobs" && fields[1] == "serve" {
+				require.False(t, served, "the README starts serve twice")
+				served = true
+				from, to := startServe(ctx, t, filepath.Join(bin, "istari-jobs"), dir, env, fields[2:])
+				replace = append(replace, "http://"+from, "http://"+to)
+				continue
+			}
+			script.WriteString(strings.NewReplacer(replace...).Replace(line) + "\n")
+		}
+	}
+	require.True(t, served, "the README's command-line section starts no serve")
+
+	cmd := exec.CommandContext(ctx, sh, "-c", script.String())
+	cmd.Dir, cmd.Env = dir, env
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+	require.NoError(t, err, "the README's commands failed\nscript:\n%s\nstdout:\n%s\nstderr:\n%s", script.String(), stdout.String(), stderr.String())
+	assert.Contains(t, stdout.String(), "Completed", "wait shows the final status")
+	assert.NotContains(t, stdout.String()+stderr.String(), "istari-jobs: ", "no command complained")
+}
+
+// startServe runs "exe serve args…" in dir, on a free port instead
+// of the --addr the README gives, and stops it when the test ends. It
+// returns the README's address and the one serve listens on.
+func startServe(ctx context.Context, t *testing.T, exe, dir string, env, args []string) (from, to string) {
+	t.Helper()
+	args = append([]string(nil), args...)
+	for i := range args {
+		if args[i] == "--addr" && i+1 < len(args) {
+			from, args[i+1] = args[i+1], "127.0.0.1:0"
+		}
+	}
+	require.NotEmpty(t, from, "the README's serve line gives no --addr")
+	cmd := exec.CommandContext(ctx, exe, append([]string{"serve"}, args...)...)
+	cmd.Dir, cmd.Env = dir, env
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	done := make(chan error, 1)
+	rest := make(chan string, 1)
+	sc := bufio.NewScanner(stdout)
+	require.True(t, sc.Scan(), "serve printed nothing")
+	m := listeningRE.FindStringSubmatch(sc.Text())
+	require.NotNil(t, m, "serve's first line: %q", sc.Text())
+	go func() {
+		var b strings.Builder
+		for sc.Scan() {
+			b.WriteString(sc.Text() + "\n")
+		}
+		_, _ = io.Copy(io.Discard, stdout)
+		rest <- b.String()
+		done <- cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+		select {
+		case err := <-done:
+			assert.NoError(t, err)
+			assert.Contains(t, <-rest, "Stopped.")
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			t.Error("serve did not stop on SIGINT")
+		}
+	})
+	return from, m[1]
+}
