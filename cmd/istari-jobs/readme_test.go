@@ -99,7 +99,7 @@ func TestReadmeCommandLine(t *testing.T) {
 			if fields := strings.Fields(line); len(fields) >= 2 && fields[0] == "istari-jobs" && fields[1] == "serve" {
 				require.False(t, served, "the README starts serve twice")
 				served = true
-				from, to := startServe(ctx, t, filepath.Join(bin, "istari-jobs"), dir, env, fields[2:])
+				from, to := startServe(t, filepath.Join(bin, "istari-jobs"), dir, env, fields[2:])
 				replace = append(replace, "http://"+from, "http://"+to)
 				continue
 			}
@@ -121,7 +121,7 @@ func TestReadmeCommandLine(t *testing.T) {
 // startServe runs "exe serve args…" in dir, on a free port instead
 // of the --addr the README gives, and stops it when the test ends. It
 // returns the README's address and the one serve listens on.
-func startServe(ctx context.Context, t *testing.T, exe, dir string, env, args []string) (from, to string) {
+func startServe(t *testing.T, exe, dir string, env, args []string) (from, to string) {
 	t.Helper()
 	args = append([]string(nil), args...)
 	for i := range args {
@@ -130,24 +130,22 @@ func startServe(ctx context.Context, t *testing.T, exe, dir string, env, args []
 		}
 	}
 	require.NotEmpty(t, from, "the README's serve line gives no --addr")
-	cmd := exec.CommandContext(ctx, exe, append([]string{"serve"}, args...)...)
+	// Not tied to ctx, which ends before the cleanup that stops serve with
+	// SIGINT, as a user would, and checks that it stopped cleanly.
+	cmd := exec.Command(exe, append([]string{"serve"}, args...)...)
 	cmd.Dir, cmd.Env = dir, env
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
+	lines := make(chan string, 64)
 	done := make(chan error, 1)
-	rest := make(chan string, 1)
-	sc := bufio.NewScanner(stdout)
-	require.True(t, sc.Scan(), "serve printed nothing")
-	m := listeningRE.FindStringSubmatch(sc.Text())
-	require.NotNil(t, m, "serve's first line: %q", sc.Text())
 	go func() {
-		var b strings.Builder
+		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
-			b.WriteString(sc.Text() + "\n")
+			lines <- sc.Text()
 		}
+		close(lines)
 		_, _ = io.Copy(io.Discard, stdout)
-		rest <- b.String()
 		done <- cmd.Wait()
 	}()
 	t.Cleanup(func() {
@@ -155,11 +153,24 @@ func startServe(ctx context.Context, t *testing.T, exe, dir string, env, args []
 		select {
 		case err := <-done:
 			assert.NoError(t, err)
-			assert.Contains(t, <-rest, "Stopped.")
+			var last string
+			for l := range lines {
+				last = l
+			}
+			assert.Equal(t, "Stopped.", last)
 		case <-time.After(10 * time.Second):
 			_ = cmd.Process.Kill()
+			<-done
 			t.Error("serve did not stop on SIGINT")
 		}
 	})
+	var first string
+	select {
+	case first = <-lines:
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve printed nothing")
+	}
+	m := listeningRE.FindStringSubmatch(first)
+	require.NotNil(t, m, "serve's first line: %q", first)
 	return from, m[1]
 }

@@ -80,7 +80,7 @@ SIGTERM).`,
 
 	root.AddGroup(
 		&cobra.Group{ID: "jobs", Title: "Job commands:"},
-		&cobra.Group{ID: "platform", Title: "Trying it out:"},
+		&cobra.Group{ID: "platform", Title: "Trying and checking the platform:"},
 	)
 	for _, c := range []*cobra.Command{
 		a.addCommand(), a.getCommand(), a.updateCommand(), a.listCommand(), a.listModelCommand(),
@@ -90,7 +90,7 @@ SIGTERM).`,
 		c.GroupID = "jobs"
 		root.AddCommand(c)
 	}
-	for _, c := range []*cobra.Command{a.demoCommand(), a.serveCommand()} {
+	for _, c := range []*cobra.Command{a.demoCommand(), a.serveCommand(), a.checkCommand()} {
 		c.GroupID = "platform"
 		root.AddCommand(c)
 	}

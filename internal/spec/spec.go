@@ -41,7 +41,8 @@ func Load() (*openapi3.T, error) {
 // Validator checks requests and responses against the contract. It is safe
 // for concurrent use.
 type Validator struct {
-	router routers.Router
+	router  routers.Router
+	version string
 }
 
 // NewValidator loads the contract and builds a router that matches any host
@@ -58,8 +59,11 @@ func NewValidator() (*Validator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("spec: build router: %w", err)
 	}
-	return &Validator{router: router}, nil
+	return &Validator{router: router, version: doc.Info.Version}, nil
 }
+
+// Version is the contract's info.version.
+func (v *Validator) Version() string { return v.version }
 
 // Route finds the operation a request is for.
 func (v *Validator) Route(req *http.Request) (*routers.Route, map[string]string, error) {

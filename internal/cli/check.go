@@ -1,0 +1,405 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/istari-go/sdk/facade"
+	"github.com/istari-go/sdk/internal/spec"
+)
+
+// kindCall is the kind of a finding about a call that failed: an error
+// status, an answer the SDK could not read, or no answer at all.
+const kindCall = "call"
+
+// maxCheckBody caps how much of one answer check keeps.
+const maxCheckBody = 64 << 20
+
+// checkFlags are the flags of check.
+type checkFlags struct {
+	job, model, agent, function string
+	write                       bool
+}
+
+func (a *app) checkCommand() *cobra.Command {
+	var f checkFlags
+	cmd := &cobra.Command{
+		Use:   "check [--job JOB_ID] [--write --model MODEL_ID [--agent AGENT_ID]]",
+		Short: "Compare the platform's answers with the SDK's spec",
+		Long: `Call the platform and validate every answer against the spec embedded in this
+SDK (api/openapi.yaml), to find where the two disagree. It reports fields the
+platform sends that the spec does not know, required fields that are missing,
+enum values outside the spec's lists, type mismatches and unexpected status
+codes, each with its JSON path.
+
+By default it only reads: list with size=1 and with size=0, get of the newest
+job (or of --job), and list-model for that job's model. With --write --model
+it also adds one small job, whose display name says it is a check, archives
+and restores it, assigns and unassigns the agent given with --agent, sets its
+status to Canceled, and archives it again, so that it stays archived.
+
+The table shows each call's operation, HTTP status, latency and findings; -o
+json gives the same as one document, to attach to a bug report. The exit code
+is 0 when there are no findings and 1 when there are.`,
+		Example: `  istari-jobs check
+  istari-jobs check --job 3f2a... -o json > check-report.json
+  istari-jobs check --write --model 7d0c... --agent agent-7`,
+		Args: cobra.NoArgs,
+		RunE: a.runE(func(*cobra.Command, []string) error {
+			if f.write && f.model == "" {
+				return usageErr("check --write needs --model MODEL_ID, a model it may add a job to")
+			}
+			if !f.write && (f.model != "" || f.agent != "") {
+				return usageErr("--model and --agent are for check --write")
+			}
+			if a.output == outputJSONL {
+				return usageErr("invalid --output %q: check prints a table or one JSON document", a.output)
+			}
+			v, err := spec.NewValidator()
+			if err != nil {
+				return err
+			}
+			rec := &recorder{next: a.transport}
+			c, err := a.client(facade.WithHTTPClient(&http.Client{Transport: rec}), facade.WithRetry(facade.NoRetry()))
+			if err != nil {
+				return err
+			}
+			ck := &checker{a: a, c: c, v: v, rec: rec, f: f}
+			ck.run()
+			if a.ctx.Err() != nil {
+				return a.ctx.Err()
+			}
+			if err := ck.print(); err != nil {
+				return err
+			}
+			if n := ck.findings(); n > 0 {
+				return &exitError{code: ExitAPI, err: fmt.Errorf("%s: the platform and the SDK's spec differ", plural(n, "finding"))}
+			}
+			return nil
+		}),
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&f.job, "job", "", "get this `JOB_ID` instead of the newest job")
+	fs.BoolVar(&f.write, "write", false, "also add a job and move it along (needs --model)")
+	fs.StringVar(&f.model, "model", "", "the `MODEL_ID` to add the check's job to, with --write")
+	fs.StringVar(&f.agent, "agent", "", "assign and unassign this `AGENT_ID`, with --write (skipped when not given)")
+	fs.StringVar(&f.function, "function", "@istari:extract", "the function `NAME` of the check's job, with --write")
+	return cmd
+}
+
+// exchange is one request and its answer, as the recorder saw them.
+type exchange struct {
+	method, url string
+	status      int
+	header      http.Header
+	body        []byte
+	latency     time.Duration
+	err         error
+}
+
+// recorder is a RoundTripper that keeps every exchange, so that check can
+// validate the answers exactly as they arrived, whatever the facade makes
+// of them.
+type recorder struct {
+	next http.RoundTripper
+	mu   sync.Mutex
+	log  []exchange
+}
+
+func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	start := time.Now()
+	resp, err := r.next.RoundTrip(req)
+	x := exchange{method: req.Method, url: req.URL.String()}
+	if err != nil {
+		x.err, x.latency = err, time.Since(start)
+		r.add(x)
+		return nil, err
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxCheckBody))
+	_ = resp.Body.Close()
+	x.latency = time.Since(start)
+	x.status, x.header, x.body, x.err = resp.StatusCode, resp.Header.Clone(), body, err
+	r.add(x)
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	resp.ContentLength = int64(len(body))
+	return resp, err
+}
+
+func (r *recorder) add(x exchange) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.log = append(r.log, x)
+}
+
+// since returns the exchanges after the first n.
+func (r *recorder) since(n int) []exchange {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]exchange(nil), r.log[n:]...)
+}
+
+func (r *recorder) len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.log)
+}
+
+// checkStep is one call of check and what it found.
+type checkStep struct {
+	Step      string         `json:"step"`
+	Operation string         `json:"operation,omitempty"`
+	Method    string         `json:"method,omitempty"`
+	Path      string         `json:"path,omitempty"`
+	Status    int            `json:"status,omitempty"`
+	LatencyMS float64        `json:"latency_ms,omitempty"`
+	Skipped   string         `json:"skipped,omitempty"`
+	Findings  []spec.Finding `json:"findings"`
+
+	body []byte
+}
+
+// checker runs the steps of one check.
+type checker struct {
+	a     *app
+	c     *facade.Client
+	v     *spec.Validator
+	rec   *recorder
+	f     checkFlags
+	steps []*checkStep
+}
+
+// run runs the read steps and, with --write, the write steps.
+func (ck *checker) run() {
+	ctx := ck.a.ctx
+	newest := ck.step("list size=1", func() error {
+		_, err := ck.c.ListJobs(ctx, facade.ListJobsParams{Size: 1, Sort: "-created"})
+		return err
+	})
+	ck.step("list size=0", func() error {
+		_, err := ck.c.ListJobs(ctx, facade.ListJobsParams{CountOnly: true})
+		return err
+	})
+	jobID := ck.f.job
+	if jobID == "" {
+		jobID = firstItemID(newest.body)
+	}
+	var got *checkStep
+	if jobID == "" {
+		got = ck.skip("get", "no job found: pass --job JOB_ID, or --write --model MODEL_ID")
+	} else {
+		got = ck.step("get", func() error {
+			_, err := ck.c.GetJob(ctx, jobID)
+			return err
+		})
+	}
+	if model := stringField(got.body, "model_id"); model != "" {
+		ck.step("list-model size=1", func() error {
+			_, err := ck.c.ListModelJobs(ctx, model, facade.ListModelJobsParams{Size: 1})
+			return err
+		})
+	} else {
+		ck.skip("list-model size=1", "no model: the get step gave none")
+	}
+	if ck.f.write {
+		ck.runWrite()
+	}
+}
+
+// runWrite adds a job and moves it along, leaving it archived.
+func (ck *checker) runWrite() {
+	ctx := ck.a.ctx
+	now := time.Now().UTC().Format(time.RFC3339)
+	added := ck.step("add", func() error {
+		_, err := ck.c.AddJob(ctx, facade.AddJobParams{
+			ModelID: ck.f.model, Function: ck.f.function,
+			Parameters:  map[string]any{"istari_jobs_check": now},
+			DisplayName: "istari-jobs check " + now,
+			Description: "Added by istari-jobs check, which compares the platform with the SDK's spec; it archives the job when done.",
+		})
+		return err
+	})
+	id := stringField(added.body, "id")
+	call := func(name string, fn func(id string) (*facade.Job, error)) {
+		if id == "" {
+			ck.skip(name, "the add step gave no job")
+			return
+		}
+		ck.step(name, func() error {
+			_, err := fn(id)
+			return err
+		})
+	}
+	const reason = "istari-jobs check"
+	call("archive", func(id string) (*facade.Job, error) { return ck.c.ArchiveJob(ctx, id, reason) })
+	call("restore", func(id string) (*facade.Job, error) { return ck.c.RestoreJob(ctx, id, reason) })
+	if ck.f.agent == "" {
+		ck.skip("assign", "no --agent")
+		ck.skip("unassign", "no --agent")
+	} else {
+		call("assign", func(id string) (*facade.Job, error) {
+			return ck.c.UpdateJobAssignedAgent(ctx, id, facade.AssignedAgent{AgentID: ck.f.agent})
+		})
+		call("unassign", func(id string) (*facade.Job, error) { return ck.c.RemoveJobAssignedAgent(ctx, id) })
+	}
+	call("status Canceled", func(id string) (*facade.Job, error) {
+		return ck.c.UpdateJobStatus(ctx, id, facade.UpdateJobStatusParams{
+			Status: facade.JobStatusCanceled, AgentID: ck.f.agent, Message: reason})
+	})
+	call("archive again", func(id string) (*facade.Job, error) { return ck.c.ArchiveJob(ctx, id, reason) })
+}
+
+// skip records a step that did not run.
+func (ck *checker) skip(name, why string) *checkStep {
+	s := &checkStep{Step: name, Skipped: why, Findings: []spec.Finding{}}
+	ck.steps = append(ck.steps, s)
+	return s
+}
+
+// step runs call and validates the answer it got.
+func (ck *checker) step(name string, call func() error) *checkStep {
+	s := &checkStep{Step: name, Findings: []spec.Finding{}}
+	ck.steps = append(ck.steps, s)
+	if ck.a.ctx.Err() != nil {
+		s.Skipped = "interrupted"
+		return s
+	}
+	n := ck.rec.len()
+	err := call()
+	xs := ck.rec.since(n)
+	if len(xs) == 0 {
+		// The facade refused the call before sending it.
+		s.Findings = append(s.Findings, spec.Finding{Kind: kindCall, Message: "not sent: " + errText(err)})
+		return s
+	}
+	x := xs[len(xs)-1] // after redirects, the last answer
+	s.Method, s.LatencyMS = x.method, float64(x.latency.Microseconds())/1000
+	req, rerr := http.NewRequestWithContext(ck.a.ctx, x.method, x.url, nil)
+	if rerr == nil {
+		s.Path = req.URL.Path
+	}
+	if x.status == 0 {
+		s.Findings = append(s.Findings, spec.Finding{Kind: kindCall, Message: "no answer: " + errText(err)})
+		return s
+	}
+	s.Status, s.body = x.status, x.body
+	if rerr == nil {
+		res := ck.v.CheckResponse(ck.a.ctx, req, x.status, x.header, x.body)
+		s.Operation = res.OperationID
+		s.Findings = append(s.Findings, res.Findings...)
+	}
+	switch {
+	case x.status >= 300:
+		s.Findings = append(s.Findings, spec.Finding{Kind: kindCall,
+			Message: fmt.Sprintf("the call failed: %s", errText(err))})
+	case err != nil:
+		s.Findings = append(s.Findings, spec.Finding{Path: "$", Kind: kindCall,
+			Message: "the SDK could not read the answer: " + errText(err)})
+	}
+	return s
+}
+
+// errText renders an error from the facade for a finding.
+func errText(err error) string {
+	if err == nil {
+		return "no error"
+	}
+	var ae *facade.APIError
+	if errors.As(err, &ae) {
+		return apiMessage(ae)
+	}
+	return strings.TrimPrefix(err.Error(), "facade: ")
+}
+
+// findings counts the findings of every step.
+func (ck *checker) findings() int {
+	n := 0
+	for _, s := range ck.steps {
+		n += len(s.Findings)
+	}
+	return n
+}
+
+// checkReport is check's -o json document.
+type checkReport struct {
+	SDKVersion  string       `json:"sdk_version"`
+	SpecVersion string       `json:"spec_version"`
+	Registry    string       `json:"registry"`
+	Findings    int          `json:"findings"`
+	Steps       []*checkStep `json:"steps"`
+}
+
+// print writes the report as a table with the findings below it, or as one
+// JSON document.
+func (ck *checker) print() error {
+	out := ck.a.stdout
+	if ck.a.output == outputJSON {
+		return ck.a.writeJSON(checkReport{
+			SDKVersion: facade.Version, SpecVersion: ck.v.Version(), Registry: ck.c.BaseURL(),
+			Findings: ck.findings(), Steps: ck.steps,
+		}, true)
+	}
+	fmt.Fprintf(out, "Checking %s against the spec %s of istari-jobs %s.\n\n", ck.c.BaseURL(), ck.v.Version(), facade.Version)
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "STEP\tOPERATION\tHTTP\tLATENCY\tFINDINGS")
+	for _, s := range ck.steps {
+		if s.Skipped != "" {
+			fmt.Fprintf(tw, "%s\t-\t-\t-\tskipped: %s\n", s.Step, s.Skipped)
+			continue
+		}
+		status, op := "-", orDash(s.Operation)
+		if s.Status != 0 {
+			status = fmt.Sprint(s.Status)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.1fms\t%d\n", s.Step, op, status, s.LatencyMS, len(s.Findings))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	n := ck.findings()
+	if n == 0 {
+		_, err := fmt.Fprintf(out, "\nNo findings: the platform's answers match the spec.\n")
+		return err
+	}
+	fmt.Fprintf(out, "\nFindings:\n")
+	for _, s := range ck.steps {
+		for _, f := range s.Findings {
+			fmt.Fprintf(out, "  %s: %s\n", s.Step, sanitize(f.String(), false))
+		}
+	}
+	_, err := fmt.Fprintf(out, "\n%s. Please send the output of 'istari-jobs check -o json' with an issue.\n", plural(n, "finding"))
+	return err
+}
+
+// firstItemID returns the id of a page's first item, or "".
+func firstItemID(body []byte) string {
+	var p struct {
+		Items []json.RawMessage `json:"items"`
+	}
+	if json.Unmarshal(body, &p) != nil || len(p.Items) == 0 {
+		return ""
+	}
+	return stringField(p.Items[0], "id")
+}
+
+// stringField returns a string field of a JSON object, or "".
+func stringField(body []byte, name string) string {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(body, &m) != nil {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(m[name], &s) != nil {
+		return ""
+	}
+	return s
+}

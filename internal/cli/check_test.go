@@ -1,0 +1,150 @@
+package cli
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/istari-go/sdk/facade/istaritest"
+	"github.com/istari-go/sdk/internal/spec"
+)
+
+// checkReportOf runs check with args and decodes its JSON report.
+func checkReportOf(t *testing.T, e *env, args ...string) (result, checkReport) {
+	t.Helper()
+	r := e.run(append([]string{"-o", "json", "check"}, args...)...)
+	var rep checkReport
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &rep), "stdout: %s\nstderr: %s", r.stdout, r.stderr)
+	return r, rep
+}
+
+// TestCheckClean checks that the in-memory platform matches the spec: every
+// step of a read-only and of a writing check runs, with no findings.
+func TestCheckClean(t *testing.T) {
+	e := newEnv(t)
+	r := e.run("check")
+	require.Equal(t, 0, r.code, "stdout: %s\nstderr: %s", r.stdout, r.stderr)
+	assert.Contains(t, r.stdout, "skipped: no job found")
+	assert.Contains(t, r.stdout, "No findings")
+
+	e.addJob("model-1")
+	r, rep := checkReportOf(t, e, "--write", "--model", "model-2", "--agent", "agent-7")
+	require.Equal(t, 0, r.code, "stdout: %s\nstderr: %s", r.stdout, r.stderr)
+	assert.Empty(t, r.stderr)
+	assert.Zero(t, rep.Findings)
+	var ops []string
+	for _, s := range rep.Steps {
+		assert.Empty(t, s.Skipped, s.Step)
+		assert.Empty(t, s.Findings, s.Step)
+		assert.Less(t, s.Status, 300, s.Step)
+		ops = append(ops, s.Operation)
+	}
+	assert.Equal(t, []string{"listJobs", "listJobs", "getJob", "listModelJobs", "addJob", "archiveJob", "restoreJob",
+		"updateJobAssignedAgent", "removeJobAssignedAgent", "updateJobStatus", "archiveJob"}, ops)
+
+	// The check's job is left archived and Canceled.
+	jobs := e.srv.Jobs()
+	require.Len(t, jobs, 2)
+	r = e.run("list", "--model", "model-2", "--archive-status", "archived", "-q")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Len(t, strings.Fields(r.stdout), 1)
+
+	r = e.run("check")
+	require.Equal(t, 0, r.code, r.stdout)
+	for _, w := range []string{"STEP", "OPERATION", "HTTP", "LATENCY", "FINDINGS", "getJob", "listModelJobs"} {
+		assert.Contains(t, r.stdout, w)
+	}
+}
+
+// TestCheckDrift checks that each way a platform drifts from the spec is
+// reported with its path, in the table and in the JSON report, and that
+// check then exits 1.
+func TestCheckDrift(t *testing.T) {
+	e := newEnv(t, istaritest.WithDrift(istaritest.Drift{
+		ExtraField:   "priority",
+		OS:           "Plan 9",
+		DropField:    "created",
+		RenameStatus: map[string]string{"Pending": "Queued"},
+	}))
+	// The answer to this add drifts too; the job is stored all the same.
+	r := e.run("add", "--model", "model-1", "--function", "@istari:extract", "--os", "Ubuntu 24.04")
+	require.NotEqual(t, ExitUsage, r.code, r.stderr)
+	id := e.srv.Jobs()[0].ID
+
+	r, rep := checkReportOf(t, e)
+	assert.Equal(t, ExitAPI, r.code)
+	assert.Contains(t, r.stderr, "findings: the platform and the SDK's spec differ")
+	found := map[string]map[spec.Finding]bool{} // step → path and kind
+	for _, s := range rep.Steps {
+		found[s.Step] = map[spec.Finding]bool{}
+		for _, f := range s.Findings {
+			assert.NotEmpty(t, f.Message)
+			found[s.Step][spec.Finding{Path: f.Path, Kind: f.Kind}] = true
+		}
+	}
+	drifts := func(prefix string) []spec.Finding {
+		return []spec.Finding{
+			{Path: prefix + ".priority", Kind: spec.KindUnknownField},
+			{Path: prefix + ".function.operating_systems[0].name", Kind: spec.KindEnum},
+			{Path: prefix + ".created", Kind: spec.KindMissingField},
+			{Path: prefix + ".status_history[0].name", Kind: spec.KindEnum},
+		}
+	}
+	for step, prefix := range map[string]string{"list size=1": "$.items[0]", "get": "$", "list-model size=1": "$.items[0]"} {
+		for _, want := range drifts(prefix) {
+			assert.True(t, found[step][want], "step %s: %v not reported; got %v", step, want, found[step])
+		}
+	}
+	assert.Empty(t, found["list size=0"], "an empty page has no job to drift")
+
+	r = e.run("check", "--job", id)
+	assert.Equal(t, ExitAPI, r.code)
+	t.Logf("check against a drifted platform:\n%s", r.stdout)
+	for _, w := range []string{
+		"get: $.priority: unknown-field",
+		`get: $.function.operating_systems[0].name: enum: "Plan 9" is not one of`,
+		"get: $.created: missing-field",
+		`get: $.status_history[0].name: enum: "Queued" is not one of`,
+	} {
+		assert.Contains(t, r.stdout, w)
+	}
+}
+
+// TestCheckUsage checks check's own flag rules.
+func TestCheckUsage(t *testing.T) {
+	e := newEnv(t)
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"check", "--write"}, "check --write needs --model"},
+		{[]string{"check", "--model", "m"}, "--model and --agent are for check --write"},
+		{[]string{"-o", "jsonl", "check"}, `invalid --output "jsonl"`},
+	} {
+		r := e.run(tt.args...)
+		assert.Equal(t, ExitUsage, r.code, "%v", tt.args)
+		assert.Contains(t, r.stderr, tt.want)
+	}
+	assert.Zero(t, e.srv.Requests().Total)
+}
+
+// TestCheckFailedCall checks that an error status is a finding.
+func TestCheckFailedCall(t *testing.T) {
+	e := newEnv(t)
+	r, rep := checkReportOf(t, e, "--job", "no-such-job")
+	assert.Equal(t, ExitAPI, r.code)
+	var get *checkStep
+	for _, s := range rep.Steps {
+		if s.Step == "get" {
+			get = s
+		}
+	}
+	require.NotNil(t, get)
+	assert.Equal(t, 404, get.Status)
+	require.Len(t, get.Findings, 1)
+	assert.Equal(t, kindCall, get.Findings[0].Kind)
+	assert.Contains(t, get.Findings[0].Message, "404 Not Found")
+}
