@@ -112,6 +112,7 @@ type app struct {
 	quiet        bool // set by -q on add, list and list-model
 	debug        bool
 	insecureHTTP bool
+	allowUnknown bool
 }
 
 // exitError is an error with the exit code it stands for.

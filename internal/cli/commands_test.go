@@ -34,6 +34,19 @@ func TestCommandsGolden(t *testing.T) {
 		{"add-parameters-file", paramsFile, []string{"add", "--model", "model-1", "--function", "@istari:extract",
 			"--parameters-file", "{0}", "--agent-pool", "gpu", "--created-by-agent", "agent-0"}},
 		{"get", oneJob, []string{"get", "{0}"}},
+		{"get-detailed", func(e *env) []string {
+			j, err := e.c.AddJob(e.t.Context(), facade.AddJobParams{ModelID: "model-1", Function: "@istari:extract",
+				Parameters: map[string]any{"mode": "fast"}, ToolName: "ansys", ToolVersion: "2024R1",
+				OperatingSystem: facade.OSUbuntu2404, AssignedAgentPoolID: "gpu", VersionName: "v1", DisplayName: "Extract"})
+			require.NoError(e.t, err)
+			_, err = e.c.UpdateJobStatus(e.t.Context(), j.ID, facade.UpdateJobStatusParams{Status: facade.JobStatusClaimed, AgentID: "agent-7"})
+			require.NoError(e.t, err)
+			_, err = e.c.UpdateJobStatus(e.t.Context(), j.ID, facade.UpdateJobStatusParams{Status: facade.JobStatusFailed, AgentID: "agent-7", Message: "license server unreachable"})
+			require.NoError(e.t, err)
+			_, err = e.c.ArchiveJob(e.t.Context(), j.ID, "superseded")
+			require.NoError(e.t, err)
+			return []string{j.ID}
+		}, []string{"get", "{0}"}},
 		{"update", func(e *env) []string {
 			return []string{e.addJob("model-1").ID, writeFile(e.t, "v2.json", `{"mode": "slow"}`)}
 		}, []string{"update", "{0}", "--file", "{1}", "--version-name", "v2", "--description", "slower",

@@ -101,6 +101,9 @@ func (a *app) clientFor(base, source, tok string, extra ...facade.Option) (*faca
 	if a.insecureHTTP {
 		opts = append(opts, facade.WithInsecureHTTP())
 	}
+	if a.allowUnknown {
+		opts = append(opts, facade.WithLenientEnums())
+	}
 	opts = append(opts, a.clientOpts...)
 	c, err := facade.NewClientFromEnv(append(opts, extra...)...)
 	if err != nil {

@@ -289,3 +289,30 @@ func TestTokenFile(t *testing.T) {
 	assert.Equal(t, ExitUsage, r.code)
 	assert.Contains(t, r.stderr, "the file is empty")
 }
+
+// TestAllowUnknownValues checks that an enum value the SDK does not list is
+// refused with a pointer to --allow-unknown-values, and that the flag sends
+// it (the in-memory platform, which knows only the spec's values, then
+// refuses it with 422).
+func TestAllowUnknownValues(t *testing.T) {
+	e := newEnv(t)
+	add := []string{"add", "--model", "m", "--function", "f", "--os", "Plan 9"}
+	r := e.run(add...)
+	assert.Equal(t, ExitUsage, r.code)
+	assert.Contains(t, r.stderr, `invalid --os "Plan 9": must be one of`)
+	assert.Contains(t, r.stderr, "--allow-unknown-values")
+	assert.Zero(t, e.srv.Requests().Total)
+
+	r = e.run(append([]string{"--allow-unknown-values"}, add...)...)
+	assert.Equal(t, ExitAPI, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "422")
+	assert.Equal(t, 1, e.srv.Requests().Total)
+
+	// A known value keeps the SDK's spelling; clean text is still required.
+	r = e.run("--allow-unknown-values", "list", "--status", "running")
+	assert.Equal(t, 0, r.code, r.stderr)
+	r = e.run("--allow-unknown-values", "add", "--model", "m", "--function", "f", "--os", "Plan 9\x1b")
+	assert.Equal(t, ExitUsage, r.code)
+	assert.Contains(t, r.stderr, "invalid --os")
+	assert.Contains(t, r.stderr, "control characters")
+}

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"iter"
 	"strings"
 
@@ -77,20 +78,27 @@ func jsonOrString(v string) any {
 	return x
 }
 
-// parseEnum parses a flag's enum value, naming the flag in the error.
-func parseEnum[E ~string](flag, s string, parse func(string) (E, error)) (E, error) {
+// parseEnum parses a flag's enum value, naming the flag in the error. The
+// SDK's spelling of a value it knows wins; with --allow-unknown-values
+// another value is passed on as given, for the facade to send
+// (facade.WithLenientEnums still refuses space and control characters).
+func parseEnum[E ~string](flag, s string, parse func(string) (E, error), allowUnknown bool) (E, error) {
 	if s == "" {
 		return "", nil
 	}
 	v, err := parse(s)
-	if err != nil {
-		reason := err.Error()
-		if ve, ok := err.(*facade.ValidationError); ok {
-			reason = ve.Reason
-		}
-		return "", usageErr("invalid %s %q: %s", flag, s, reason)
+	if err == nil {
+		return v, nil
 	}
-	return v, nil
+	if allowUnknown {
+		return E(s), nil
+	}
+	reason := err.Error()
+	var ve *facade.ValidationError
+	if errors.As(err, &ve) {
+		reason = ve.Reason
+	}
+	return "", usageErr("invalid %s %q: %s (--allow-unknown-values sends a value the SDK does not list)", flag, s, reason)
 }
 
 func (a *app) addCommand() *cobra.Command {
@@ -113,7 +121,7 @@ job's JSON file: either the --param values as one object, or the file named by
       --tool ansys --tool-version 2024R1 --os "Ubuntu 24.04" --agent-pool gpu`,
 		Args: cobra.NoArgs,
 		RunE: a.runE(func(*cobra.Command, []string) error {
-			osName, err := parseEnum("--os", f.os, facade.ParseOS)
+			osName, err := parseEnum("--os", f.os, facade.ParseOS, a.allowUnknown)
 			if err != nil {
 				return err
 			}
@@ -173,8 +181,11 @@ job's JSON file: either the --param values as one object, or the file named by
 
 func (a *app) getCommand() *cobra.Command {
 	return &cobra.Command{
-		Use:     "get JOB_ID",
-		Short:   "Show a job",
+		Use:   "get JOB_ID",
+		Short: "Show a job in detail",
+		Long: `Show a job: its model, function, tool and version, operating systems, agent
+and agent pool, archive state, file, and its whole status history with each
+entry's agent and message. -o json prints the job as the platform sent it.`,
 		Example: "  istari-jobs get 3f2a...\n  istari-jobs get 3f2a... -o json | jq .status_history",
 		Args:    jobIDArg,
 		RunE: a.runE(func(_ *cobra.Command, args []string) error {
@@ -186,7 +197,7 @@ func (a *app) getCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.printJob(job)
+			return a.printJobDetail(job)
 		}),
 	}
 }
@@ -263,11 +274,11 @@ func (l *listFlags) register(a *app, cmd *cobra.Command, forModel bool) {
 // parsed checks the flags and returns them as list parameters.
 func (l *listFlags) parsed(a *app, cmd *cobra.Command) (facade.ListJobsParams, error) {
 	var p facade.ListJobsParams
-	st, err := parseEnum("--status", l.status, facade.ParseJobStatusName)
+	st, err := parseEnum("--status", l.status, facade.ParseJobStatusName, a.allowUnknown)
 	if err != nil {
 		return p, err
 	}
-	ar, err := parseEnum("--archive-status", l.archive, facade.ParseArchiveStatus)
+	ar, err := parseEnum("--archive-status", l.archive, facade.ParseArchiveStatus, a.allowUnknown)
 	if err != nil {
 		return p, err
 	}
@@ -389,7 +400,7 @@ func (a *app) statusCommand() *cobra.Command {
   istari-jobs status 3f2a... --status Failed --message "license server unreachable"`,
 		Args: jobIDArg,
 		RunE: a.runE(func(_ *cobra.Command, args []string) error {
-			st, err := parseEnum("--status", status, facade.ParseJobStatusName)
+			st, err := parseEnum("--status", status, facade.ParseJobStatusName, a.allowUnknown)
 			if err != nil {
 				return err
 			}

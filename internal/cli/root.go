@@ -75,6 +75,7 @@ SIGTERM).`,
 	pf.StringVarP(&a.output, "output", "o", outputTable, outputHelp)
 	pf.BoolVar(&a.debug, "debug", false, "log every request (never the token) to standard error")
 	pf.BoolVar(&a.insecureHTTP, "insecure-http", false, "allow plain http:// to a host that is not loopback (sends the token in clear text)")
+	pf.BoolVar(&a.allowUnknown, "allow-unknown-values", false, "send --os, --status and --archive-status values the SDK does not list (for a platform newer than the SDK)")
 	_ = root.RegisterFlagCompletionFunc("output", fixedCompletion(outputTable, outputJSON, outputJSONL))
 	_ = root.MarkPersistentFlagFilename("token-file")
 
