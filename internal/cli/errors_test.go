@@ -316,3 +316,21 @@ func TestAllowUnknownValues(t *testing.T) {
 	assert.Contains(t, r.stderr, "invalid --os")
 	assert.Contains(t, r.stderr, "control characters")
 }
+
+// TestWaitShowsEveryEntry checks that wait shows every status-history entry
+// once, in order, with its agent, also when they all came before the first
+// poll.
+func TestWaitShowsEveryEntry(t *testing.T) {
+	e := newEnv(t)
+	j := e.addJob("m")
+	for _, st := range []facade.JobStatusName{facade.JobStatusClaimed, facade.JobStatusRunning, facade.JobStatusCompleted} {
+		_, err := e.c.UpdateJobStatus(t.Context(), j.ID, facade.UpdateJobStatusParams{Status: st, AgentID: "agent-7"})
+		require.NoError(t, err)
+	}
+	r := e.run("wait", j.ID, "--interval", "10ms")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, "job "+j.ID+": Pending\n"+
+		"job "+j.ID+": Claimed (agent agent-7)\n"+
+		"job "+j.ID+": Running (agent agent-7)\n"+
+		"job "+j.ID+": Completed (agent agent-7)\n", r.stderr)
+}

@@ -18,8 +18,9 @@ func (a *app) waitCommand() *cobra.Command {
 		Use:   "wait JOB_ID [flags]",
 		Short: "Wait until a job is Completed, Failed or Canceled",
 		Long: `Poll a job until its status is Completed, Failed or Canceled, then print it.
-Each status change is shown on standard error: on a terminal as one updating
-line, otherwise as one plain line per change. The exit code is 3 when
+Each new entry of the job's status history is shown on standard error, with
+its agent and message, those that came and went between two polls included:
+on a terminal as one updating line, otherwise as one plain line per entry. The exit code is 3 when
 --wait-timeout passes first; a job that ends Failed or Canceled still exits 0,
 so check its status.`,
 		Example: `  istari-jobs wait 3f2a...
@@ -58,6 +59,9 @@ so check its status.`,
 				OnStatus: func(st facade.JobStatus) {
 					last = statusNameText(st.Name)
 					line := fmt.Sprintf("job %s: %s", sanitize(id, false), last)
+					if st.AgentID != "" {
+						line += " (agent " + sanitize(st.AgentID, false) + ")"
+					}
 					if m := sanitize(strings.TrimSpace(st.Message), false); m != "" {
 						line += ": " + m
 					}
@@ -91,12 +95,4 @@ so check its status.`,
 	fs.DurationVar(&interval, "interval", time.Second, "the first wait between two polls; each later wait doubles")
 	fs.DurationVar(&maxInterval, "max-interval", 30*time.Second, "the longest wait between two polls")
 	return cmd
-}
-
-// statusMessage is the message of a job's current status, on one line.
-func statusMessage(j *facade.Job) string {
-	if ls, ok := j.LastStatus(); ok {
-		return sanitize(strings.TrimSpace(ls.Message), false)
-	}
-	return ""
 }
