@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -79,6 +80,7 @@ func run(ctx context.Context, args []string, s streams) int {
 		s.progressMin = defaultProgressMin
 	}
 	a := &app{ctx: ctx, streams: s, transport: facade.DefaultTransport()}
+	a.attempts = &attemptCounter{next: a.transport}
 	defer a.transport.CloseIdleConnections()
 
 	root := a.rootCommand()
@@ -102,6 +104,9 @@ type app struct {
 	ctx context.Context
 	streams
 	transport *http.Transport
+	// attempts counts the requests of the call in progress, for the
+	// message of an error after retries.
+	attempts *attemptCounter
 
 	// Global flags.
 	url          string
@@ -164,11 +169,39 @@ func (a *app) classify(err error) error {
 	if errors.As(err, &ve) {
 		return &exitError{code: ExitUsage, err: errors.New(validationMessage(ve))}
 	}
+	msg := strings.TrimPrefix(err.Error(), "facade: ")
 	var ae *facade.APIError
 	if errors.As(err, &ae) {
-		return &exitError{code: ExitAPI, err: errors.New(apiMessage(ae))}
+		msg = apiMessage(ae)
 	}
-	return &exitError{code: ExitAPI, err: errors.New(strings.TrimPrefix(err.Error(), "facade: "))}
+	if n := a.attempts.count(); n > 1 && !strings.Contains(msg, "attempts") {
+		msg += fmt.Sprintf(" (after %d attempts)", n)
+	}
+	return &exitError{code: ExitAPI, err: errors.New(msg)}
+}
+
+// attemptCounter is a RoundTripper that counts the requests sent since the
+// last successful answer: when a call fails, the attempts it made.
+type attemptCounter struct {
+	next http.RoundTripper
+	n    atomic.Int64
+}
+
+func (c *attemptCounter) RoundTrip(req *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	resp, err := c.next.RoundTrip(req)
+	if err == nil && resp.StatusCode < 300 {
+		c.n.Store(0)
+	}
+	return resp, err
+}
+
+// count returns the requests sent since the last successful answer.
+func (c *attemptCounter) count() int64 {
+	if c == nil {
+		return 0
+	}
+	return c.n.Load()
 }
 
 // apiMessage renders a platform error: what failed, the status, and the

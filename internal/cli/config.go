@@ -89,7 +89,7 @@ func (a *app) clientFor(base, source, tok string, extra ...facade.Option) (*faca
 	}
 	opts := []facade.Option{
 		facade.WithEnv(env),
-		facade.WithHTTPClient(&http.Client{Transport: a.transport}),
+		facade.WithHTTPClient(&http.Client{Transport: a.attempts}),
 		facade.WithUserAgent("istari-jobs/" + facade.Version),
 	}
 	if a.timeout > 0 {

@@ -5,8 +5,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/istari-go/sdk/facade/istaritest"
 	"github.com/stretchr/testify/assert"
+
+	"github.com/istari-go/sdk/facade/istaritest"
 )
 
 // TestClientSettingsFromEnvironment: the ISTARI_CLIENT_* variables reach

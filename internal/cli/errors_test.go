@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -333,4 +334,33 @@ func TestWaitShowsEveryEntry(t *testing.T) {
 		"job "+j.ID+": Claimed (agent agent-7)\n"+
 		"job "+j.ID+": Running (agent agent-7)\n"+
 		"job "+j.ID+": Completed (agent agent-7)\n", r.stderr)
+}
+
+// TestErrorNamesAttempts checks that an error after retries says how many
+// attempts were made, for an error answer and for no answer at all.
+func TestErrorNamesAttempts(t *testing.T) {
+	e := newEnv(t)
+	j := e.addJob("m")
+	e.vars["ISTARI_CLIENT_RETRY_MAX_ATTEMPTS"] = "3"
+	e.vars["ISTARI_CLIENT_RETRY_MIN_INTERVAL_MILLIS"] = "1"
+	e.vars["ISTARI_CLIENT_RETRY_MAX_INTERVAL_MILLIS"] = "2"
+	e.srv.FailOperation(istaritest.OpGetJob, 3, http.StatusServiceUnavailable, 0)
+	r := e.run("get", j.ID)
+	assert.Equal(t, ExitAPI, r.code)
+	assert.Contains(t, r.stderr, "503 Service Unavailable")
+	assert.Contains(t, r.stderr, "after 3 attempts")
+
+	r = e.run("get", j.ID)
+	require.Equal(t, 0, r.code, r.stderr)
+	e.srv.FailOperation(istaritest.OpGetJob, 1, http.StatusNotFound, 0)
+	r = e.run("get", j.ID)
+	assert.Equal(t, ExitAPI, r.code)
+	assert.NotContains(t, r.stderr, "attempts", "one attempt is not counted")
+
+	url := e.srv.URL
+	e.srv.Close()
+	e.vars[envURL] = url
+	r = e.run("get", j.ID)
+	assert.Equal(t, ExitAPI, r.code)
+	assert.Contains(t, r.stderr, "after 3 attempts")
 }
