@@ -299,7 +299,7 @@ func validationMessage(ve *facade.ValidationError) string {
 	b.WriteString(ve.Reason)
 	for _, o := range optionFlags {
 		if strings.Contains(ve.Reason, o.option) {
-			fmt.Fprintf(&b, " (%s is %s in istari-jobs)", o.option, o.flag)
+			fmt.Fprintf(&b, " (in istari-jobs, %s is %s)", o.option, o.flag)
 		}
 	}
 	return b.String()

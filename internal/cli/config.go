@@ -49,11 +49,17 @@ func (a *app) readToken() (string, error) {
 		if strings.ContainsFunc(tok, unicode.IsSpace) {
 			return "", usageErr("invalid --token-file %q: it must hold only the token, on one line", a.tokenFile)
 		}
+		if strings.ContainsFunc(tok, unicode.IsControl) {
+			return "", usageErr("invalid --token-file %q: the token holds control characters", a.tokenFile)
+		}
 		return tok, nil
 	}
 	tok := strings.TrimSpace(a.getenv(envToken))
 	if tok == "" {
 		return "", usageErr("no token: set %s or pass --token-file", envToken)
+	}
+	if strings.ContainsFunc(tok, unicode.IsControl) {
+		return "", usageErr("invalid %s: the token holds control characters (the value is not shown)", envToken)
 	}
 	return tok, nil
 }

@@ -101,14 +101,26 @@ func TestUsageErrors(t *testing.T) {
 	}
 }
 
-// TestURLCredentialsNotEchoed checks that a URL's password never shows in
-// the error that refuses it.
+// TestURLCredentialsNotEchoed checks that the secrets a URL may carry never
+// show in the error that refuses it, from --url or from the environment.
 func TestURLCredentialsNotEchoed(t *testing.T) {
-	e := newEnv(t)
-	r := e.run("--url", "https://alice:hunter2@registry.example.com", "get", "j")
-	assert.Equal(t, ExitUsage, r.code)
-	assert.Contains(t, r.stderr, "invalid --url")
-	assert.NotContains(t, r.stderr, "hunter2")
+	for _, tt := range []struct{ url, secret string }{
+		{"https://alice:hunter2@registry.example.com", "hunter2"},
+	} {
+		t.Run(tt.secret, func(t *testing.T) {
+			e := newEnv(t)
+			r := e.run("--url", tt.url, "get", "j")
+			assert.Equal(t, ExitUsage, r.code)
+			assert.Contains(t, r.stderr, "invalid --url")
+			assert.NotContains(t, r.stderr, tt.secret)
+
+			e.vars[envURL] = tt.url
+			r = e.run("get", "j")
+			assert.Equal(t, ExitUsage, r.code)
+			assert.Contains(t, r.stderr, "invalid "+envURL)
+			assert.NotContains(t, r.stderr, tt.secret)
+		})
+	}
 }
 
 // TestAPIErrors checks that the platform's errors exit 1 with the detail on
@@ -289,6 +301,18 @@ func TestTokenFile(t *testing.T) {
 	r = e.run("--token-file", path, "list")
 	assert.Equal(t, ExitUsage, r.code)
 	assert.Contains(t, r.stderr, "the file is empty")
+
+	// Control characters are refused, and the token is never repeated.
+	require.NoError(t, os.WriteFile(path, []byte(secretToken+"\x7f\n"), 0o600))
+	r = e.run("--token-file", path, "list")
+	assert.Equal(t, ExitUsage, r.code)
+	assert.Contains(t, r.stderr, "control characters")
+	e.vars[envToken] = secretToken + "\r\nX-Injected: 1"
+	r = e.run("list")
+	assert.Equal(t, ExitUsage, r.code)
+	assert.Contains(t, r.stderr, "invalid ISTARI_REGISTRY_AUTH_TOKEN: the token holds control characters")
+	assert.NotContains(t, r.stderr, secretToken)
+	assert.Equal(t, 2, e.srv.Requests().Total, "only the first two lists were sent")
 }
 
 // TestAllowUnknownValues checks that an enum value the SDK does not list is
