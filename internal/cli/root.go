@@ -24,9 +24,9 @@ or with list --all an array of jobs), -o jsonl one job per line, and -q (add,
 list, list-model) the job ids only, one per line.
 
 Exit codes: 0 success, 1 the platform answered with an error or could not be
-reached (after the retries, which the message counts), 2 a wrong command line
-or a value that failed a check, 3 wait timed out, 130 interrupted (Ctrl-C or
-SIGTERM).`,
+reached (after the retries, which the message counts) or check found
+differences, 2 a wrong command line or a value that failed a check, 3 wait
+timed out, 130 interrupted (Ctrl-C or SIGTERM).`,
 		Example: `  # Try everything against an in-memory platform, with no setup:
   istari-jobs demo
 
