@@ -82,10 +82,7 @@ is 0 when there are no findings and 1 when there are.`,
 			if err := ck.print(); err != nil {
 				return err
 			}
-			if n := ck.findings(); n > 0 {
-				return &exitError{code: ExitAPI, err: fmt.Errorf("%s: the platform and the SDK's spec differ", plural(n, "finding"))}
-			}
-			return nil
+			return ck.verdict()
 		}),
 	}
 	fs := cmd.Flags()
@@ -318,6 +315,43 @@ func errText(err error) string {
 		return apiMessage(ae)
 	}
 	return strings.TrimPrefix(err.Error(), "facade: ")
+}
+
+// verdict is check's result: nil without findings, else an error that
+// says how many differences from the spec and how many failed calls there
+// were, or that the platform never answered.
+func (ck *checker) verdict() error {
+	var diffs, failed, answered int
+	var firstFailure string
+	for _, s := range ck.steps {
+		if s.Status != 0 {
+			answered++
+		}
+		for _, f := range s.Findings {
+			if f.Kind != kindCall {
+				diffs++
+				continue
+			}
+			failed++
+			if firstFailure == "" {
+				firstFailure = f.Message
+			}
+		}
+	}
+	switch {
+	case diffs+failed == 0:
+		return nil
+	case answered == 0 && failed > 0:
+		return &exitError{code: ExitAPI, err: fmt.Errorf("the platform did not answer: %s", firstFailure)}
+	}
+	var parts []string
+	if diffs > 0 {
+		parts = append(parts, plural(diffs, "difference")+" from the SDK's spec")
+	}
+	if failed > 0 {
+		parts = append(parts, plural(failed, "failed call"))
+	}
+	return &exitError{code: ExitAPI, err: fmt.Errorf("check found %s", strings.Join(parts, " and "))}
 }
 
 // findings counts the findings of every step.

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/istari-go/sdk/facade"
 	"github.com/istari-go/sdk/facade/istaritest"
 	"github.com/istari-go/sdk/internal/spec"
 )
@@ -76,7 +77,7 @@ func TestCheckDrift(t *testing.T) {
 
 	r, rep := checkReportOf(t, e)
 	assert.Equal(t, ExitAPI, r.code)
-	assert.Contains(t, r.stderr, "findings: the platform and the SDK's spec differ")
+	assert.Contains(t, r.stderr, "check found 12 differences from the SDK's spec\n")
 	found := map[string]map[spec.Finding]bool{} // step → path and kind
 	for _, s := range rep.Steps {
 		found[s.Step] = map[spec.Finding]bool{}
@@ -147,4 +148,17 @@ func TestCheckFailedCall(t *testing.T) {
 	require.Len(t, get.Findings, 1)
 	assert.Equal(t, kindCall, get.Findings[0].Kind)
 	assert.Contains(t, get.Findings[0].Message, "404 Not Found")
+	assert.Contains(t, r.stderr, "check found 1 failed call\n")
+}
+
+// TestCheckUnreachable checks that a platform that never answers is said
+// to be so, rather than reported as differing from the spec.
+func TestCheckUnreachable(t *testing.T) {
+	e := newEnv(t)
+	e.srv.Close()
+	e.clientOpts = []facade.Option{facade.WithRetry(facade.NoRetry())}
+	r := e.run("check")
+	assert.Equal(t, ExitAPI, r.code)
+	assert.Contains(t, r.stderr, "istari-jobs: the platform did not answer: no answer: ")
+	assert.Contains(t, r.stdout, "list size=1")
 }
