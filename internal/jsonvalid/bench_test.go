@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -71,34 +72,155 @@ func genDoc(size int) []byte {
 	return buf.Bytes()
 }
 
-var benchDoc = sync.OnceValue(func() []byte { return genDoc(16 << 20) })
+// genStringsDoc returns a string-heavy document of at least size bytes: an
+// indented array of records whose values are mostly prose (20 to 400 bytes
+// a string, about 150 on average), with some escapes and non-ASCII text, as in
+// a parameters file that carries notes, paths and descriptions.
+func genStringsDoc(size int) []byte {
+	rng := rand.New(rand.NewPCG(3, 4))
+	words := []string{"the", "solver", "converged", "after", "iterations", "with", "a", "residual", "of",
+		"mesh", "refinement", "near", "leading", "edge", "boundary", "layer", "thermal", "load", "case",
+		"naïve", "café", "Überprüfung", "日本語", `C:\models\wing`, `"quoted"`, "tab\tsep", "line\nbreak"}
+	text := func(n int) string {
+		var sb strings.Builder
+		for sb.Len() < n {
+			if sb.Len() > 0 {
+				sb.WriteByte(' ')
+			}
+			sb.WriteString(words[rng.IntN(len(words))])
+		}
+		return sb.String()
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("  ", "  ")
+	buf.WriteString("[\n  ")
+	for i := 0; buf.Len() < size; i++ {
+		if i > 0 {
+			buf.WriteString(",\n  ")
+		}
+		rec := map[string]string{
+			"title":   text(20 + rng.IntN(40)),
+			"path":    "/projects/" + text(30) + "/model.step",
+			"summary": text(100 + rng.IntN(300)),
+			"notes":   text(50 + rng.IntN(200)),
+			"author":  text(15),
+		}
+		if err := enc.Encode(rec); err != nil {
+			panic(err)
+		}
+		buf.Truncate(buf.Len() - 1) // Encode's newline
+	}
+	buf.WriteString("\n]\n")
+	return buf.Bytes()
+}
 
+// genNumbersDoc returns a number-heavy document of at least size bytes: an
+// object of arrays of coordinate triples and scalar fields, as in a mesh or a
+// table of results: floats in shortest form (many with exponents), negative
+// numbers and integers.
+func genNumbersDoc(size int) []byte {
+	rng := rand.New(rand.NewPCG(5, 6))
+	var buf bytes.Buffer
+	buf.WriteString(`{"nodes":[`)
+	num := func() float64 {
+		switch rng.IntN(4) {
+		case 0:
+			return float64(rng.IntN(100000) - 50000)
+		case 1:
+			return rng.NormFloat64() * math.Pow(10, float64(rng.IntN(30)-15))
+		default:
+			return rng.NormFloat64() * 1000
+		}
+	}
+	for i := 0; buf.Len() < size; i++ {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		b, err := json.Marshal([]any{i, num(), num(), num()})
+		if err != nil {
+			panic(err)
+		}
+		buf.Write(b)
+	}
+	buf.WriteString(`],"pressure":[`)
+	for i := range 1000 {
+		if i > 0 {
+			buf.WriteString(", ")
+		}
+		fmt.Fprint(&buf, num())
+	}
+	buf.WriteString("]}\n")
+	return buf.Bytes()
+}
+
+// benchDocs are the documents of BenchmarkValidate, 16 MiB each.
+var benchDocs = sync.OnceValue(func() []struct {
+	kind string
+	doc  []byte
+} {
+	return []struct {
+		kind string
+		doc  []byte
+	}{
+		{"strings", genStringsDoc(16 << 20)},
+		{"numbers", genNumbersDoc(16 << 20)},
+		{"mixed", genDoc(16 << 20)},
+	}
+})
+
+// BenchmarkValidate compares Validate (from a bytes.Reader), a Scanner fed
+// 64 KiB writes, and encoding/json.Valid on the same documents.
 func BenchmarkValidate(b *testing.B) {
-	doc := benchDoc()
-	r := bytes.NewReader(doc)
-	b.SetBytes(int64(len(doc)))
-	b.ReportAllocs()
-	for b.Loop() {
-		r.Reset(doc)
-		if err := Validate(r); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func BenchmarkJSONValid(b *testing.B) {
-	doc := benchDoc()
-	b.SetBytes(int64(len(doc)))
-	b.ReportAllocs()
-	for b.Loop() {
+	for _, d := range benchDocs() {
+		doc := d.doc
 		if !json.Valid(doc) {
-			b.Fatal("invalid")
+			b.Fatalf("%s document is not valid JSON", d.kind)
 		}
+		b.Run("kind="+d.kind+"/impl=jsonvalid", func(b *testing.B) {
+			r := bytes.NewReader(doc)
+			b.SetBytes(int64(len(doc)))
+			b.ReportAllocs()
+			for b.Loop() {
+				r.Reset(doc)
+				if err := Validate(r); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run("kind="+d.kind+"/impl=jsonvalid-scanner", func(b *testing.B) {
+			b.SetBytes(int64(len(doc)))
+			b.ReportAllocs()
+			for b.Loop() {
+				s := NewScanner()
+				for p := doc; len(p) > 0; {
+					n := min(len(p), bufSize)
+					if _, err := s.Write(p[:n]); err != nil {
+						b.Fatal(err)
+					}
+					p = p[n:]
+				}
+				if err := s.Close(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run("kind="+d.kind+"/impl=encoding-json", func(b *testing.B) {
+			b.SetBytes(int64(len(doc)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if !json.Valid(doc) {
+					b.Fatal("invalid")
+				}
+			}
+		})
 	}
 }
 
+// BenchmarkDecoderToken is the streaming alternative in encoding/json, for scale.
 func BenchmarkDecoderToken(b *testing.B) {
-	doc := benchDoc()
+	doc := genDoc(4 << 20)
 	r := bytes.NewReader(doc)
 	b.SetBytes(int64(len(doc)))
 	b.ReportAllocs()

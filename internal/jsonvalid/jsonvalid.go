@@ -155,12 +155,26 @@ func (v *validator) reset() {
 
 // advance accounts for the bytes of p, which have been scanned.
 func (v *validator) advance(p []byte) {
-	if k := bytes.LastIndexByte(p, '\n'); k >= 0 {
-		v.line += bytes.Count(p[:k+1], nl)
-		v.lineStart = v.off + int64(k) + 1
+	// bytes.Count and bytes.IndexByte are vectorized; bytes.LastIndexByte
+	// is a byte loop, so it only searches the last window holding a '\n'.
+	if n := bytes.Count(p, nl); n > 0 {
+		v.line += n
+		end := len(p)
+		for {
+			start := max(end-lastLineWindow, 0)
+			if bytes.IndexByte(p[start:end], '\n') >= 0 {
+				v.lineStart = v.off + int64(start+bytes.LastIndexByte(p[start:end], '\n')) + 1
+				break
+			}
+			end = start
+		}
 	}
 	v.off += int64(len(p))
 }
+
+// lastLineWindow is the size of the windows in which advance looks for the
+// last line break of a chunk.
+const lastLineWindow = 256
 
 var nl = []byte{'\n'}
 
@@ -235,31 +249,73 @@ var class = func() (t [256]uint8) {
 	return t
 }()
 
-// SWAR constants for scanning strings 8 bytes at a time.
+// Word-at-a-time (SWAR) scanning: the skip functions below load 8 bytes into
+// a uint64 (little-endian, so byte k of the input is bits 8k..8k+7) and
+// compute a mask with the high bit of byte k set when byte k stops the run.
+// The index of the first stopping byte is then TrailingZeros64(mask)/8. Every
+// mask is computed on the low 7 bits of each byte, so no carry or borrow
+// crosses from one byte into the next: each byte's answer is exact, which the
+// exhaustive tests in swar_test.go check for every byte value at every offset.
 const (
-	lsb   = 0x0101010101010101
-	msb   = 0x8080808080808080
-	low7  = 0x7f7f7f7f7f7f7f7f
-	quote = '"' * lsb
-	bslsh = '\\' * lsb
-	ctl   = 0x20 * lsb
+	lsb  = 0x0101010101010101
+	msb  = 0x8080808080808080
+	low7 = 0x7f7f7f7f7f7f7f7f
 )
 
+// load64 returns the 8 bytes of p at i as a little-endian word.
+func load64(p []byte, i int) uint64 {
+	return binary.LittleEndian.Uint64(p[i:])
+}
+
+// stringStops flags the bytes of x that stop a run of string contents:
+// '"', '\\' and the control characters below 0x20. Bytes >= 0x80 never do.
+func stringStops(x uint64) uint64 {
+	a := x & low7
+	// The high bit of a+0x5d (resp. a+0x23) is 0 for exactly the 7-bit
+	// values a <= 0x22 (resp. a <= 0x5c); of those, a+0x5e (resp. a+0x24)
+	// crosses 0x80 only for '"' (resp. '\\'), so "just below 0x80, then at
+	// or above it" singles out one value. Below 0x20 is a+0x60 < 0x80.
+	isQuote := (a + 0x5e*lsb) &^ (a + 0x5d*lsb)
+	isBslsh := (a + 0x24*lsb) &^ (a + 0x23*lsb)
+	isCtl := ^(a + 0x60*lsb)
+	return (isQuote | isBslsh | isCtl) &^ x & msb
+}
+
+// digitStops flags the bytes of x that are not ASCII digits.
+func digitStops(x uint64) uint64 {
+	a := x & low7
+	// a+0x46 reaches 0x80 when a > '9'; a+0x50 stays below it when a < '0'.
+	return (x | (a + 0x46*lsb) | ^(a + 0x50*lsb)) & msb
+}
+
+// spaceStops flags the bytes of x that are not JSON whitespace.
+func spaceStops(x uint64) uint64 {
+	return nonZero(x^(' '*lsb)) & nonZero(x^('\n'*lsb)) & nonZero(x^('\t'*lsb)) & nonZero(x^('\r'*lsb))
+}
+
+// nonZero returns x with the high bit of each byte set if and only if that
+// byte is not zero, with no carries between bytes.
+func nonZero(x uint64) uint64 {
+	return ((x &^ msb) + low7 | x) & msb
+}
+
 // skipString returns the index of the first byte in p[i:] that cannot be
-// skipped inside a string ('"', '\' or a control character), or len(p).
+// skipped inside a string ('"', '\\' or a control character), or len(p).
 func skipString(p []byte, i int) int {
-	for ; i+8 <= len(p); i += 8 {
-		x := binary.LittleEndian.Uint64(p[i:])
-		q := x ^ quote
-		b := x ^ bslsh
-		// For each of q, b and x-ctl, the lowest flagged byte is exact
-		// (borrows only cause false flags above a true one), and bytes with
-		// the high bit set are never flagged.
-		m := ((q - lsb) &^ q) | ((b - lsb) &^ b) | ((x - ctl) &^ x)
-		m &= msb
-		if m != 0 {
+	for ; i+16 <= len(p); i += 16 {
+		m0, m1 := stringStops(load64(p, i)), stringStops(load64(p, i+8))
+		if m0|m1 != 0 {
+			if m0 != 0 {
+				return i + bits.TrailingZeros64(m0)>>3
+			}
+			return i + 8 + bits.TrailingZeros64(m1)>>3
+		}
+	}
+	if i+8 <= len(p) {
+		if m := stringStops(load64(p, i)); m != 0 {
 			return i + bits.TrailingZeros64(m)>>3
 		}
+		i += 8
 	}
 	for ; i < len(p); i++ {
 		if class[p[i]]&clStrSafe == 0 {
@@ -269,11 +325,32 @@ func skipString(p []byte, i int) int {
 	return i
 }
 
-// nonZero returns x with the high bit of each byte set if and only if that
-// byte is not zero. Unlike the usual (x-lsb)&^x trick it has no carries
-// between bytes, so every byte's answer is exact.
-func nonZero(x uint64) uint64 {
-	return ((x &^ msb) + low7 | x) & msb
+// scanString scans string contents from p[i] on, as far as the closing quote.
+// It returns the index just past the closing quote and true, or, if it stopped
+// before, the index of the byte it stopped at and false: the end of p, a
+// control character, or a '\\' whose escape is invalid or not wholly in p.
+// Escapes that are valid and wholly in p are skipped.
+func scanString(p []byte, i int) (int, bool) {
+	for {
+		i = skipString(p, i)
+		if i == len(p) {
+			return i, false
+		}
+		switch p[i] {
+		case '"':
+			return i + 1, true
+		case '\\':
+			if i+1 < len(p) && class[p[i+1]]&clEscChar != 0 {
+				i += 2
+				continue
+			}
+			if i+5 < len(p) && p[i+1] == 'u' && class[p[i+2]]&class[p[i+3]]&class[p[i+4]]&class[p[i+5]]&clHex != 0 {
+				i += 6
+				continue
+			}
+		}
+		return i, false
+	}
 }
 
 // skipSpace returns the index of the first byte in p[i:] that is not JSON
@@ -285,9 +362,7 @@ func skipSpace(p []byte, i int) int {
 		return i
 	}
 	for ; i+8 <= len(p); i += 8 {
-		x := binary.LittleEndian.Uint64(p[i:])
-		m := nonZero(x^(' '*lsb)) & nonZero(x^('\n'*lsb)) & nonZero(x^('\t'*lsb)) & nonZero(x^('\r'*lsb))
-		if m != 0 {
+		if m := spaceStops(load64(p, i)); m != 0 {
 			return i + bits.TrailingZeros64(m)>>3
 		}
 	}
@@ -303,11 +378,7 @@ func skipSpace(p []byte, i int) int {
 // ASCII digit, or len(p).
 func skipDigits(p []byte, i int) int {
 	for ; i+8 <= len(p); i += 8 {
-		x := binary.LittleEndian.Uint64(p[i:])
-		// A byte is a digit if its high nibble is 3 and its low nibble
-		// plus 6 does not overflow into the high nibble.
-		bad := (x & (0xf0 * lsb)) ^ (0x30 * lsb) | ((x&(0x0f*lsb))+0x06*lsb)&(0xf0*lsb)
-		if m := nonZero(bad); m != 0 {
+		if m := digitStops(load64(p, i)); m != 0 {
 			return i + bits.TrailingZeros64(m)>>3
 		}
 	}
@@ -317,6 +388,53 @@ func skipDigits(p []byte, i int) int {
 		}
 	}
 	return i
+}
+
+// scanNumber scans the number that starts at p[i] with '-' or a digit, as far
+// as p allows. It returns the index of the first byte it did not consume and
+// the state after the bytes it did: stAfterValue once the number has ended,
+// or the state in which the byte at the returned index (or the next chunk)
+// must be scanned, which reports the error if that byte cannot continue the
+// number.
+func scanNumber(p []byte, i int) (int, state) {
+	if p[i] == '-' {
+		if i++; i == len(p) || class[p[i]]&clDigit == 0 {
+			return i, stNumMinus
+		}
+	}
+	st := stNumInt
+	if p[i] == '0' {
+		i++
+		st = stNumZero
+	} else {
+		i = skipDigits(p, i+1)
+	}
+	if i == len(p) {
+		return i, st
+	}
+	if p[i] == '.' {
+		if i++; i == len(p) || class[p[i]]&clDigit == 0 {
+			return i, stNumDot
+		}
+		if i = skipDigits(p, i+1); i == len(p) {
+			return i, stNumFrac
+		}
+	}
+	if p[i]|0x20 == 'e' {
+		if i++; i == len(p) {
+			return i, stNumE
+		}
+		if p[i] == '+' || p[i] == '-' {
+			i++
+		}
+		if i == len(p) || class[p[i]]&clDigit == 0 {
+			return i, stNumESign
+		}
+		if i = skipDigits(p, i+1); i == len(p) {
+			return i, stNumExp
+		}
+	}
+	return i, stAfterValue
 }
 
 // scan runs the state machine over p, a chunk of the input following the
@@ -339,7 +457,12 @@ loop:
 		case stValue, stArrayFirst:
 			switch c {
 			case '"':
-				st, v.key = stString, false
+				j, closed := scanString(p, i+1)
+				i, st, v.key = j, stAfterValue, false
+				if !closed {
+					st = stString
+				}
+				continue
 			case '{', '[':
 				if len(stack) >= maxDepth {
 					v.msg = msgDepth
@@ -350,12 +473,9 @@ loop:
 				if c == '{' {
 					st = stObjectFirst
 				}
-			case '-':
-				st = stNumMinus
-			case '0':
-				st = stNumZero
-			case '1', '2', '3', '4', '5', '6', '7', '8', '9':
-				st = stNumInt
+			case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+				i, st = scanNumber(p, i)
+				continue
 			case 't':
 				st, v.lit, v.n = stLit, "true", 1
 			case 'f':
@@ -378,7 +498,12 @@ loop:
 		case stObjectFirst, stObjectKey:
 			switch {
 			case c == '"':
-				st, v.key = stString, true
+				j, closed := scanString(p, i+1)
+				i, st, v.key = j, stColon, true
+				if !closed {
+					st = stString
+				}
+				continue
 			case c == '}' && st == stObjectFirst:
 				stack = stack[:len(stack)-1]
 				st = stAfterValue
@@ -425,25 +550,22 @@ loop:
 			i++
 
 		case stString:
-			if class[c]&clStrSafe != 0 {
-				i = skipString(p, i+1)
-				if i == len(p) {
-					break loop
-				}
-				c = p[i]
-			}
-			switch c {
-			case '"':
+			j, closed := scanString(p, i)
+			if i = j; closed {
 				st = stAfterValue
 				if v.key {
 					st = stColon
 				}
-			case '\\':
-				st = stEsc
-			default:
+				continue
+			}
+			if i == len(p) {
+				break loop
+			}
+			if c = p[i]; c != '\\' {
 				v.invalid(c, "in string literal")
 				return i
 			}
+			st = stEsc
 			i++
 
 		case stEsc:
