@@ -262,11 +262,6 @@ const (
 	low7 = 0x7f7f7f7f7f7f7f7f
 )
 
-// load64 returns the 8 bytes of p at i as a little-endian word.
-func load64(p []byte, i int) uint64 {
-	return binary.LittleEndian.Uint64(p[i:])
-}
-
 // stringStops flags the bytes of x that stop a run of string contents:
 // '"', '\\' and the control characters below 0x20. Bytes >= 0x80 never do.
 func stringStops(x uint64) uint64 {
@@ -302,27 +297,30 @@ func nonZero(x uint64) uint64 {
 // skipString returns the index of the first byte in p[i:] that cannot be
 // skipped inside a string ('"', '\\' or a control character), or len(p).
 func skipString(p []byte, i int) int {
-	for ; i+16 <= len(p); i += 16 {
-		m0, m1 := stringStops(load64(p, i)), stringStops(load64(p, i+8))
+	q := p[i:]
+	for len(q) >= 16 {
+		m0 := stringStops(binary.LittleEndian.Uint64(q))
+		m1 := stringStops(binary.LittleEndian.Uint64(q[8:16]))
 		if m0|m1 != 0 {
 			if m0 != 0 {
-				return i + bits.TrailingZeros64(m0)>>3
+				return len(p) - len(q) + bits.TrailingZeros64(m0)>>3
 			}
-			return i + 8 + bits.TrailingZeros64(m1)>>3
+			return len(p) - len(q) + 8 + bits.TrailingZeros64(m1)>>3
+		}
+		q = q[16:]
+	}
+	if len(q) >= 8 {
+		if m := stringStops(binary.LittleEndian.Uint64(q)); m != 0 {
+			return len(p) - len(q) + bits.TrailingZeros64(m)>>3
+		}
+		q = q[8:]
+	}
+	for k, c := range q {
+		if class[c]&clStrSafe == 0 {
+			return len(p) - len(q) + k
 		}
 	}
-	if i+8 <= len(p) {
-		if m := stringStops(load64(p, i)); m != 0 {
-			return i + bits.TrailingZeros64(m)>>3
-		}
-		i += 8
-	}
-	for ; i < len(p); i++ {
-		if class[p[i]]&clStrSafe == 0 {
-			return i
-		}
-	}
-	return i
+	return len(p)
 }
 
 // scanString scans string contents from p[i] on, as far as the closing quote.
@@ -332,9 +330,19 @@ func skipString(p []byte, i int) int {
 // Escapes that are valid and wholly in p are skipped.
 func scanString(p []byte, i int) (int, bool) {
 	for {
-		i = skipString(p, i)
-		if i == len(p) {
-			return i, false
+		// The first word is tested before the loop of skipString, since
+		// most keys and many values end within it.
+		if len(p)-i >= 8 {
+			if m := stringStops(binary.LittleEndian.Uint64(p[i:])); m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+			} else {
+				i = skipString(p, i+8)
+			}
+		} else {
+			i = skipString(p, i)
+		}
+		if i >= len(p) {
+			return len(p), false
 		}
 		switch p[i] {
 		case '"':
@@ -361,33 +369,61 @@ func skipSpace(p []byte, i int) int {
 	if i < len(p) && class[p[i]]&clSpace == 0 {
 		return i
 	}
-	for ; i+8 <= len(p); i += 8 {
-		if m := spaceStops(load64(p, i)); m != 0 {
-			return i + bits.TrailingZeros64(m)>>3
+	q := p[i:]
+	for len(q) >= 8 {
+		if m := spaceStops(binary.LittleEndian.Uint64(q)); m != 0 {
+			return len(p) - len(q) + bits.TrailingZeros64(m)>>3
+		}
+		q = q[8:]
+	}
+	for k, c := range q {
+		if class[c]&clSpace == 0 {
+			return len(p) - len(q) + k
 		}
 	}
-	for ; i < len(p); i++ {
-		if class[p[i]]&clSpace == 0 {
-			return i
-		}
-	}
-	return i
+	return len(p)
 }
 
 // skipDigits returns the index of the first byte in p[i:] that is not an
 // ASCII digit, or len(p).
 func skipDigits(p []byte, i int) int {
-	for ; i+8 <= len(p); i += 8 {
-		if m := digitStops(load64(p, i)); m != 0 {
-			return i + bits.TrailingZeros64(m)>>3
+	// Runs of digits are mostly short and of varying length, so the first
+	// 16 bytes are tested without a loop, and inline.
+	if len(p)-i >= 16 {
+		if n := digits16(p[i : i+16]); n < 16 {
+			return i + n
+		}
+		i += 16
+	}
+	return skipDigitsLoop(p, i)
+}
+
+// digits16 returns the number of leading ASCII digits of w, which is 16
+// bytes long, without a branch on the answer.
+func digits16(w []byte) int {
+	n := bits.TrailingZeros64(digitStops(binary.LittleEndian.Uint64(w[:8])))
+	n1 := bits.TrailingZeros64(digitStops(binary.LittleEndian.Uint64(w[8:16])))
+	if n == 64 {
+		n += n1
+	}
+	return n >> 3
+}
+
+// skipDigitsLoop is skipDigits past its first 16 bytes.
+func skipDigitsLoop(p []byte, i int) int {
+	q := p[i:]
+	for len(q) >= 8 {
+		if m := digitStops(binary.LittleEndian.Uint64(q)); m != 0 {
+			return len(p) - len(q) + bits.TrailingZeros64(m)>>3
+		}
+		q = q[8:]
+	}
+	for k, c := range q {
+		if class[c]&clDigit == 0 {
+			return len(p) - len(q) + k
 		}
 	}
-	for ; i < len(p); i++ {
-		if class[p[i]]&clDigit == 0 {
-			return i
-		}
-	}
-	return i
+	return len(p)
 }
 
 // scanNumber scans the number that starts at p[i] with '-' or a digit, as far
@@ -397,6 +433,66 @@ func skipDigits(p []byte, i int) int {
 // must be scanned, which reports the error if that byte cannot continue the
 // number.
 func scanNumber(p []byte, i int) (int, state) {
+	if len(p)-i >= 64 {
+		if n, st, ok := scanShortNumber(p[i : i+64]); ok {
+			return i + n, st
+		}
+	}
+	return scanNumberTail(p, i)
+}
+
+// scanShortNumber scans the number at the start of w, which is 64 bytes
+// long, if none of its runs of digits is 16 bytes or longer: it then returns
+// how many bytes the number takes, stAfterValue and true, or the index of
+// the byte that cannot continue it, the state to scan that byte in and true.
+// For longer numbers it returns false.
+func scanShortNumber(w []byte) (int, state, bool) {
+	w = w[:64]
+	i := 0
+	if w[0] == '-' {
+		i++
+	}
+	switch c := w[i]; {
+	case c == '0':
+		i++
+	case c-'1' < 9:
+		n := digits16(w[i+1 : i+17])
+		if n == 16 {
+			return 0, 0, false
+		}
+		i += 1 + n
+	default:
+		return i, stNumMinus, true
+	}
+	if w[i] == '.' {
+		n := digits16(w[i+1 : i+17])
+		switch n {
+		case 0:
+			return i + 1, stNumDot, true
+		case 16:
+			return 0, 0, false
+		}
+		i += 1 + n
+	}
+	if w[i]|0x20 == 'e' {
+		i++
+		if w[i] == '+' || w[i] == '-' {
+			i++
+		}
+		n := digits16(w[i : i+16])
+		switch n {
+		case 0:
+			return i, stNumESign, true
+		case 16:
+			return 0, 0, false
+		}
+		i += n
+	}
+	return i, stAfterValue, true
+}
+
+// scanNumberTail is scanNumber for numbers near the end of p, and long ones.
+func scanNumberTail(p []byte, i int) (int, state) {
 	if p[i] == '-' {
 		if i++; i == len(p) || class[p[i]]&clDigit == 0 {
 			return i, stNumMinus
@@ -502,6 +598,9 @@ loop:
 				i, st, v.key = j, stColon, true
 				if !closed {
 					st = stString
+				} else if j < len(p) && p[j] == ':' {
+					// The usual `"key":` needs no trip through stColon.
+					i, st = j+1, stValue
 				}
 				continue
 			case c == '}' && st == stObjectFirst:
