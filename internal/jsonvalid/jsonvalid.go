@@ -226,12 +226,16 @@ const (
 	clDigit               // 0-9
 	clHex                 // 0-9, a-f, A-F
 	clEscChar             // may follow '\' (except 'u')
+	clNumStart            // '-' or 0-9, which start a number
 )
 
 var class = func() (t [256]uint8) {
 	for c := 0; c < 256; c++ {
 		if c >= 0x20 && c != '"' && c != '\\' {
 			t[c] |= clStrSafe
+		}
+		if c >= '0' && c <= '9' || c == '-' {
+			t[c] |= clNumStart
 		}
 		if c >= '0' && c <= '9' {
 			t[c] |= clDigit | clHex
@@ -433,62 +437,54 @@ func skipDigitsLoop(p []byte, i int) int {
 // must be scanned, which reports the error if that byte cannot continue the
 // number.
 func scanNumber(p []byte, i int) (int, state) {
-	if len(p)-i >= 64 {
-		if n, st, ok := scanShortNumber(p[i : i+64]); ok {
-			return i + n, st
-		}
+	if len(p)-i < 64 {
+		return scanNumberTail(p, i)
 	}
-	return scanNumberTail(p, i)
-}
-
-// scanShortNumber scans the number at the start of w, which is 64 bytes
-// long, if none of its runs of digits is 16 bytes or longer: it then returns
-// how many bytes the number takes, stAfterValue and true, or the index of
-// the byte that cannot continue it, the state to scan that byte in and true.
-// For longer numbers it returns false.
-func scanShortNumber(w []byte) (int, state, bool) {
-	w = w[:64]
-	i := 0
+	// With 64 bytes at hand, a number whose runs of digits are shorter
+	// than 16 bytes is scanned without bounds checks against p's end and
+	// without a loop.
+	w := p[i : i+64]
+	j := 0
 	if w[0] == '-' {
-		i++
+		j++
 	}
-	switch c := w[i]; {
+	switch c := w[j]; {
 	case c == '0':
-		i++
+		j++
 	case c-'1' < 9:
-		n := digits16(w[i+1 : i+17])
+		n := digits16(w[j+1 : j+17])
 		if n == 16 {
-			return 0, 0, false
+			return scanNumberTail(p, i)
 		}
-		i += 1 + n
+		j += 1 + n
 	default:
-		return i, stNumMinus, true
+		return i + j, stNumMinus
 	}
-	if w[i] == '.' {
-		n := digits16(w[i+1 : i+17])
+	if w[j] == '.' {
+		n := digits16(w[j+1 : j+17])
 		switch n {
 		case 0:
-			return i + 1, stNumDot, true
+			return i + j + 1, stNumDot
 		case 16:
-			return 0, 0, false
+			return scanNumberTail(p, i)
 		}
-		i += 1 + n
+		j += 1 + n
 	}
-	if w[i]|0x20 == 'e' {
-		i++
-		if w[i] == '+' || w[i] == '-' {
-			i++
+	if w[j]|0x20 == 'e' {
+		j++
+		if w[j] == '+' || w[j] == '-' {
+			j++
 		}
-		n := digits16(w[i : i+16])
+		n := digits16(w[j : j+16])
 		switch n {
 		case 0:
-			return i, stNumESign, true
+			return i + j, stNumESign
 		case 16:
-			return 0, 0, false
+			return scanNumberTail(p, i)
 		}
-		i += n
+		j += n
 	}
-	return i, stAfterValue, true
+	return i + j, stAfterValue
 }
 
 // scanNumberTail is scanNumber for numbers near the end of p, and long ones.
@@ -571,6 +567,18 @@ loop:
 				}
 			case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
 				i, st = scanNumber(p, i)
+				// In an array of numbers, go from one to the next (after ','
+				// or ", ") without a trip through the state machine.
+				for st == stAfterValue && len(p)-i >= 3 && p[i] == ',' && len(stack) > 0 && stack[len(stack)-1] == '[' {
+					j := i + 1
+					if p[j] == ' ' {
+						j++
+					}
+					if class[p[j]]&clNumStart == 0 {
+						break
+					}
+					i, st = scanNumber(p, j)
+				}
 				continue
 			case 't':
 				st, v.lit, v.n = stLit, "true", 1

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"testing/iotest"
 )
@@ -73,13 +74,17 @@ func TestRunsEveryByte(t *testing.T) {
 	if raceEnabled {
 		aligns = 1
 	}
-	doc := make([]byte, 0, 128)
+	// Trailing whitespace of 80 bytes lets the paths that need 16 or 64
+	// bytes at hand run; without it, the input ends right after the run.
+	tails := [][]byte{nil, bytes.Repeat([]byte{' '}, 80)}
+	doc := make([]byte, 0, 256)
 	for _, r := range runs {
 		for align := range aligns {
 			pad := bytes.Repeat([]byte{' '}, align)
 			for k := range runLen {
-				for c := range 256 {
+				for c := range 512 {
 					doc = append(append(append(append(doc[:0], pad...), r.before...), r.run...), r.after...)
+					doc = append(doc, tails[c/256]...)
 					doc[align+len(r.before)+k] = byte(c)
 					err := Validate(bytes.NewReader(doc))
 					if json.Valid(doc) != (err == nil) {
@@ -108,6 +113,52 @@ func TestLongStringControlCharacters(t *testing.T) {
 					Msg: "invalid character " + quoteChar(byte(c)) + " in string literal"}
 				if got := Validate(bytes.NewReader(doc)); !equalErr(got, want) {
 					t.Fatalf("Validate(%q) = %v, want %v", doc, got, want)
+				}
+			}
+		}
+	}
+}
+
+// TestNumberForms checks numbers of every shape, valid and not, with digit
+// runs around the 8- and 16-byte word sizes, followed by every byte that may
+// end or break them, in arrays and objects, with and without the 64 bytes
+// after them that the number fast path needs.
+func TestNumberForms(t *testing.T) {
+	ints := []string{"", "0", "00", "05"}
+	fracs := []string{""}
+	exps := []string{""}
+	for _, n := range []int{0, 1, 7, 8, 15, 16, 17} {
+		d := strings.Repeat("7", n)
+		ints = append(ints, "1"+d)
+		fracs = append(fracs, "."+d)
+		if n <= 1 || n >= 15 {
+			exps = append(exps, "e"+d, "E+"+d, "e-"+d)
+		}
+	}
+	ends := []string{"", ",", ", ", ",,", "]", ".", "e", "-", "x", "\n", "0", ", 1"}
+	tail := strings.Repeat(" ", 70)
+	// Under the race detector, which makes this 40x slower, one case in 5.
+	stride, k := 1, 0
+	if raceEnabled {
+		stride = 5
+	}
+	for _, sign := range []string{"", "-"} {
+		for _, in := range ints {
+			for _, fr := range fracs {
+				for _, ex := range exps {
+					num := sign + in + fr + ex
+					for _, end := range ends {
+						if k++; k%stride != 0 {
+							continue
+						}
+						for _, doc := range []string{
+							"[0," + num + end + ",1]" + tail,
+							`{"a":` + num + end + "}",
+							num + end + tail,
+						} {
+							checkAgainstEncodingJSON(t, []byte(doc))
+						}
+					}
 				}
 			}
 		}
