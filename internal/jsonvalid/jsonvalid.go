@@ -221,12 +221,12 @@ const utf8RuneSelf = 0x80
 
 // Byte classes.
 const (
-	clSpace   = 1 << iota // JSON whitespace
-	clStrSafe             // may appear unescaped in a string, and does not end it
-	clDigit               // 0-9
-	clHex                 // 0-9, a-f, A-F
-	clEscChar             // may follow '\' (except 'u')
-	clNumStart            // '-' or 0-9, which start a number
+	clSpace    = 1 << iota // JSON whitespace
+	clStrSafe              // may appear unescaped in a string, and does not end it
+	clDigit                // 0-9
+	clHex                  // 0-9, a-f, A-F
+	clEscChar              // may follow '\' (except 'u')
+	clNumStart             // '-' or 0-9, which start a number
 )
 
 var class = func() (t [256]uint8) {
