@@ -270,14 +270,11 @@ const (
 // '"', '\\' and the control characters below 0x20. Bytes >= 0x80 never do.
 func stringStops(x uint64) uint64 {
 	a := x & low7
-	// The high bit of a+0x5d (resp. a+0x23) is 0 for exactly the 7-bit
-	// values a <= 0x22 (resp. a <= 0x5c); of those, a+0x5e (resp. a+0x24)
-	// crosses 0x80 only for '"' (resp. '\\'), so "just below 0x80, then at
-	// or above it" singles out one value. Below 0x20 is a+0x60 < 0x80.
-	isQuote := (a + 0x5e*lsb) &^ (a + 0x5d*lsb)
-	isBslsh := (a + 0x24*lsb) &^ (a + 0x23*lsb)
-	isCtl := ^(a + 0x60*lsb)
-	return (isQuote | isBslsh | isCtl) &^ x & msb
+	// For a 7-bit value v, v+0x7f has its high bit set unless v is 0, and
+	// a+0x60 has it set unless a < 0x20: the three terms flag the bytes
+	// that are not '"', not '\\' and not control characters.
+	ok := ((a ^ '"'*lsb) + low7) & ((a ^ '\\'*lsb) + low7) & (a + 0x60*lsb)
+	return ^(ok | x) & msb
 }
 
 // digitStops flags the bytes of x that are not ASCII digits.
