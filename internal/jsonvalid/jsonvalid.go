@@ -451,7 +451,7 @@ func scanNumber(p []byte, i int) (int, state) {
 	case c-'1' < 9:
 		n := digits16(w[j+1 : j+17])
 		if n == 16 {
-			return scanNumberTail(p, i)
+			return numberAfterInt(p, skipDigits(p, i+j+17), stNumInt)
 		}
 		j += 1 + n
 	default:
@@ -463,7 +463,10 @@ func scanNumber(p []byte, i int) (int, state) {
 		case 0:
 			return i + j + 1, stNumDot
 		case 16:
-			return scanNumberTail(p, i)
+			if k := skipDigits(p, i+j+17); k < len(p) {
+				return numberAfterFrac(p, k)
+			}
+			return len(p), stNumFrac
 		}
 		j += 1 + n
 	}
@@ -477,7 +480,10 @@ func scanNumber(p []byte, i int) (int, state) {
 		case 0:
 			return i + j, stNumESign
 		case 16:
-			return scanNumberTail(p, i)
+			if k := skipDigits(p, i+j+16); k < len(p) {
+				return k, stAfterValue
+			}
+			return len(p), stNumExp
 		}
 		j += n
 	}
@@ -491,13 +497,15 @@ func scanNumberTail(p []byte, i int) (int, state) {
 			return i, stNumMinus
 		}
 	}
-	st := stNumInt
 	if p[i] == '0' {
-		i++
-		st = stNumZero
-	} else {
-		i = skipDigits(p, i+1)
+		return numberAfterInt(p, i+1, stNumZero)
 	}
+	return numberAfterInt(p, skipDigits(p, i+1), stNumInt)
+}
+
+// numberAfterInt scans a number on from p[i], just after its integer part,
+// like scanNumber; st is the state if p ends there.
+func numberAfterInt(p []byte, i int, st state) (int, state) {
 	if i == len(p) {
 		return i, st
 	}
@@ -509,6 +517,12 @@ func scanNumberTail(p []byte, i int) (int, state) {
 			return i, stNumFrac
 		}
 	}
+	return numberAfterFrac(p, i)
+}
+
+// numberAfterFrac scans a number on from p[i], just after its fraction (or
+// after its integer part if it has none), like scanNumber; i < len(p).
+func numberAfterFrac(p []byte, i int) (int, state) {
 	if p[i]|0x20 == 'e' {
 		if i++; i == len(p) {
 			return i, stNumE
