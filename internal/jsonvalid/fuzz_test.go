@@ -35,6 +35,9 @@ func checkAgainstEncodingJSON(t *testing.T, b []byte) {
 		"chunks":   func() error { return Validate(&chunkReader{data: b, sizes: []int{7, 1, 2}}) },
 		"scanner":  func() error { return scanInPieces(b, 5) },
 	} {
+		if name == "one-byte" && len(b) > 4096 {
+			continue // slow, and the chunks already include 1-byte reads
+		}
 		if err2 := r(); !equalErr(err, err2) {
 			t.Fatalf("%s: Validate(%q) = %v, want %v as with bytes.Reader", name, b, err2, err)
 		}
