@@ -155,12 +155,26 @@ func (v *validator) reset() {
 
 // advance accounts for the bytes of p, which have been scanned.
 func (v *validator) advance(p []byte) {
-	if k := bytes.LastIndexByte(p, '\n'); k >= 0 {
-		v.line += bytes.Count(p[:k+1], nl)
-		v.lineStart = v.off + int64(k) + 1
+	// bytes.Count and bytes.IndexByte are vectorized; bytes.LastIndexByte
+	// is a byte loop, so it only searches the last window holding a '\n'.
+	if n := bytes.Count(p, nl); n > 0 {
+		v.line += n
+		end := len(p)
+		for {
+			start := max(end-lastLineWindow, 0)
+			if bytes.IndexByte(p[start:end], '\n') >= 0 {
+				v.lineStart = v.off + int64(start+bytes.LastIndexByte(p[start:end], '\n')) + 1
+				break
+			}
+			end = start
+		}
 	}
 	v.off += int64(len(p))
 }
+
+// lastLineWindow is the size of the windows in which advance looks for the
+// last line break of a chunk.
+const lastLineWindow = 256
 
 var nl = []byte{'\n'}
 
@@ -207,17 +221,21 @@ const utf8RuneSelf = 0x80
 
 // Byte classes.
 const (
-	clSpace   = 1 << iota // JSON whitespace
-	clStrSafe             // may appear unescaped in a string, and does not end it
-	clDigit               // 0-9
-	clHex                 // 0-9, a-f, A-F
-	clEscChar             // may follow '\' (except 'u')
+	clSpace    = 1 << iota // JSON whitespace
+	clStrSafe              // may appear unescaped in a string, and does not end it
+	clDigit                // 0-9
+	clHex                  // 0-9, a-f, A-F
+	clEscChar              // may follow '\' (except 'u')
+	clNumStart             // '-' or 0-9, which start a number
 )
 
 var class = func() (t [256]uint8) {
 	for c := 0; c < 256; c++ {
 		if c >= 0x20 && c != '"' && c != '\\' {
 			t[c] |= clStrSafe
+		}
+		if c >= '0' && c <= '9' || c == '-' {
+			t[c] |= clNumStart
 		}
 		if c >= '0' && c <= '9' {
 			t[c] |= clDigit | clHex
@@ -235,45 +253,113 @@ var class = func() (t [256]uint8) {
 	return t
 }()
 
-// SWAR constants for scanning strings 8 bytes at a time.
+// Word-at-a-time (SWAR) scanning: the skip functions below load 8 bytes into
+// a uint64 (little-endian, so byte k of the input is bits 8k..8k+7) and
+// compute a mask with the high bit of byte k set when byte k stops the run.
+// The index of the first stopping byte is then TrailingZeros64(mask)/8. Every
+// mask is computed on the low 7 bits of each byte, so no carry or borrow
+// crosses from one byte into the next: each byte's answer is exact, which the
+// exhaustive tests in swar_test.go check for every byte value at every offset.
 const (
-	lsb   = 0x0101010101010101
-	msb   = 0x8080808080808080
-	low7  = 0x7f7f7f7f7f7f7f7f
-	quote = '"' * lsb
-	bslsh = '\\' * lsb
-	ctl   = 0x20 * lsb
+	lsb  = 0x0101010101010101
+	msb  = 0x8080808080808080
+	low7 = 0x7f7f7f7f7f7f7f7f
 )
 
-// skipString returns the index of the first byte in p[i:] that cannot be
-// skipped inside a string ('"', '\' or a control character), or len(p).
-func skipString(p []byte, i int) int {
-	for ; i+8 <= len(p); i += 8 {
-		x := binary.LittleEndian.Uint64(p[i:])
-		q := x ^ quote
-		b := x ^ bslsh
-		// For each of q, b and x-ctl, the lowest flagged byte is exact
-		// (borrows only cause false flags above a true one), and bytes with
-		// the high bit set are never flagged.
-		m := ((q - lsb) &^ q) | ((b - lsb) &^ b) | ((x - ctl) &^ x)
-		m &= msb
-		if m != 0 {
-			return i + bits.TrailingZeros64(m)>>3
-		}
-	}
-	for ; i < len(p); i++ {
-		if class[p[i]]&clStrSafe == 0 {
-			return i
-		}
-	}
-	return i
+// stringStops flags the bytes of x that stop a run of string contents:
+// '"', '\\' and the control characters below 0x20. Bytes >= 0x80 never do.
+func stringStops(x uint64) uint64 {
+	a := x & low7
+	// For a 7-bit value v, v+0x7f has its high bit set unless v is 0, and
+	// a+0x60 has it set unless a < 0x20: the three terms flag the bytes
+	// that are not '"', not '\\' and not control characters.
+	ok := ((a ^ '"'*lsb) + low7) & ((a ^ '\\'*lsb) + low7) & (a + 0x60*lsb)
+	return ^(ok | x) & msb
+}
+
+// digitStops flags the bytes of x that are not ASCII digits.
+func digitStops(x uint64) uint64 {
+	a := x & low7
+	// a+0x46 reaches 0x80 when a > '9'; a+0x50 stays below it when a < '0'.
+	return (x | (a + 0x46*lsb) | ^(a + 0x50*lsb)) & msb
+}
+
+// spaceStops flags the bytes of x that are not JSON whitespace.
+func spaceStops(x uint64) uint64 {
+	return nonZero(x^(' '*lsb)) & nonZero(x^('\n'*lsb)) & nonZero(x^('\t'*lsb)) & nonZero(x^('\r'*lsb))
 }
 
 // nonZero returns x with the high bit of each byte set if and only if that
-// byte is not zero. Unlike the usual (x-lsb)&^x trick it has no carries
-// between bytes, so every byte's answer is exact.
+// byte is not zero, with no carries between bytes.
 func nonZero(x uint64) uint64 {
 	return ((x &^ msb) + low7 | x) & msb
+}
+
+// skipString returns the index of the first byte in p[i:] that cannot be
+// skipped inside a string ('"', '\\' or a control character), or len(p).
+func skipString(p []byte, i int) int {
+	q := p[i:]
+	for len(q) >= 16 {
+		m0 := stringStops(binary.LittleEndian.Uint64(q))
+		m1 := stringStops(binary.LittleEndian.Uint64(q[8:16]))
+		if m0|m1 != 0 {
+			if m0 != 0 {
+				return len(p) - len(q) + bits.TrailingZeros64(m0)>>3
+			}
+			return len(p) - len(q) + 8 + bits.TrailingZeros64(m1)>>3
+		}
+		q = q[16:]
+	}
+	if len(q) >= 8 {
+		if m := stringStops(binary.LittleEndian.Uint64(q)); m != 0 {
+			return len(p) - len(q) + bits.TrailingZeros64(m)>>3
+		}
+		q = q[8:]
+	}
+	for k, c := range q {
+		if class[c]&clStrSafe == 0 {
+			return len(p) - len(q) + k
+		}
+	}
+	return len(p)
+}
+
+// scanString scans string contents from p[i] on, as far as the closing quote.
+// It returns the index just past the closing quote and true, or, if it stopped
+// before, the index of the byte it stopped at and false: the end of p, a
+// control character, or a '\\' whose escape is invalid or not wholly in p.
+// Escapes that are valid and wholly in p are skipped.
+func scanString(p []byte, i int) (int, bool) {
+	for {
+		// The first word is tested before the loop of skipString, since
+		// most keys and many values end within it.
+		if len(p)-i >= 8 {
+			if m := stringStops(binary.LittleEndian.Uint64(p[i:])); m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+			} else {
+				i = skipString(p, i+8)
+			}
+		} else {
+			i = skipString(p, i)
+		}
+		if i >= len(p) {
+			return len(p), false
+		}
+		switch p[i] {
+		case '"':
+			return i + 1, true
+		case '\\':
+			if i+1 < len(p) && class[p[i+1]]&clEscChar != 0 {
+				i += 2
+				continue
+			}
+			if i+5 < len(p) && p[i+1] == 'u' && class[p[i+2]]&class[p[i+3]]&class[p[i+4]]&class[p[i+5]]&clHex != 0 {
+				i += 6
+				continue
+			}
+		}
+		return i, false
+	}
 }
 
 // skipSpace returns the index of the first byte in p[i:] that is not JSON
@@ -284,39 +370,174 @@ func skipSpace(p []byte, i int) int {
 	if i < len(p) && class[p[i]]&clSpace == 0 {
 		return i
 	}
-	for ; i+8 <= len(p); i += 8 {
-		x := binary.LittleEndian.Uint64(p[i:])
-		m := nonZero(x^(' '*lsb)) & nonZero(x^('\n'*lsb)) & nonZero(x^('\t'*lsb)) & nonZero(x^('\r'*lsb))
-		if m != 0 {
-			return i + bits.TrailingZeros64(m)>>3
+	q := p[i:]
+	for len(q) >= 8 {
+		if m := spaceStops(binary.LittleEndian.Uint64(q)); m != 0 {
+			return len(p) - len(q) + bits.TrailingZeros64(m)>>3
+		}
+		q = q[8:]
+	}
+	for k, c := range q {
+		if class[c]&clSpace == 0 {
+			return len(p) - len(q) + k
 		}
 	}
-	for ; i < len(p); i++ {
-		if class[p[i]]&clSpace == 0 {
-			return i
-		}
-	}
-	return i
+	return len(p)
 }
 
 // skipDigits returns the index of the first byte in p[i:] that is not an
 // ASCII digit, or len(p).
 func skipDigits(p []byte, i int) int {
-	for ; i+8 <= len(p); i += 8 {
-		x := binary.LittleEndian.Uint64(p[i:])
-		// A byte is a digit if its high nibble is 3 and its low nibble
-		// plus 6 does not overflow into the high nibble.
-		bad := (x & (0xf0 * lsb)) ^ (0x30 * lsb) | ((x&(0x0f*lsb))+0x06*lsb)&(0xf0*lsb)
-		if m := nonZero(bad); m != 0 {
-			return i + bits.TrailingZeros64(m)>>3
+	// Runs of digits are mostly short and of varying length, so the first
+	// 16 bytes are tested without a loop, and inline.
+	if len(p)-i >= 16 {
+		if n := digits16(p[i : i+16]); n < 16 {
+			return i + n
+		}
+		i += 16
+	}
+	return skipDigitsLoop(p, i)
+}
+
+// digits16 returns the number of leading ASCII digits of w, which is 16
+// bytes long, without a branch on the answer.
+func digits16(w []byte) int {
+	n := bits.TrailingZeros64(digitStops(binary.LittleEndian.Uint64(w[:8])))
+	n1 := bits.TrailingZeros64(digitStops(binary.LittleEndian.Uint64(w[8:16])))
+	if n == 64 {
+		n += n1
+	}
+	return n >> 3
+}
+
+// skipDigitsLoop is skipDigits past its first 16 bytes.
+func skipDigitsLoop(p []byte, i int) int {
+	q := p[i:]
+	for len(q) >= 8 {
+		if m := digitStops(binary.LittleEndian.Uint64(q)); m != 0 {
+			return len(p) - len(q) + bits.TrailingZeros64(m)>>3
+		}
+		q = q[8:]
+	}
+	for k, c := range q {
+		if class[c]&clDigit == 0 {
+			return len(p) - len(q) + k
 		}
 	}
-	for ; i < len(p); i++ {
-		if class[p[i]]&clDigit == 0 {
-			return i
+	return len(p)
+}
+
+// scanNumber scans the number that starts at p[i] with '-' or a digit, as far
+// as p allows. It returns the index of the first byte it did not consume and
+// the state after the bytes it did: stAfterValue once the number has ended,
+// or the state in which the byte at the returned index (or the next chunk)
+// must be scanned, which reports the error if that byte cannot continue the
+// number.
+func scanNumber(p []byte, i int) (int, state) {
+	if len(p)-i < 64 {
+		return scanNumberTail(p, i)
+	}
+	// With 64 bytes at hand, a number whose runs of digits are shorter
+	// than 16 bytes is scanned without bounds checks against p's end and
+	// without a loop.
+	w := p[i : i+64]
+	j := 0
+	if w[0] == '-' {
+		j++
+	}
+	switch c := w[j]; {
+	case c == '0':
+		j++
+	case c-'1' < 9:
+		n := digits16(w[j+1 : j+17])
+		if n == 16 {
+			return numberAfterInt(p, skipDigits(p, i+j+17), stNumInt)
+		}
+		j += 1 + n
+	default:
+		return i + j, stNumMinus
+	}
+	if w[j] == '.' {
+		n := digits16(w[j+1 : j+17])
+		switch n {
+		case 0:
+			return i + j + 1, stNumDot
+		case 16:
+			if k := skipDigits(p, i+j+17); k < len(p) {
+				return numberAfterFrac(p, k)
+			}
+			return len(p), stNumFrac
+		}
+		j += 1 + n
+	}
+	if w[j]|0x20 == 'e' {
+		j++
+		if w[j] == '+' || w[j] == '-' {
+			j++
+		}
+		n := digits16(w[j : j+16])
+		switch n {
+		case 0:
+			return i + j, stNumESign
+		case 16:
+			if k := skipDigits(p, i+j+16); k < len(p) {
+				return k, stAfterValue
+			}
+			return len(p), stNumExp
+		}
+		j += n
+	}
+	return i + j, stAfterValue
+}
+
+// scanNumberTail is scanNumber for numbers near the end of p, and long ones.
+func scanNumberTail(p []byte, i int) (int, state) {
+	if p[i] == '-' {
+		if i++; i == len(p) || class[p[i]]&clDigit == 0 {
+			return i, stNumMinus
 		}
 	}
-	return i
+	if p[i] == '0' {
+		return numberAfterInt(p, i+1, stNumZero)
+	}
+	return numberAfterInt(p, skipDigits(p, i+1), stNumInt)
+}
+
+// numberAfterInt scans a number on from p[i], just after its integer part,
+// like scanNumber; st is the state if p ends there.
+func numberAfterInt(p []byte, i int, st state) (int, state) {
+	if i == len(p) {
+		return i, st
+	}
+	if p[i] == '.' {
+		if i++; i == len(p) || class[p[i]]&clDigit == 0 {
+			return i, stNumDot
+		}
+		if i = skipDigits(p, i+1); i == len(p) {
+			return i, stNumFrac
+		}
+	}
+	return numberAfterFrac(p, i)
+}
+
+// numberAfterFrac scans a number on from p[i], just after its fraction (or
+// after its integer part if it has none), like scanNumber; i < len(p).
+func numberAfterFrac(p []byte, i int) (int, state) {
+	if p[i]|0x20 == 'e' {
+		if i++; i == len(p) {
+			return i, stNumE
+		}
+		if p[i] == '+' || p[i] == '-' {
+			i++
+		}
+		if i == len(p) || class[p[i]]&clDigit == 0 {
+			return i, stNumESign
+		}
+		if i = skipDigits(p, i+1); i == len(p) {
+			return i, stNumExp
+		}
+	}
+	return i, stAfterValue
 }
 
 // scan runs the state machine over p, a chunk of the input following the
@@ -339,7 +560,12 @@ loop:
 		case stValue, stArrayFirst:
 			switch c {
 			case '"':
-				st, v.key = stString, false
+				j, closed := scanString(p, i+1)
+				i, st, v.key = j, stAfterValue, false
+				if !closed {
+					st = stString
+				}
+				continue
 			case '{', '[':
 				if len(stack) >= maxDepth {
 					v.msg = msgDepth
@@ -350,12 +576,21 @@ loop:
 				if c == '{' {
 					st = stObjectFirst
 				}
-			case '-':
-				st = stNumMinus
-			case '0':
-				st = stNumZero
-			case '1', '2', '3', '4', '5', '6', '7', '8', '9':
-				st = stNumInt
+			case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+				i, st = scanNumber(p, i)
+				// In an array of numbers, go from one to the next (after ','
+				// or ", ") without a trip through the state machine.
+				for st == stAfterValue && len(p)-i >= 3 && p[i] == ',' && len(stack) > 0 && stack[len(stack)-1] == '[' {
+					j := i + 1
+					if p[j] == ' ' {
+						j++
+					}
+					if class[p[j]]&clNumStart == 0 {
+						break
+					}
+					i, st = scanNumber(p, j)
+				}
+				continue
 			case 't':
 				st, v.lit, v.n = stLit, "true", 1
 			case 'f':
@@ -378,7 +613,15 @@ loop:
 		case stObjectFirst, stObjectKey:
 			switch {
 			case c == '"':
-				st, v.key = stString, true
+				j, closed := scanString(p, i+1)
+				i, st, v.key = j, stColon, true
+				if !closed {
+					st = stString
+				} else if j < len(p) && p[j] == ':' {
+					// The usual `"key":` needs no trip through stColon.
+					i, st = j+1, stValue
+				}
+				continue
 			case c == '}' && st == stObjectFirst:
 				stack = stack[:len(stack)-1]
 				st = stAfterValue
@@ -425,25 +668,22 @@ loop:
 			i++
 
 		case stString:
-			if class[c]&clStrSafe != 0 {
-				i = skipString(p, i+1)
-				if i == len(p) {
-					break loop
-				}
-				c = p[i]
-			}
-			switch c {
-			case '"':
+			j, closed := scanString(p, i)
+			if i = j; closed {
 				st = stAfterValue
 				if v.key {
 					st = stColon
 				}
-			case '\\':
-				st = stEsc
-			default:
+				continue
+			}
+			if i == len(p) {
+				break loop
+			}
+			if c = p[i]; c != '\\' {
 				v.invalid(c, "in string literal")
 				return i
 			}
+			st = stEsc
 			i++
 
 		case stEsc:

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
 )
 
 // TestScannerMatchesValidate feeds inputs to a Scanner in every split and
@@ -47,4 +49,29 @@ func TestScannerAfterClose(t *testing.T) {
 	if _, err := s.Write([]byte(" ")); err == nil {
 		t.Fatal("Write after Close succeeded")
 	}
+}
+
+func TestScannerAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items at random under the race detector")
+	}
+	doc := genDoc(1 << 20)
+	s := NewScanner()
+	defer s.Close()
+	off, k := 0, 0
+	allocs := testing.AllocsPerRun(100, func() {
+		// Writes of uneven sizes (at most 101 of 7,000 bytes, well within
+		// doc), so that tokens span writes.
+		k++
+		n := 1 + k*6151%7000
+		if _, err := s.Write(doc[off : off+n]); err != nil {
+			t.Fatal(err)
+		}
+		off += n
+	})
+	assert.Zero(t, allocs, "Scanner.Write should not allocate")
+	if _, err := s.Write(doc[off:]); err != nil {
+		t.Fatal(err)
+	}
+	assert.NoError(t, s.Close())
 }
