@@ -117,6 +117,8 @@ func TestTokenNeverPrinted(t *testing.T) {
 		{"--help"},
 		{"get", "--help"},
 		{"--debug", "demo", "--model", "m", "--jobs", "0"},
+		{"--debug", "check", "--write", "--model", "m", "--agent", "a"},
+		{"--debug", "-o", "json", "check", "--job", j.ID},
 	}
 	for _, args := range runs {
 		r := e.run(args...)
