@@ -31,6 +31,7 @@ type Client struct {
 	raw      *gen.ClientWithResponses
 	tr       *transport
 	prefetch int
+	uploads  uploadPools // the memory of uploads, recycled (upload_pass.go)
 }
 
 // NewClient returns a client for the registry at baseURL, such as
