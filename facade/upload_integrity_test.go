@@ -126,7 +126,7 @@ func progressAt(k int, fn func()) facade.CallOption {
 // invalid JSON.
 func TestUploadRewrittenToInvalidNeverBecomesJob(t *testing.T) {
 	srv, c := uploadServer(t)
-	orig := jsonArray(600 << 10) // under istaritest.MaxKeptFileSize, so its bytes are kept
+	orig := jsonArray(320 << 10) // over one ring chunk, under istaritest.MaxKeptFileSize, so its bytes are kept
 	path := writeFile(t, "p.json", string(orig))
 	var failed, created int
 	for _, at := range []struct {
@@ -197,7 +197,7 @@ func TestUploadRewrittenToInvalidLargeFile(t *testing.T) {
 	orig := jsonArray(facade.SmallFileMax + 1<<20)
 	path := writeFile(t, "big.json", string(orig))
 	var failed, ok int
-	for _, delay := range []time.Duration{0, 100 * time.Microsecond, time.Millisecond, 3 * time.Millisecond, 10 * time.Millisecond, 30 * time.Millisecond, 100 * time.Millisecond} {
+	for _, delay := range []time.Duration{0, time.Millisecond, 10 * time.Millisecond, 100 * time.Millisecond} {
 		require.NoError(t, os.WriteFile(path, orig, 0o600))
 		var wg sync.WaitGroup
 		wg.Go(func() {
@@ -258,7 +258,7 @@ func readFilePart(r *http.Request) ([]byte, error) {
 // with the bytes read.
 func TestUploadFileChangesSize(t *testing.T) {
 	srv, c := uploadServer(t)
-	orig := jsonArray(400 << 10)
+	orig := jsonArray(300 << 10)
 	base, err := c.AddJob(callCtx(t), facade.AddJobParams{ModelID: "m", Function: "f"})
 	require.NoError(t, err)
 	changes := []struct {
@@ -361,7 +361,7 @@ func TestUploadProcStatus(t *testing.T) {
 // invalid one, even with its error in its last byte, sends no request.
 func TestUploadInvalidSmallFileSendsNothing(t *testing.T) {
 	srv, c := uploadServer(t)
-	for _, size := range []int{16, 4 << 20, facade.SmallFileMax} {
+	for _, size := range []int{16, facade.SmallFileMax} {
 		t.Run(fmt.Sprint(size), func(t *testing.T) {
 			b := jsonArray(size)
 			for len(b) < size {
@@ -433,7 +433,7 @@ func TestUploadProgressOneAtATime(t *testing.T) {
 		name     string
 		size     int
 		smallMax int64
-	}{{"pipelined", 3 << 20, 0}, {"in memory", 3 << 20, facade.SmallFileMax}, {"small", 100, facade.SmallFileMax}} {
+	}{{"pipelined", 1 << 20, 0}, {"in memory", 1 << 20, facade.SmallFileMax}, {"small", 100, facade.SmallFileMax}} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv, c := uploadServer(t, facade.WithRetry(facade.RetryPolicy{MaxAttempts: 3, MinInterval: time.Millisecond, MaxInterval: 10 * time.Millisecond}))
 			srv.FailOperation("addJob", 1, http.StatusServiceUnavailable, time.Second)
