@@ -228,23 +228,35 @@ func (u *upload) readWhole(pools *uploadPools) (*[]byte, error) {
 	if limit == 0 {
 		limit = smallFileMax
 	}
-	buf := pools.getBuf(int(limit) + 1)
-	b := (*buf)[:limit+1]
+	buf := pools.getBuf(int(limit))
+	b := (*buf)[:limit]
 	n, err := io.ReadFull(f, b)
+	if err == nil {
+		// The buffer is full: the file must end here.
+		var one [1]byte
+		var m int
+		m, err = f.Read(one[:])
+		switch {
+		case m > 0 && u.size == 0:
+			pools.putBuf(buf)
+			return nil, &ValidationError{Field: u.field, Value: u.path, Reason: fmt.Sprintf(
+				"reports a size of 0 but holds more than %d bytes (a special file?); copy it to a regular file", smallFileMax)}
+		case m > 0:
+			pools.putBuf(buf)
+			return nil, u.changedSize(fmt.Sprintf("it holds more than the %d bytes it had", u.size))
+		case errors.Is(err, io.EOF):
+			err = nil
+		}
+	}
 	switch {
-	case err == nil && u.size == 0:
-		pools.putBuf(buf)
-		return nil, &ValidationError{Field: u.field, Value: u.path, Reason: fmt.Sprintf(
-			"reports a size of 0 but holds more than %d bytes (a special file?); copy it to a regular file", smallFileMax)}
-	case err == nil:
-		pools.putBuf(buf)
-		return nil, u.changedSize(fmt.Sprintf("it holds more than the %d bytes it had", u.size))
-	case !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF):
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+		if u.size > 0 {
+			pools.putBuf(buf)
+			return nil, u.changedSize(fmt.Sprintf("it had %d bytes, and ended after %d", u.size, n))
+		}
+	case err != nil:
 		pools.putBuf(buf)
 		return nil, u.unreadable(err)
-	case u.size > 0 && int64(n) != u.size:
-		pools.putBuf(buf)
-		return nil, u.changedSize(fmt.Sprintf("it had %d bytes, and ended after %d", u.size, n))
 	}
 	u.data, u.size = b[:n], int64(n)
 	if u.check {

@@ -33,11 +33,10 @@ type uploadPools struct {
 	rings sync.Pool
 }
 
-// Buffer classes run from 64 KiB (class 0) to the first power of two above
-// smallFileMax, which holds smallFileMax+1 bytes.
+// Buffer classes run from 64 KiB (class 0) to smallFileMax.
 const (
 	minBufShift = 16
-	bufClasses  = 26 - minBufShift // up to 32 MiB
+	bufClasses  = 24 - minBufShift // up to 8 MiB
 )
 
 // bufClass returns the class of the smallest buffer that holds n bytes.
