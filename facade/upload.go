@@ -322,7 +322,7 @@ func (c *Client) sendUpload(ctx context.Context, op string, opts []CallOption, u
 	body, err := uc.open()
 	if err != nil {
 		uc.end()
-		return nil, fmt.Errorf("facade: %s: %w", op, err)
+		return nil, err // the file's ValidationError
 	}
 	// The generated request cannot know the body's length or how to reopen
 	// it; this editor tells it both, so the upload has a Content-Length and

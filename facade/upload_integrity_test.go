@@ -507,3 +507,23 @@ func TestUploadRetryRescans(t *testing.T) {
 		})
 	}
 }
+
+// TestUploadRetryFileGone removes the file between two attempts: the call
+// fails with the file's error, not the transport's.
+func TestUploadRetryFileGone(t *testing.T) {
+	var path string
+	attempts := 0
+	srv, c := uploadServer(t,
+		facade.WithRetry(facade.RetryPolicy{MaxAttempts: 3, MinInterval: time.Millisecond, MaxInterval: 10 * time.Millisecond}),
+		facade.WithRequestEditor(func(_ context.Context, _ *http.Request) error {
+			if attempts++; attempts == 1 {
+				return os.Remove(path)
+			}
+			return nil
+		}))
+	srv.FailOperation("addJob", 1, http.StatusServiceUnavailable, time.Second)
+	path = writeFile(t, "p.json", string(jsonArray(1<<20)))
+	_, err := facade.AddJobWithSmallMax(callCtx(t), c, facade.AddJobParams{ModelID: "m", Function: "f", ParametersFile: path}, 0)
+	assertFileError(t, err, paramsField, path, "cannot be read")
+	assert.Empty(t, srv.Jobs())
+}

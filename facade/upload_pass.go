@@ -100,7 +100,13 @@ func (uc *uploadCall) open() (io.ReadCloser, error) {
 	default:
 		f, err := os.Open(up.path)
 		if err != nil {
-			return nil, up.unreadable(err)
+			// A retry's pass that cannot open the file: that is the call's
+			// error, not the transport's "reopen request body".
+			err = up.unreadable(err)
+			if uc.failed == nil {
+				uc.failed = err
+			}
+			return nil, err
 		}
 		p.f, p.remaining = f, up.size
 		if up.check {
