@@ -33,6 +33,7 @@ type Client struct {
 	prefetch int
 	// lenientEnums sends enum values the SDK does not list.
 	lenientEnums bool
+	uploads      uploadPools // the memory of uploads, recycled (upload_pass.go)
 }
 
 // NewClient returns a client for the registry at baseURL, such as

@@ -2,7 +2,6 @@ package facade
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -57,41 +56,6 @@ func (c *Client) UpdateJob(ctx context.Context, jobID string, p UpdateJobParams,
 	return c.sendUpload(ctx, op, opts, up, func(ctx context.Context, body io.Reader, edit gen.RequestEditorFn) (*http.Response, error) {
 		return c.api.UpdateJobWithBody(ctx, jobID, up.contentType, body, edit)
 	})
-}
-
-func (c *Client) sendUpload(ctx context.Context, op string, opts []CallOption, up *upload,
-	send func(context.Context, io.Reader, gen.RequestEditorFn) (*http.Response, error)) (*Job, error) {
-	open := up.open
-	var cc callConfig
-	for _, o := range opts {
-		o(&cc)
-	}
-	if cc.progress != nil {
-		open = func() (io.ReadCloser, error) {
-			rc, err := up.open()
-			if err != nil {
-				return nil, err
-			}
-			return &progressBody{ReadCloser: rc, total: up.length(), fn: cc.progress}, nil
-		}
-	}
-	body, err := open()
-	if err != nil {
-		return nil, fmt.Errorf("facade: %s: open file: %w", op, err)
-	}
-	// The generated request cannot know the body's length or how to reopen
-	// it; this editor tells it both, so the upload has a Content-Length and
-	// a retry sends the whole file again.
-	edit := func(_ context.Context, req *http.Request) error {
-		req.ContentLength = up.length()
-		req.GetBody = open
-		return nil
-	}
-	resp, err := send(c.callContext(ctx, op, opts), body, edit)
-	if err != nil {
-		_ = body.Close() // the transport closes it, unless building the request failed first
-	}
-	return decodeJob(c, op, resp, err)
 }
 
 // GetJob gets a job by its id.

@@ -105,10 +105,14 @@ type callConfig struct {
 }
 
 // WithUploadProgress reports the progress of the upload of [Client.AddJob]
-// and [Client.UpdateJob]: fn is called from the goroutine that sends the
-// request, with the bytes of the request body sent so far and its total
-// size, as the body is read. A retry starts again from zero. Other methods
-// ignore it.
+// and [Client.UpdateJob]: fn is called with the bytes of the request body
+// handed to the connection so far and the body's total size, as the body
+// is read. The calls come from the goroutine that writes the request, one
+// at a time (never concurrently, even when a retry's writer overlaps the
+// previous attempt's), and never after the method has returned; fn should
+// return quickly, since the upload waits for it. Each attempt reports from
+// its start: on a retry, sent starts again from 0, and the previous
+// attempt reports nothing more. Other methods ignore it.
 func WithUploadProgress(fn func(sent, total int64)) CallOption {
 	return func(c *callConfig) { c.progress = fn }
 }

@@ -2,6 +2,7 @@ package facade
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,25 +10,42 @@ import (
 	"io/fs"
 	"mime"
 	"mime/multipart"
+	"net/http"
 	"net/textproto"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/istari-go/sdk/gen"
 	"github.com/istari-go/sdk/internal/jsonvalid"
 )
 
-// upload is a multipart/form-data body whose file part streams from disk
-// (or from bytes already in memory) between a small head and tail written by
-// mime/multipart. Its length is known up front, so the request carries a
-// Content-Length, and open can be called again for each retry.
+// smallFileMax is the largest parameters file that AddJob reads whole into
+// a pooled buffer, checks, and sends from that buffer, so that an invalid
+// file sends nothing at all. A larger file is checked as it is sent (see
+// scanPass). The value is the measured point where the pipelined pass
+// starts to win: below it, starting the scanner's goroutine and its ring
+// costs more than the overlap saves (BenchmarkUploadThreshold).
+const smallFileMax = 8 << 20
+
+// upload is a multipart/form-data body whose file part comes from memory or
+// from a file read in exact-length passes, between a small head and tail
+// written by mime/multipart. Its length is known up front, so the request
+// carries a Content-Length, and a new pass is opened for each attempt.
 type upload struct {
 	contentType string
 	head, tail  []byte
-	// Exactly one of path and data is the file's content.
-	path string
+	// field names the file in errors, such as "AddJobParams.ParametersFile".
+	field string
+	// The file part is data when it is in memory (Parameters, or a file
+	// read whole), or else the size bytes of the file at path.
 	data []byte
+	path string
 	size int64
+	// check scans the file part as JSON; smallMax is the size up to which
+	// a checked file is read whole before anything is sent.
+	check    bool
+	smallMax int64
 }
 
 // formField is one plain form field; empty values are not sent.
@@ -80,50 +98,6 @@ func newUpload(fields []formField, sources []NewSource, filename, fileType strin
 // length is the body's exact size in bytes.
 func (u *upload) length() int64 { return int64(len(u.head)) + u.size + int64(len(u.tail)) }
 
-// open returns the whole body from its start.
-func (u *upload) open() (io.ReadCloser, error) {
-	if u.path == "" {
-		return io.NopCloser(io.MultiReader(bytes.NewReader(u.head), bytes.NewReader(u.data), bytes.NewReader(u.tail))), nil
-	}
-	f, err := os.Open(u.path)
-	if err != nil {
-		return nil, err
-	}
-	st, err := f.Stat()
-	if err != nil {
-		_ = f.Close()
-		return nil, err
-	}
-	if st.Size() != u.size {
-		_ = f.Close()
-		return nil, fmt.Errorf("%s changed size while being uploaded (%d bytes, now %d)", u.path, u.size, st.Size())
-	}
-	return &fileBody{Reader: io.MultiReader(bytes.NewReader(u.head), f, bytes.NewReader(u.tail)), f: f}, nil
-}
-
-// progressBody reports how much of a request body has been read.
-type progressBody struct {
-	io.ReadCloser
-	sent, total int64
-	fn          func(sent, total int64)
-}
-
-func (b *progressBody) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
-	if n > 0 {
-		b.sent += int64(n)
-		b.fn(b.sent, b.total)
-	}
-	return n, err
-}
-
-type fileBody struct {
-	io.Reader
-	f *os.File
-}
-
-func (b *fileBody) Close() error { return b.f.Close() }
-
 // statRegular checks that path names a readable regular file and returns
 // its size. Errors are ValidationErrors that name field and path.
 func statRegular(field, path string) (int64, error) {
@@ -150,26 +124,10 @@ func statRegular(field, path string) (int64, error) {
 	return st.Size(), nil
 }
 
-// checkJSONFile streams path through the JSON syntax checker without
-// holding it in memory. A syntax error names the line and column.
-func checkJSONFile(field, path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return &ValidationError{Field: field, Value: path, Reason: "cannot be read: " + err.Error(), Err: err}
-	}
-	defer f.Close()
-	if err := jsonvalid.Validate(f); err != nil {
-		var se *jsonvalid.SyntaxError
-		if errors.As(err, &se) {
-			return &ValidationError{Field: field, Value: path, Reason: "is not valid JSON: " + se.Error(), Err: err}
-		}
-		return &ValidationError{Field: field, Value: path, Reason: "cannot be read: " + err.Error(), Err: err}
-	}
-	return nil
-}
-
-// parametersUpload builds the body of AddJob from Parameters or
-// ParametersFile, checking both before anything is sent.
+// parametersUpload lays out the body of AddJob from Parameters or
+// ParametersFile. A file is only stated here: sendUpload reads it, a small
+// one whole and checked before anything is sent, a large one checked as it
+// is sent.
 func parametersUpload(p *AddJobParams) (*upload, error) {
 	const fileField = "AddJobParams.ParametersFile"
 	if parametersGiven(p.Parameters) && p.ParametersFile != "" {
@@ -184,9 +142,6 @@ func parametersUpload(p *AddJobParams) (*upload, error) {
 	case p.ParametersFile != "":
 		var err error
 		if size, err = statRegular(fileField, p.ParametersFile); err != nil {
-			return nil, err
-		}
-		if err := checkJSONFile(fileField, p.ParametersFile); err != nil {
 			return nil, err
 		}
 		filename = filepath.Base(p.ParametersFile)
@@ -217,12 +172,13 @@ func parametersUpload(p *AddJobParams) (*upload, error) {
 	}
 	u.data, u.size = data, size
 	if p.ParametersFile != "" {
-		u.path = p.ParametersFile
+		u.field, u.path, u.check, u.smallMax = fileField, p.ParametersFile, true, smallFileMax
 	}
 	return u, nil
 }
 
-// fileUpload builds the body of UpdateJob from any regular file.
+// fileUpload lays out the body of UpdateJob from any regular file, which
+// is streamed in exact-length passes without a check.
 func fileUpload(p *UpdateJobParams) (*upload, error) {
 	const field = "UpdateJobParams.Path"
 	if p.Path == "" {
@@ -245,6 +201,146 @@ func fileUpload(p *UpdateJobParams) (*upload, error) {
 	if err != nil {
 		return nil, err
 	}
-	u.path, u.size = p.Path, size
+	u.field, u.path, u.size = field, p.Path, size
 	return u, nil
+}
+
+// inMemory reports whether sendUpload reads the file whole before sending:
+// a checked file up to smallMax, and any file whose Stat reported 0 bytes,
+// which may be a special file (such as /proc/self/status) that has content
+// all the same. Those are read to their end, up to smallFileMax, and sent
+// whole.
+func (u *upload) inMemory() bool {
+	return u.path != "" && (u.size == 0 || (u.check && u.size <= u.smallMax))
+}
+
+// readWhole reads the file into a buffer from pools, exactly its size (or,
+// when Stat reported 0 bytes, whatever it holds up to smallFileMax), checks
+// it as JSON if u.check, and makes it the upload's data. The caller returns
+// the buffer with pools.putBuf once no pass can read it.
+func (u *upload) readWhole(pools *uploadPools) (*[]byte, error) {
+	f, err := os.Open(u.path)
+	if err != nil {
+		return nil, u.unreadable(err)
+	}
+	defer f.Close()
+	limit := u.size
+	if limit == 0 {
+		limit = smallFileMax
+	}
+	buf := pools.getBuf(int(limit))
+	b := (*buf)[:limit]
+	n, err := io.ReadFull(f, b)
+	if err == nil {
+		// The buffer is full: the file must end here.
+		var one [1]byte
+		var m int
+		m, err = f.Read(one[:])
+		switch {
+		case m > 0 && u.size == 0:
+			pools.putBuf(buf)
+			return nil, &ValidationError{Field: u.field, Value: u.path, Reason: fmt.Sprintf(
+				"reports a size of 0 but holds more than %d bytes (a special file?); copy it to a regular file", smallFileMax)}
+		case m > 0:
+			pools.putBuf(buf)
+			return nil, u.changedSize(fmt.Sprintf("it holds more than the %d bytes it had", u.size))
+		case errors.Is(err, io.EOF):
+			err = nil
+		}
+	}
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+		if u.size > 0 {
+			pools.putBuf(buf)
+			return nil, u.changedSize(fmt.Sprintf("it had %d bytes, and ended after %d", u.size, n))
+		}
+	case err != nil:
+		pools.putBuf(buf)
+		return nil, u.unreadable(err)
+	}
+	u.data, u.size = b[:n], int64(n)
+	if u.check {
+		sc := jsonvalid.NewScanner()
+		_, _ = sc.Write(u.data)
+		if err := sc.Close(); err != nil {
+			pools.putBuf(buf)
+			return nil, u.invalidJSON(err)
+		}
+	}
+	return buf, nil
+}
+
+// unreadable is the error for a file that cannot be opened or read.
+func (u *upload) unreadable(err error) error {
+	return &ValidationError{Field: u.field, Value: u.path, Reason: "cannot be read: " + err.Error(), Err: err}
+}
+
+// changedSize is the error for a file whose size is not the one Stat
+// reported when the call began; how says what was found.
+func (u *upload) changedSize(how string) error {
+	return &ValidationError{Field: u.field, Value: u.path, Reason: "changed size while being uploaded: " + how, Err: errChangedSize}
+}
+
+// invalidJSON is the error for a file that is not well-formed JSON.
+func (u *upload) invalidJSON(err error) error {
+	var se *jsonvalid.SyntaxError
+	if errors.As(err, &se) {
+		return &ValidationError{Field: u.field, Value: u.path, Reason: "is not valid JSON: " + se.Error(), Err: err}
+	}
+	return u.unreadable(err)
+}
+
+// errChangedSize is the cause of the error for a file that changed size
+// while it was being uploaded.
+var errChangedSize = errors.New("file changed size during the upload")
+
+// sendUpload sends up with send, one pass over the body per attempt, and
+// decodes the job answered. A small checked file is read and checked first
+// and sent from memory, so an invalid one sends nothing. When a pass fails
+// (invalid JSON, a file that changed size or cannot be read), its body
+// fails before the closing boundary, the server never receives a complete
+// request, and that failure, not the transport's, is the error returned.
+// Nothing of the upload (goroutine, progress call, buffer) outlives the
+// call.
+func (c *Client) sendUpload(ctx context.Context, op string, opts []CallOption, up *upload,
+	send func(context.Context, io.Reader, gen.RequestEditorFn) (*http.Response, error)) (*Job, error) {
+	var cc callConfig
+	for _, o := range opts {
+		o(&cc)
+	}
+	uc := &uploadCall{up: up, pools: &c.uploads}
+	if up.inMemory() {
+		buf, err := up.readWhole(uc.pools)
+		if err != nil {
+			return nil, err
+		}
+		uc.buf = buf
+	}
+	if cc.progress != nil {
+		uc.progress = &progressReporter{fn: cc.progress}
+	}
+	body, err := uc.open()
+	if err != nil {
+		uc.end()
+		return nil, err // the file's ValidationError
+	}
+	// The generated request cannot know the body's length or how to reopen
+	// it; this editor tells it both, so the upload has a Content-Length and
+	// a retry sends (and checks) the whole file again.
+	edit := func(_ context.Context, req *http.Request) error {
+		req.ContentLength = up.length()
+		req.GetBody = uc.open
+		return nil
+	}
+	resp, err := send(c.callContext(ctx, op, opts), body, edit)
+	if err != nil {
+		_ = body.Close() // the transport closes it, unless building the request failed first
+		if failed := uc.end(); failed != nil {
+			return nil, failed
+		}
+		return decodeJob(c, op, resp, err)
+	}
+	job, err := decodeJob(c, op, resp, nil)
+	uc.end()
+	return job, err
 }

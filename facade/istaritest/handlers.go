@@ -310,7 +310,10 @@ func readForm(mr *multipart.Reader) (*form, error) {
 	f := &form{fields: map[string]string{}}
 	for {
 		part, err := mr.NextPart()
-		if errors.Is(err, io.EOF) {
+		// Only a bare io.EOF means the closing boundary was read; a body
+		// that ends without it is an error that wraps io.EOF, and a cut
+		// body must change nothing.
+		if err == io.EOF {
 			break
 		}
 		if err != nil {
