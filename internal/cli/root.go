@@ -30,14 +30,16 @@ timed out, 130 interrupted (Ctrl-C or SIGTERM).`,
 		Example: `  # Try everything against an in-memory platform, with no setup:
   istari-jobs demo
 
-  # Run the in-memory platform, then use it from another shell:
-  istari-jobs serve --addr 127.0.0.1:8080
+  # Run the in-memory platform, then use it from another shell in the same directory:
+  istari-jobs serve --addr 127.0.0.1:8080 --write-token-file token.txt
+  ISTARI_REGISTRY_URL=http://127.0.0.1:8080 istari-jobs --token-file token.txt list
 
   # Against a real platform:
   export ISTARI_REGISTRY_URL=https://registry.example.com
   export ISTARI_REGISTRY_AUTH_TOKEN=...   # or: --token-file ~/.istari-token
   istari-jobs add --model MODEL_ID --function @istari:extract --param mode=fast
-  istari-jobs wait JOB_ID --wait-timeout 10m`,
+  istari-jobs wait JOB_ID --wait-timeout 10m
+  istari-jobs check        # does the platform match the SDK's spec?`,
 		Version:       facade.Version,
 		SilenceErrors: true,
 		SilenceUsage:  true,
