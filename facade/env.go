@@ -25,7 +25,7 @@ import (
 // Explicit options win over the environment, and [WithEnv] replaces the
 // environment. A missing or malformed variable is an error that names it.
 func NewClientFromEnv(opts ...Option) (*Client, error) {
-	cfg := config{retry: DefaultRetryPolicy(), prefetch: defaultPrefetch}
+	cfg := defaultConfig()
 	var probe config
 	for _, o := range opts {
 		o(&probe)
@@ -78,9 +78,11 @@ func NewClientFromEnv(opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.retry.Jitter, err = boolVar("ISTARI_CLIENT_RETRY_JITTER_ENABLED", true); err != nil {
+	jitter, err := boolVar("ISTARI_CLIENT_RETRY_JITTER_ENABLED", true)
+	if err != nil {
 		return nil, err
 	}
+	cfg.retry.NoJitter = !jitter
 	minMs, maxMs := int(cfg.retry.MinInterval/time.Millisecond), int(cfg.retry.MaxInterval/time.Millisecond)
 	for _, e := range []error{
 		intVar("ISTARI_CLIENT_RETRY_MAX_ATTEMPTS", &cfg.retry.MaxAttempts),

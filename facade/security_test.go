@@ -229,7 +229,8 @@ func TestAnswersAreBounded(t *testing.T) {
 			if tc.status < 300 {
 				var de *facade.DecodeError
 				require.ErrorAs(t, err, &de)
-				assert.Contains(t, de.Reason, "larger than 64 MiB")
+				assert.Contains(t, de.Reason, "limit of 64 MiB")
+				assert.ErrorIs(t, err, facade.ErrResponseTooLarge)
 				if tc.contentLength > 0 {
 					assert.Zero(t, read, "refused before reading")
 				} else {
