@@ -8,7 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
-		"strings"
+	"strings"
 	"time"
 
 	"github.com/istari-go/sdk/gen"

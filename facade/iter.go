@@ -3,8 +3,8 @@ package facade
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"iter"
+	"net/http"
 	"sync"
 )
 

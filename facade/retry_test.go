@@ -29,7 +29,10 @@ func TestRetries(t *testing.T) {
 		_, err := c.UpdateJobAssignedAgent(context.Background(), "j", facade.AssignedAgent{AgentID: "a"})
 		return err
 	}
-	unassign := func(c *facade.Client) error { _, err := c.RemoveJobAssignedAgent(context.Background(), "j"); return err }
+	unassign := func(c *facade.Client) error {
+		_, err := c.RemoveJobAssignedAgent(context.Background(), "j")
+		return err
+	}
 	status := func(c *facade.Client) error {
 		_, err := c.UpdateJobStatus(context.Background(), "j", facade.UpdateJobStatusParams{Status: facade.JobStatusRunning, Message: "m"})
 		return err

@@ -306,7 +306,7 @@ func keepAnswer(resp *http.Response) *http.Response {
 		Status: resp.Status, StatusCode: resp.StatusCode, Header: resp.Header, Request: resp.Request,
 		Body: io.NopCloser(bytes.NewReader(body)), ContentLength: int64(len(body)),
 	}
-		return kept
+	return kept
 }
 
 // interruptedError is a call whose wait before a retry the caller's context
