@@ -179,7 +179,7 @@ func (t *transport) final(a *attemptResult, c call, attempt int) (*http.Response
 		a.release()
 		switch {
 		case a.stalled:
-			err = fmt.Errorf("attempt %d stalled: no progress for %s: %w", attempt, c.timeout, err)
+			err = fmt.Errorf("attempt %d of an upload stalled: %w", attempt, err)
 		case a.timedOut:
 			err = fmt.Errorf("attempt %d timed out after %s: %w", attempt, c.timeout, err)
 		}
@@ -257,7 +257,7 @@ func (t *transport) attempt(ctx context.Context, req *http.Request, c call, n in
 	start := time.Now()
 	resp, err := t.hc.Do(r)
 	if err == nil {
-		resp, err = t.limit(resp, c, stall, !last)
+		resp, err = t.limit(resp, stall)
 	}
 	a := &attemptResult{attemptOutcome: attemptOutcome{resp: resp, err: err}, release: release}
 	if err != nil {
@@ -272,11 +272,14 @@ func (t *transport) attempt(ctx context.Context, req *http.Request, c call, n in
 }
 
 // limit wraps resp's body in its limit: the client's for a 2xx answer,
-// 64 KiB for any other. The answer of a call that may be retried on a
-// transport error is read now, within the attempt, so that a reset or a
-// timeout in the middle of its body is retried like one before the status
-// line.
-func (t *transport) limit(resp *http.Response, c call, stall *stallTimer, mayRetry bool) (*http.Response, error) {
+// 64 KiB for any other. A 2xx answer is read now, within the attempt, into
+// a buffer that never grows past the limit (see readCapped), so that
+//   - a reset or a timeout in the middle of its body is retried like one
+//     before the status line, where the call may be retried;
+//   - an oversized answer costs at most the limit in memory, also for a
+//     Raw call, whose generated parser would otherwise grow its own buffer
+//     by doubling.
+func (t *transport) limit(resp *http.Response, stall *stallTimer) (*http.Response, error) {
 	limit := int64(maxErrorBody)
 	ok := resp.StatusCode >= 200 && resp.StatusCode <= 299
 	if ok {
@@ -288,7 +291,7 @@ func (t *transport) limit(resp *http.Response, c call, stall *stallTimer, mayRet
 	}
 	lb := &limitedBody{rc: resp.Body, limit: limit, stall: stall}
 	resp.Body = lb
-	if ok && mayRetry && c.class != classUnsafe {
+	if ok {
 		bb, err := t.bufs.bufferBody(lb, resp.ContentLength, limit)
 		if err != nil {
 			return nil, err
