@@ -702,5 +702,3 @@ func TestHostileRawRetriesByOperation(t *testing.T) {
 	assert.Equal(t, 502, resp2.StatusCode())
 	assert.EqualValues(t, 1, calls.Load())
 }
-
-
