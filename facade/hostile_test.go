@@ -242,7 +242,7 @@ func TestHostilePaging(t *testing.T) {
 				items = jobsNamed(0, 2)
 			}
 			return gen.PageJob{Items: items, Total: 2000, Page: page, Size: 2, Pages: 1000}
-		}, 1001, 2, false},
+		}, 6, 2, false}, // the first empty page ends the walk: 2 requests, or 6 with 4 pages prefetched
 		{"sends more items than the size", func(page, _ int) gen.PageJob {
 			return gen.PageJob{Items: jobsNamed(0, 5), Total: 10, Page: page, Size: 2, Pages: 5}
 		}, 6, 0, true},

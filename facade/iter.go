@@ -154,6 +154,9 @@ func (c *Client) iterate(ctx context.Context, first int, fetch pageFetcher, yiel
 		next     = first + 1
 		inFlight []*pageResult
 		seen     = make(map[string]struct{}, len(page.Items))
+		// budget bounds the requests of the walk, whatever happens to the
+		// arithmetic below: the pages from first to lastPage, plus one.
+		budget = max(lastPage-first, 0) + 1
 	)
 	for {
 		if err != nil {
@@ -162,9 +165,10 @@ func (c *Client) iterate(ctx context.Context, first int, fetch pageFetcher, yiel
 		}
 		last := page.Page >= lastPage || len(page.Items) == 0
 		// Keep the window full while the caller reads this page.
-		for !last && len(inFlight) < c.prefetch && next <= lastPage {
+		for !last && len(inFlight) < c.prefetch && next <= lastPage && budget > 0 {
 			inFlight = append(inFlight, start(next))
 			next++
+			budget--
 		}
 		for _, j := range page.Items {
 			if _, dup := seen[j.ID]; dup {
@@ -179,9 +183,10 @@ func (c *Client) iterate(ctx context.Context, first int, fetch pageFetcher, yiel
 			return
 		}
 		if len(inFlight) == 0 {
-			if next > lastPage {
+			if next > lastPage || budget == 0 {
 				return
 			}
+			budget--
 			page, err = fetch(ctx, next)
 			next++
 			continue

@@ -31,7 +31,7 @@ func TestWaitForJobReachesEachTerminalStatus(t *testing.T) {
 			srv := progressServer(t, path, &polls)
 			c, _ := newClient(t, srv.baseURL())
 			var seen []facade.JobStatusName
-			job, err := c.WaitForJob(context.Background(), "job-1", facade.WaitOptions{
+			job, err := c.WaitForJob(testCtx(t), "job-1", facade.WaitOptions{
 				MinInterval: time.Millisecond, MaxInterval: 4 * time.Millisecond,
 				OnStatus: func(j *facade.Job) { seen = append(seen, j.Status()) },
 			})
@@ -65,7 +65,7 @@ func TestWaitForJobStopsOnError(t *testing.T) {
 		writeJSON(w, 404, map[string]string{"detail": "Job not found"})
 	})
 	c, _ := newClient(t, srv.baseURL())
-	_, err := c.WaitForJob(context.Background(), "job-1", facade.WaitOptions{MinInterval: time.Millisecond})
+	_, err := c.WaitForJob(testCtx(t), "job-1", facade.WaitOptions{MinInterval: time.Millisecond})
 	assert.ErrorIs(t, err, facade.ErrNotFound)
 	assert.EqualValues(t, 1, polls.Load())
 }
@@ -80,7 +80,7 @@ func TestWaitForJobRetryable(t *testing.T) {
 		writeJSON(w, 200, sampleJob("job-1", gen.JobStatusNameCompleted))
 	})
 	c, _ := newClient(t, srv.baseURL())
-	job, err := c.WaitForJob(context.Background(), "job-1", facade.WaitOptions{
+	job, err := c.WaitForJob(testCtx(t), "job-1", facade.WaitOptions{
 		MinInterval: time.Millisecond,
 		Retryable:   func(err error) bool { return true },
 	})
