@@ -117,7 +117,9 @@ func TestHostileHugeAnswers(t *testing.T) {
 			c, err := facade.NewClient(srv.URL, facade.WithRetry(tc.retry))
 			require.NoError(t, err)
 			defer c.CloseIdleConnections()
-			ctx := testCtx(t)
+			// Reading 64 MiB takes seconds under -race on a busy machine.
+			ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+			defer cancel()
 			var callErr error
 			grew := peakHeapGrowth(func() {
 				if tc.raw {
@@ -600,18 +602,18 @@ func TestHostileStalledUpload(t *testing.T) {
 		for i := 0; i < len(job); i += len(job) / 8 {
 			_, _ = w.Write(job[i:min(i+len(job)/8, len(job))])
 			fl.Flush()
-			time.Sleep(40 * time.Millisecond)
+			time.Sleep(60 * time.Millisecond)
 		}
 	}
 	srv := newRecorder(t, trickle)
 	// A plain client: the contract transport would read the whole answer
 	// before the SDK sees any of it.
-	c, err := facade.NewClient(srv.baseURL(), facade.WithTimeout(150*time.Millisecond), facade.WithRetry(facade.NoRetry()))
+	c, err := facade.NewClient(srv.baseURL(), facade.WithTimeout(400*time.Millisecond), facade.WithRetry(facade.NoRetry()))
 	require.NoError(t, err)
 	start := time.Now()
 	_, err = c.AddJob(testCtx(t), facade.AddJobParams{ModelID: "m", Function: "f"})
 	require.NoError(t, err, "an answer that keeps arriving is not a stall")
-	assert.Greater(t, time.Since(start), 150*time.Millisecond, "longer than the timeout in all")
+	assert.Greater(t, time.Since(start), 400*time.Millisecond, "longer than the timeout in all")
 
 	hang := newRecorder(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
 		select {
