@@ -166,7 +166,8 @@ type ResponseInfo struct {
 	// Attempts is how many attempts the call made, the first included.
 	Attempts int
 	// Elapsed is the call's time in the transport, retries and waits
-	// included, up to the last answer's header.
+	// included, until the last answer arrived (a 2xx answer's body
+	// included).
 	Elapsed time.Duration
 }
 

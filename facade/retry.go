@@ -356,24 +356,29 @@ func isConnectFailure(err error) bool {
 // errClass names an error for the retry log without its text, which may be
 // long; the class is enough to see why a retry happened.
 func errClass(err error) string {
-	var opErr *net.OpError
+	var (
+		opErr *net.OpError
+		tl    *tooLargeError
+		cve   *tls.CertificateVerificationError
+		ua    x509.UnknownAuthorityError
+		he    x509.HostnameError
+		ci    x509.CertificateInvalidError
+	)
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
 		return "deadline exceeded"
+	case errors.As(err, &cve) || errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci):
+		return "certificate verification"
 	case errors.As(err, &opErr):
 		return opErr.Op
 	case errors.Is(err, errTooManyRedirects):
 		return "too many redirects"
-	default:
-		var tl *tooLargeError
-		if errors.As(err, &tl) {
-			return "answer too large"
-		}
-		if isPermanent(err) {
-			return "request refused before sending"
-		}
-		return "connection error"
+	case errors.As(err, &tl):
+		return "answer too large"
+	case isPermanent(err):
+		return "request refused by net/http"
 	}
+	return "connection error"
 }
 
 // sleepCtx waits for d or until ctx ends, whichever comes first.

@@ -141,7 +141,7 @@ func (t *transport) do(req *http.Request, c call) (*http.Response, int, error) {
 				refused = fmt.Sprintf("the wait of %s would outlast the context's deadline", wait)
 			}
 			if refused != "" {
-				t.logRetry(ctx, c, req, attempt, "not retried: "+refused, 0)
+				t.logRetry(ctx, "istari retry refused", c, req, attempt+1, refused, 0)
 				d.retry = false
 			}
 		}
@@ -157,7 +157,7 @@ func (t *transport) do(req *http.Request, c call) (*http.Response, int, error) {
 		}
 		a.release()
 		closeResp(a.resp)
-		t.logRetry(ctx, c, req, attempt+1, d.reason, wait)
+		t.logRetry(ctx, "istari retry", c, req, attempt+1, d.reason, wait)
 		if err := t.sleep(ctx, wait); err != nil {
 			if kept != nil {
 				return nil, attempt, &interruptedError{resp: kept, err: err}
@@ -326,11 +326,13 @@ func (e *interruptedError) Error() string {
 
 func (e *interruptedError) Unwrap() error { return e.err }
 
-func (t *transport) logRetry(ctx context.Context, c call, r *http.Request, attempt int, reason string, wait time.Duration) {
+// logRetry logs a retry about to be made ("istari retry") or one the
+// policy refused ("istari retry refused"), with the attempt it would be.
+func (t *transport) logRetry(ctx context.Context, msg string, c call, r *http.Request, attempt int, reason string, wait time.Duration) {
 	if !t.logger.Enabled(ctx, slog.LevelDebug) {
 		return
 	}
-	t.logger.LogAttrs(ctx, slog.LevelDebug, "istari retry",
+	t.logger.LogAttrs(ctx, slog.LevelDebug, msg,
 		slog.String("operation", c.op), slog.String("method", r.Method), slog.String("path", r.URL.Path),
 		slog.Int("attempt", attempt), slog.String("reason", reason), slog.Duration("wait", wait))
 }
