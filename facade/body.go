@@ -1,105 +1,253 @@
 package facade
 
 import (
-	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"sync"
+	"time"
 )
+
+// ErrResponseTooLarge matches the error of an answer whose body is larger
+// than the client's limit ([WithMaxResponseBytes] for a 2xx answer, 64 KiB
+// for any other).
+var ErrResponseTooLarge = errors.New("response body too large")
+
+// defaultMaxResponseBytes is the default limit of a 2xx answer's body.
+const defaultMaxResponseBytes = 64 << 20
+
+// maxErrorBody caps the body of a non-2xx answer: what the facade keeps in
+// [APIError.Body], and what Client.Raw may read.
+const maxErrorBody = 64 << 10
+
+// tooLargeError is an answer past its limit. It matches ErrResponseTooLarge.
+type tooLargeError struct{ limit int64 }
+
+func (e *tooLargeError) Error() string {
+	return "response body larger than the limit of " + formatBytes(e.limit) + " (see WithMaxResponseBytes)"
+}
+
+func (e *tooLargeError) Is(target error) bool { return target == ErrResponseTooLarge }
+
+// formatBytes prints n in the largest binary unit that divides it.
+func formatBytes(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// limitedBody is every answer's body as the transport hands it on: reading
+// past limit bytes fails with a *tooLargeError. It counts the bytes the
+// caller reads, so a body that net/http decompresses counts decompressed.
+type limitedBody struct {
+	rc    io.ReadCloser
+	limit int64
+	n     int64
+	err   error
+	// stall, when set, is told of every read, so that an upload's attempt
+	// ends only when no progress is made.
+	stall *stallTimer
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	if b.err != nil {
+		return 0, b.err
+	}
+	if b.stall != nil {
+		b.stall.progress()
+	}
+	if rest := b.limit - b.n + 1; int64(len(p)) > rest {
+		p = p[:rest]
+	}
+	n, err := b.rc.Read(p)
+	b.n += int64(n)
+	if b.n > b.limit {
+		n -= int(b.n - b.limit)
+		b.n = b.limit
+		b.err = &tooLargeError{limit: b.limit}
+		return n, b.err
+	}
+	return n, err
+}
+
+func (b *limitedBody) Close() error { return b.rc.Close() }
 
 // bufferPool recycles the buffers that answers are read into. Each
 // transport has its own.
 type bufferPool struct{ p sync.Pool }
 
-func (bp *bufferPool) get() *bytes.Buffer {
-	if buf, ok := bp.p.Get().(*bytes.Buffer); ok {
-		return buf
+// maxPooled is the largest buffer the pool keeps: one huge answer should
+// not pin its memory for the life of the client.
+const maxPooled = 4 << 20
+
+// get returns an empty buffer with room for at least n bytes.
+func (bp *bufferPool) get(n int) []byte {
+	if b, ok := bp.p.Get().(*[]byte); ok {
+		if cap(*b) >= n {
+			return (*b)[:0]
+		}
+		bp.p.Put(b)
 	}
-	return new(bytes.Buffer)
+	return make([]byte, 0, max(n, 32<<10))
 }
 
-// put recycles buf unless it grew large: one huge answer should not pin
-// its memory for the life of the client.
-func (bp *bufferPool) put(buf *bytes.Buffer) {
-	if buf.Cap() <= 4<<20 {
-		buf.Reset()
-		bp.p.Put(buf)
+func (bp *bufferPool) put(b []byte) {
+	if cap(b) > 0 && cap(b) <= maxPooled {
+		b = b[:0]
+		bp.p.Put(&b)
 	}
 }
 
-// bufferBody reads resp's body into memory, up to maxResponseBody+1 bytes,
-// and replaces it with a *bufferedBody holding the bytes read (followed, for
-// a larger answer, by what remains, which the decoder refuses unread).
-func (bp *bufferPool) bufferBody(resp *http.Response) error {
-	buf := bp.get()
-	if resp.ContentLength > 0 && resp.ContentLength <= maxResponseBody {
-		buf.Grow(int(resp.ContentLength) + bytes.MinRead)
+// readCapped reads r to its end and returns its bytes, or a *tooLargeError
+// once more than limit bytes arrive. hint is the answer's Content-Length
+// (-1 when unknown): an honest one is allocated exactly. Without it the
+// buffer doubles up to maxPooled and then grows by chunks of at most an
+// eighth of the limit, so that reading an answer that turns out too large
+// holds at most the limit plus one chunk. release returns the buffer to the
+// pool; the data must not be used afterwards.
+func (bp *bufferPool) readCapped(r io.Reader, hint, limit int64) (data []byte, release func(), err error) {
+	if hint > limit {
+		return nil, nil, &tooLargeError{limit: limit}
 	}
-	n, err := buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBody+1))
+	first := bp.get(0)
+	if hint >= 0 {
+		// One more byte than announced, to see the end without a second
+		// buffer.
+		if cap(first) < int(hint)+1 {
+			bp.put(first)
+			first = make([]byte, 0, hint+1)
+		}
+	}
+	done := func(b []byte) (data []byte, release func(), err error) {
+		if int64(len(b)) > limit {
+			bp.put(b)
+			return nil, nil, &tooLargeError{limit: limit}
+		}
+		return b, func() { bp.put(b) }, nil
+	}
+	// The first buffer: doubling while it is small.
+	for {
+		n, err := r.Read(first[len(first):cap(first)])
+		first = first[:len(first)+n]
+		if err == io.EOF {
+			return done(first)
+		}
+		if err != nil {
+			bp.put(first)
+			return nil, nil, err
+		}
+		if int64(len(first)) > limit {
+			return done(first)
+		}
+		if len(first) < cap(first) {
+			continue
+		}
+		if cap(first) >= maxPooled || int64(cap(first)) > limit {
+			break
+		}
+		grown := make([]byte, len(first), min(2*cap(first), maxPooled, int(limit)+1))
+		copy(grown, first)
+		bp.put(first)
+		first = grown
+	}
+	// Chunks, then one exact copy at the end.
+	chunks := [][]byte{first}
+	total := int64(len(first))
+	chunk := max(limit/8, 1)
+	for {
+		size := min(chunk, limit+1-total)
+		c := make([]byte, size)
+		n, err := io.ReadFull(r, c)
+		total += int64(n)
+		chunks = append(chunks, c[:n])
+		if total > limit {
+			bp.put(first)
+			return nil, nil, &tooLargeError{limit: limit}
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			break
+		}
+		if err != nil {
+			bp.put(first)
+			return nil, nil, err
+		}
+	}
+	out := make([]byte, 0, total)
+	for _, c := range chunks {
+		out = append(out, c...)
+	}
+	bp.put(first)
+	return out, func() {}, nil
+}
+
+// bufferBody reads resp's body, already limited, into memory and replaces
+// it with a *bufferedBody holding its bytes.
+func (bp *bufferPool) bufferBody(body io.ReadCloser, hint, limit int64) (*bufferedBody, error) {
+	data, release, err := bp.readCapped(body, hint, limit)
+	_ = body.Close()
 	if err != nil {
-		_ = resp.Body.Close()
-		bp.put(buf)
-		return err
+		return nil, err
 	}
-	bb := &bufferedBody{data: buf.Bytes(), buf: buf, pool: bp}
-	bb.r.Reset(bb.data)
-	if n > maxResponseBody {
-		bb.rest = resp.Body
-	} else {
-		_ = resp.Body.Close()
-	}
-	resp.Body = bb
-	return nil
+	bb := &bufferedBody{data: data, release: release}
+	bb.r.Reset(data)
+	return bb, nil
 }
 
 // bufferedBody is an answer the transport read within its attempt. The
 // decoder uses data directly; anyone else reads it as a stream.
 type bufferedBody struct {
-	data   []byte
-	r      bytes.Reader
-	buf    *bytes.Buffer
-	pool   *bufferPool
-	rest   io.ReadCloser // the unread remainder of an oversized answer
-	closed bool
+	data    []byte
+	r       readerAt
+	release func()
+	closed  bool
 }
 
 func (b *bufferedBody) Read(p []byte) (int, error) {
 	if b.closed {
 		return 0, errors.New("read on closed body")
 	}
-	n, err := b.r.Read(p)
-	if err == io.EOF && b.rest != nil {
-		if n > 0 {
-			return n, nil
-		}
-		return b.rest.Read(p)
-	}
-	return n, err
+	return b.r.Read(p)
 }
 
-// Close releases the buffer (the data must not be used afterwards) and the
-// rest of an oversized answer.
+// Close releases the buffer; the data must not be used afterwards.
 func (b *bufferedBody) Close() error {
 	if b.closed {
 		return nil
 	}
 	b.closed = true
-	var err error
-	if b.rest != nil {
-		err = b.rest.Close()
-	}
 	b.data = nil
-	b.pool.put(b.buf)
-	b.buf = nil
-	return err
+	b.r.Reset(nil)
+	b.release()
+	return nil
+}
+
+// readerAt reads a byte slice from its start.
+type readerAt struct {
+	b   []byte
+	off int
+}
+
+func (r *readerAt) Reset(b []byte) { r.b, r.off = b, 0 }
+
+func (r *readerAt) Read(p []byte) (int, error) {
+	if r.off >= len(r.b) {
+		return 0, io.EOF
+	}
+	n := copy(p, r.b[r.off:])
+	r.off += n
+	return n, nil
 }
 
 // cancelOnClose releases an attempt's timeout when its body is closed.
 type cancelOnClose struct {
 	io.ReadCloser
-	cancel context.CancelFunc
+	cancel func()
 }
 
 func (c *cancelOnClose) Close() error {
@@ -127,6 +275,39 @@ func closeResp(resp *http.Response) {
 	}
 	_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
 	_ = resp.Body.Close()
+}
+
+// stallTimer ends an upload's attempt when no progress is made for d:
+// every read of the request body or of the answer pushes the end back.
+type stallTimer struct {
+	d      time.Duration
+	t      *time.Timer
+	cancel context.CancelCauseFunc
+}
+
+// errStalled is the cause of an attempt ended by its stall timer.
+var errStalled = errors.New("no progress")
+
+func newStallTimer(d time.Duration, cancel context.CancelCauseFunc) *stallTimer {
+	s := &stallTimer{d: d, cancel: cancel}
+	s.t = time.AfterFunc(d, func() { cancel(fmt.Errorf("%w for %s: %w", errStalled, d, context.DeadlineExceeded)) })
+	return s
+}
+
+func (s *stallTimer) progress() { s.t.Reset(s.d) }
+
+func (s *stallTimer) stop() { s.t.Stop() }
+
+// progressReader tells a stall timer of every read of a request body.
+type progressReader struct {
+	io.ReadCloser
+	stall *stallTimer
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.ReadCloser.Read(b)
+	p.stall.progress()
+	return n, err
 }
 
 func closeReqBody(r *http.Request) {

@@ -41,9 +41,11 @@ type Client struct {
 // appended unless baseURL already ends with it; a trailing slash is ignored.
 // A URL without a scheme or host is an error, and so is plain http:// to a
 // host other than loopback while a token is set, unless [WithInsecureHTTP]
-// is given.
+// is given. Errors about the URL show it with its user info and query
+// values masked. A token with a control character or surrounding white
+// space is an error that does not repeat it.
 func NewClient(baseURL string, opts ...Option) (*Client, error) {
-	cfg := config{retry: DefaultRetryPolicy(), prefetch: defaultPrefetch}
+	cfg := defaultConfig()
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -51,9 +53,18 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 }
 
 func newClient(baseURL string, cfg config) (*Client, error) {
+	if err := checkToken(cfg.token, cfg.tokenField); err != nil {
+		return nil, err
+	}
 	base, err := normalizeBaseURL(baseURL, cfg.token != "", cfg.insecureHTTP)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.maxResponseBytes < 0 {
+		return nil, &ValidationError{Field: "WithMaxResponseBytes", Value: strconv.FormatInt(cfg.maxResponseBytes, 10), Reason: "must not be negative"}
+	}
+	if cfg.maxResponseBytes == 0 {
+		cfg.maxResponseBytes = defaultMaxResponseBytes
 	}
 	if cfg.timeout < 0 {
 		return nil, &ValidationError{Field: "WithTimeout", Value: cfg.timeout.String(), Reason: "must not be negative"}
@@ -61,7 +72,7 @@ func newClient(baseURL string, cfg config) (*Client, error) {
 	if cfg.prefetch < 0 {
 		return nil, &ValidationError{Field: "WithPrefetch", Value: strconv.Itoa(cfg.prefetch), Reason: "must not be negative"}
 	}
-	if cfg.retry.MinInterval < 0 || cfg.retry.MaxInterval < 0 {
+	if cfg.retry.MinInterval < 0 || cfg.retry.MaxInterval < 0 || cfg.retry.MaxRetryAfter < 0 {
 		return nil, &ValidationError{Field: "RetryPolicy", Reason: "intervals must not be negative"}
 	}
 	hc := cfg.httpClient
@@ -77,9 +88,14 @@ func newClient(baseURL string, cfg config) (*Client, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	bu, err := url.Parse(base)
+	if err != nil {
+		return nil, &ValidationError{Field: "baseURL", Reason: "not a URL"}
+	}
 	tr := &transport{
 		hc: hc, token: cfg.token, userAgent: ua, timeout: cfg.timeout, editors: cfg.editors,
-		retry: cfg.retry, logger: logger, sleep: sleepCtx,
+		retry: cfg.retry.withDefaults(), logger: logger, sleep: sleepCtx,
+		maxBody: cfg.maxResponseBytes, basePath: bu.Path,
 	}
 	api, err := gen.NewClient(base, gen.WithHTTPClient(tr))
 	if err != nil {
@@ -108,8 +124,7 @@ func normalizeBaseURL(baseURL string, hasToken, insecureOK bool) (string, error)
 		return "", &ValidationError{Field: "baseURL", Reason: "not a URL"}
 	}
 	bad := func(reason string) error {
-		// Redacted hides a password, so the error never repeats one.
-		return &ValidationError{Field: "baseURL", Value: u.Redacted(), Reason: reason}
+		return &ValidationError{Field: "baseURL", Value: maskURL(u), Reason: reason}
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return "", bad(`needs the scheme "https://" (or "http://")`)
@@ -142,6 +157,52 @@ func schemelessValue(s string) string {
 		return "<hidden: it may hold credentials>"
 	}
 	return s
+}
+
+// maskURL prints u with its user info and every query value masked
+// ("https://***@host/?sig=***"), and its fragment too, so that an error
+// never repeats a secret carried in a URL.
+func maskURL(u *url.URL) string {
+	m := *u
+	if m.User != nil {
+		m.User = url.User("***")
+	}
+	if m.RawQuery != "" {
+		var b strings.Builder
+		for i, kv := range strings.Split(m.RawQuery, "&") {
+			if i > 0 {
+				b.WriteByte('&')
+			}
+			k, _, _ := strings.Cut(kv, "=")
+			b.WriteString(k)
+			b.WriteString("=***")
+		}
+		m.RawQuery = b.String()
+	}
+	if m.Fragment != "" {
+		m.Fragment, m.RawFragment = "***", ""
+	}
+	return strings.Replace(m.String(), "%2A%2A%2A@", "***@", 1)
+}
+
+// checkToken refuses a token net/http would refuse to send, or that was
+// pasted with white space around it. The error never repeats the token.
+func checkToken(tok Token, field string) error {
+	if tok == "" {
+		return nil
+	}
+	if field == "" {
+		field = "ISTARI_REGISTRY_AUTH_TOKEN"
+	}
+	for i := 0; i < len(tok); i++ {
+		if c := tok[i]; c < 0x20 || c == 0x7f {
+			return &ValidationError{Field: field, Reason: fmt.Sprintf("the token holds a control character (byte %d of %d)", i+1, len(tok))}
+		}
+	}
+	if strings.TrimSpace(string(tok)) != string(tok) {
+		return &ValidationError{Field: field, Reason: "the token has white space around it"}
+	}
+	return nil
 }
 
 func isLoopback(host string) bool {
@@ -182,7 +243,7 @@ func (c *Client) String() string {
 	if c.tr.token != "" {
 		tok = redacted
 	}
-	return fmt.Sprintf("facade.Client{BaseURL: %q, Token: %s, Timeout: %s, Retry: %+v}", c.baseURL, tok, c.tr.timeout, c.tr.retry)
+	return fmt.Sprintf("facade.Client{BaseURL: %q, Token: %s, Timeout: %s, Retry: %+v, MaxResponseBytes: %d}", c.baseURL, tok, c.tr.timeout, c.tr.retry, c.tr.maxBody)
 }
 
 // GoString describes the client without its token, for the %#v verb.
@@ -197,7 +258,7 @@ func (c *Client) callContext(ctx context.Context, op string, opts []CallOption) 
 		for _, o := range opts {
 			o(&cc)
 		}
-		ci.timeout, ci.timeoutSet = cc.timeout, cc.timeoutSet
+		ci.timeout, ci.timeoutSet, ci.info = cc.timeout, cc.timeoutSet, cc.info
 	}
 	return context.WithValue(ctx, callInfoKey{}, ci)
 }

@@ -100,7 +100,7 @@ func TestNewClientFromEnv(t *testing.T) {
 		assert.Equal(t, srv.URL+"/api/v2", c.BaseURL())
 		s := c.String()
 		assert.Contains(t, s, "Timeout: 2.5s")
-		assert.Contains(t, s, "MaxAttempts:7 MinInterval:10ms MaxInterval:20ms Jitter:false")
+		assert.Contains(t, s, "MaxAttempts:7 MinInterval:10ms MaxInterval:20ms MaxRetryAfter:1m0s NoJitter:true")
 		_, err = c.GetJob(context.Background(), "j")
 		require.NoError(t, err)
 		assert.Equal(t, "Bearer env-token", srv.requests()[srv.count()-1].Header.Get("Authorization"))

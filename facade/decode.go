@@ -1,56 +1,60 @@
 package facade
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/istari-go/sdk/gen"
 )
-
-// maxResponseBody caps a successful answer; a larger one is an error rather
-// than an unbounded read.
-const maxResponseBody = 64 << 20
 
 // decodeJob decodes the job an operation answers with, checks its shape and
 // converts it to the facade's model.
 func decodeJob(c *Client, op string, resp *http.Response, err error) (*Job, error) {
 	w := new(gen.Job)
-	if err := c.decode(op, resp, err, w); err != nil {
+	if err := c.decode(op, resp, err, w, jobShape); err != nil {
 		return nil, err
 	}
 	if w.ID == "" {
-		return nil, &DecodeError{Operation: op, StatusCode: resp.StatusCode, Reason: "the job has no id"}
+		return nil, &DecodeError{Operation: op, StatusCode: resp.StatusCode, Field: "id", Reason: "the job has an empty id"}
 	}
 	return jobFromWire(w), nil
 }
 
-// decodePage decodes a page of jobs, checks its shape and converts it to
-// the facade's model.
+// decodePage decodes a page of jobs, checks its shape and its paging
+// against the request, and converts it to the facade's model.
 func decodePage(c *Client, op string, resp *http.Response, err error) (*JobPage, error) {
 	var w gen.PageJob
-	if err := c.decode(op, resp, err, &w); err != nil {
+	if err := c.decode(op, resp, err, &w, pageShape); err != nil {
 		return nil, err
 	}
 	for i := range w.Items {
 		if w.Items[i].ID == "" {
-			return nil, &DecodeError{Operation: op, StatusCode: resp.StatusCode, Reason: fmt.Sprintf("item %d has no id", i)}
+			return nil, &DecodeError{Operation: op, StatusCode: resp.StatusCode, Field: fmt.Sprintf("items[%d].id", i), Reason: fmt.Sprintf("item %d has an empty id", i)}
 		}
 	}
 	return pageFromWire(&w), nil
 }
 
 // DecodeError reports a 2xx answer whose body is not what the operation
-// returns: the wrong content type, an empty or truncated body, or JSON of
-// the wrong shape. The call's result is never a zero value in that case.
+// returns: the wrong content type, an empty, truncated or oversized body,
+// JSON of the wrong shape (a field the spec requires is missing or null),
+// or a page that does not match the page asked for. The call's result is
+// never a zero value in that case.
 type DecodeError struct {
 	// Operation is the operation, such as "GetJob".
 	Operation string
 	// StatusCode is the answer's HTTP status.
 	StatusCode int
+	// Field is the path of the offending field, such as
+	// "items[3].function", when one is to blame.
+	Field string
 	// Reason says what was wrong.
 	Reason string
 	// Err is the underlying decoding error, if any.
@@ -67,9 +71,17 @@ func (e *DecodeError) Unwrap() error { return e.Err }
 
 // decode turns an answer into dst, or into an error: a transport error
 // wrapped with the operation, an *APIError for a non-2xx answer, or a
-// *DecodeError for a 2xx answer that is not the expected JSON.
-func (c *Client) decode(op string, resp *http.Response, err error, dst any) error {
+// *DecodeError for a 2xx answer that is not JSON of the expected shape.
+func (c *Client) decode(op string, resp *http.Response, err error, dst any, sh *shape) error {
 	if err != nil {
+		var ie *interruptedError
+		if errors.As(err, &ie) {
+			return fmt.Errorf("%w (then, waiting to retry: %w)", newAPIError(op, ie.resp), ie.err)
+		}
+		var tl *tooLargeError
+		if errors.As(err, &tl) {
+			return &DecodeError{Operation: op, StatusCode: http.StatusOK, Reason: tl.Error(), Err: err}
+		}
 		return fmt.Errorf("facade: %s: %w", op, err)
 	}
 	defer resp.Body.Close()
@@ -80,20 +92,18 @@ func (c *Client) decode(op string, resp *http.Response, err error, dst any) erro
 	if mt != "application/json" && !strings.HasSuffix(mt, "+json") {
 		return &DecodeError{Operation: op, StatusCode: resp.StatusCode, Reason: fmt.Sprintf("content type %q, want application/json", resp.Header.Get("Content-Type"))}
 	}
-	if resp.ContentLength > maxResponseBody {
-		return &DecodeError{Operation: op, StatusCode: resp.StatusCode, Reason: "answer larger than 64 MiB"}
-	}
 	data, ok := bufferedData(resp.Body) // read by the transport within the attempt
 	if !ok {
-		buf := c.tr.bufs.get()
-		defer c.tr.bufs.put(buf)
-		if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBody+1)); err != nil {
+		d, release, err := c.tr.bufs.readCapped(resp.Body, resp.ContentLength, c.tr.maxBody)
+		if err != nil {
+			var tl *tooLargeError
+			if errors.As(err, &tl) {
+				return &DecodeError{Operation: op, StatusCode: resp.StatusCode, Reason: tl.Error(), Err: err}
+			}
 			return fmt.Errorf("facade: %s: read answer: %w", op, err)
 		}
-		data = buf.Bytes()
-	}
-	if len(data) > maxResponseBody {
-		return &DecodeError{Operation: op, StatusCode: resp.StatusCode, Reason: "answer larger than 64 MiB"}
+		defer release()
+		data = d
 	}
 	if err := json.Unmarshal(data, dst); err != nil {
 		reason := "invalid JSON: " + err.Error()
@@ -101,6 +111,13 @@ func (c *Client) decode(op string, resp *http.Response, err error, dst any) erro
 			reason = "empty body"
 		}
 		return &DecodeError{Operation: op, StatusCode: resp.StatusCode, Reason: reason, Err: err}
+	}
+	if field, why := checkShape(data, sh); field != "" || why != "" {
+		reason := "field " + field + " " + why
+		if field == "" {
+			reason = "the answer " + why
+		}
+		return &DecodeError{Operation: op, StatusCode: resp.StatusCode, Field: field, Reason: reason}
 	}
 	return nil
 }
@@ -112,10 +129,285 @@ func newAPIError(op string, resp *http.Response) *APIError {
 		StatusCode: resp.StatusCode,
 		Body:       body,
 		Detail:     parseDetail(body),
-		RetryAfter: resp.Header.Get("Retry-After"),
+		Header:     resp.Header,
+		RequestID:  requestID(resp.Header),
 	}
+	e.RetryAfter, _ = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	if resp.Request != nil {
 		e.Method, e.Path = resp.Request.Method, resp.Request.URL.Path
 	}
 	return e
+}
+
+// shape is what the spec requires of a JSON object: its required fields
+// (none of which the spec lets be null), and the shapes of the objects
+// nested in its fields.
+type shape struct {
+	required []string
+	// nested gives the shape of a field's value, or of each element when
+	// the value is an array.
+	nested []nestedField
+}
+
+type nestedField struct {
+	key   string
+	shape *shape
+}
+
+// nestedShape returns the shape of the field key, and the key as a string
+// that needs no allocation.
+func (sh *shape) nestedShape(key []byte) (string, *shape) {
+	for _, n := range sh.nested {
+		if n.key == string(key) {
+			return n.key, n.shape
+		}
+	}
+	return "", nil
+}
+
+// The shapes of api/openapi.yaml's answers; TestShapesMatchSpec holds them
+// to the spec.
+var (
+	archiveEntryShape = &shape{required: []string{"id", "created", "name"}}
+	jobStatusShape    = &shape{required: []string{"id", "created", "job_id", "name"}}
+	functionShape     = &shape{required: []string{"name"}, nested: []nestedField{
+		{"tool_versions", &shape{required: []string{"tool_version"}}},
+		{"operating_systems", &shape{required: []string{"name"}}},
+	}}
+	revisionShape = &shape{required: []string{"id", "created", "name", "size"}, nested: []nestedField{
+		{"sources", &shape{required: []string{"revision_id"}}},
+	}}
+	fileShape = &shape{required: []string{"id", "created", "revisions", "archive_status_history"}, nested: []nestedField{
+		{"revisions", revisionShape},
+		{"archive_status_history", archiveEntryShape},
+	}}
+	jobShape = &shape{required: []string{"id", "created", "file", "comments", "archive_status_history", "created_by_id", "function"}, nested: []nestedField{
+		{"file", fileShape},
+		{"comments", &shape{required: []string{"id", "created"}}},
+		{"archive_status_history", archiveEntryShape},
+		{"function", functionShape},
+		{"status_history", jobStatusShape},
+	}}
+	pageShape = &shape{required: []string{"items", "total", "page", "size", "pages"}, nested: []nestedField{
+		{"items", jobShape},
+	}}
+)
+
+// checkShape walks data, which json.Unmarshal has accepted, and reports the
+// first required field that is missing or null: its path and what is
+// wrong. It allocates nothing unless it finds one.
+func checkShape(data []byte, sh *shape) (field, why string) {
+	w := shapeWalker{b: data}
+	w.ws()
+	if w.i >= len(w.b) || w.b[w.i] != '{' {
+		return "", "is not a JSON object"
+	}
+	w.object(sh)
+	return w.field, w.why
+}
+
+type pathElem struct {
+	key   string
+	index int // -1 for an object's field
+}
+
+type shapeWalker struct {
+	b    []byte
+	i    int
+	path []pathElem
+	// field and why are the first fault found.
+	field, why string
+}
+
+func (w *shapeWalker) fail(last, why string) {
+	var b strings.Builder
+	for _, p := range w.path {
+		if p.index >= 0 {
+			fmt.Fprintf(&b, "[%d]", p.index)
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(p.key)
+	}
+	if last != "" {
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(last)
+	}
+	w.field, w.why = b.String(), why
+}
+
+func (w *shapeWalker) ws() {
+	for w.i < len(w.b) {
+		switch w.b[w.i] {
+		case ' ', '\t', '\n', '\r':
+			w.i++
+		default:
+			return
+		}
+	}
+}
+
+// str reads a string at w.i and returns its raw contents.
+func (w *shapeWalker) str() []byte {
+	start := w.i + 1
+	j := start
+	for {
+		k := bytes.IndexByte(w.b[j:], '"')
+		if k < 0 {
+			w.i = len(w.b)
+			return w.b[start:]
+		}
+		j += k
+		bs := 0
+		for p := j - 1; p >= start && w.b[p] == '\\'; p-- {
+			bs++
+		}
+		if bs%2 == 0 {
+			w.i = j + 1
+			return w.b[start:j]
+		}
+		j++
+	}
+}
+
+// skip moves past the value at w.i.
+func (w *shapeWalker) skip() {
+	w.ws()
+	if w.i >= len(w.b) {
+		return
+	}
+	switch w.b[w.i] {
+	case '"':
+		w.str()
+	case '{', '[':
+		depth := 0
+		for w.i < len(w.b) {
+			switch w.b[w.i] {
+			case '"':
+				w.str()
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					w.i++
+					return
+				}
+			}
+			w.i++
+		}
+	default:
+		for w.i < len(w.b) {
+			switch w.b[w.i] {
+			case ',', '}', ']', ' ', '\t', '\n', '\r':
+				return
+			}
+			w.i++
+		}
+	}
+}
+
+// object checks the object at w.i against sh and moves past it.
+func (w *shapeWalker) object(sh *shape) {
+	var seen, null uint64
+	w.i++ // {
+	for w.field == "" && w.why == "" {
+		w.ws()
+		if w.i >= len(w.b) {
+			return
+		}
+		if w.b[w.i] == '}' {
+			w.i++
+			break
+		}
+		if w.b[w.i] == ',' {
+			w.i++
+			continue
+		}
+		key := w.str()
+		if bytes.IndexByte(key, '\\') >= 0 { // an escaped key: rare
+			var k string
+			if json.Unmarshal(w.b[w.i-len(key)-2:w.i], &k) == nil {
+				key = []byte(k)
+			}
+		}
+		w.ws()
+		w.i++ // :
+		w.ws()
+		bit := -1
+		for n, r := range sh.required {
+			if r == string(key) {
+				bit = n
+				break
+			}
+		}
+		isNull := w.i < len(w.b) && w.b[w.i] == 'n'
+		if bit >= 0 {
+			seen |= 1 << bit
+			if isNull {
+				null |= 1 << bit
+			}
+		}
+		name, nested := sh.nestedShape(key)
+		if nested == nil || isNull || w.i >= len(w.b) {
+			w.skip()
+			continue
+		}
+		w.path = append(w.path, pathElem{key: name, index: -1})
+		switch w.b[w.i] {
+		case '{':
+			w.object(nested)
+		case '[':
+			w.array(nested)
+		default:
+			w.skip()
+		}
+		w.path = w.path[:len(w.path)-1]
+	}
+	if w.field != "" || w.why != "" {
+		return
+	}
+	for n, r := range sh.required {
+		switch {
+		case seen&(1<<n) == 0:
+			w.fail(r, "is missing")
+			return
+		case null&(1<<n) != 0:
+			w.fail(r, "is null")
+			return
+		}
+	}
+}
+
+// array checks each element of the array at w.i against sh.
+func (w *shapeWalker) array(sh *shape) {
+	w.i++ // [
+	for n := 0; w.field == "" && w.why == ""; {
+		w.ws()
+		if w.i >= len(w.b) {
+			return
+		}
+		switch w.b[w.i] {
+		case ']':
+			w.i++
+			return
+		case ',':
+			w.i++
+			continue
+		case '{':
+			w.path = append(w.path, pathElem{index: n})
+			w.object(sh)
+			w.path = w.path[:len(w.path)-1]
+		default:
+			w.path = append(w.path, pathElem{index: n})
+			w.fail("", "is not an object")
+			return
+		}
+		n++
+	}
 }

@@ -28,7 +28,7 @@ import (
 // Explicit options win over the environment, and [WithEnv] replaces the
 // environment. A missing or malformed variable is an error that names it.
 func NewClientFromEnv(opts ...Option) (*Client, error) {
-	cfg := config{retry: DefaultRetryPolicy(), prefetch: defaultPrefetch}
+	cfg := defaultConfig()
 	var probe config
 	for _, o := range opts {
 		o(&probe)
@@ -65,14 +65,17 @@ func NewClientFromEnv(opts ...Option) (*Client, error) {
 		}
 		return b, nil
 	}
+	// Zero is refused: in a RetryPolicy it means "the default", which
+	// would surprise whoever wrote 0 here. Retries are turned off with
+	// ISTARI_CLIENT_RETRY_ENABLED=false.
 	intVar := func(name string, dst *int) error {
 		v := env(name)
 		if v == "" {
 			return nil
 		}
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > maxEnvInt {
-			return envErr(name, v, fmt.Sprintf("must be a whole number from 0 to %d", maxEnvInt), nil)
+		if err != nil || n < 1 || n > maxEnvInt {
+			return envErr(name, v, fmt.Sprintf("must be a whole number from 1 to %d (ISTARI_CLIENT_RETRY_ENABLED=false turns retries off)", maxEnvInt), nil)
 		}
 		*dst = n
 		return nil
@@ -81,9 +84,11 @@ func NewClientFromEnv(opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.retry.Jitter, err = boolVar("ISTARI_CLIENT_RETRY_JITTER_ENABLED", true); err != nil {
+	jitter, err := boolVar("ISTARI_CLIENT_RETRY_JITTER_ENABLED", true)
+	if err != nil {
 		return nil, err
 	}
+	cfg.retry.NoJitter = !jitter
 	minMs, maxMs := int(cfg.retry.MinInterval/time.Millisecond), int(cfg.retry.MaxInterval/time.Millisecond)
 	for _, e := range []error{
 		intVar("ISTARI_CLIENT_RETRY_MAX_ATTEMPTS", &cfg.retry.MaxAttempts),

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/istari-go/sdk/gen"
 )
@@ -62,9 +63,6 @@ func (e *ValidationError) Is(target error) bool { return target == ErrInvalidInp
 // Unwrap returns the underlying cause.
 func (e *ValidationError) Unwrap() error { return e.Err }
 
-// maxErrorBody caps how much of an error answer is kept in [APIError.Body].
-const maxErrorBody = 64 << 10
-
 // APIError is a non-2xx answer from the platform. It matches [ErrNotFound],
 // [ErrConflict], [ErrUnauthorized], [ErrForbidden], [ErrRateLimited] and
 // [ErrServer] through [errors.Is], by status code.
@@ -80,8 +78,15 @@ type APIError struct {
 	Detail string
 	// Body is the raw answer, capped at 64 KiB.
 	Body []byte
-	// RetryAfter is the answer's Retry-After header, if any.
-	RetryAfter string
+	// Header is the answer's header.
+	Header http.Header
+	// RequestID is the answer's X-Request-Id header, or X-Correlation-Id
+	// when that is present instead: the id to quote to the platform's
+	// support.
+	RequestID string
+	// RetryAfter is the wait the answer's Retry-After header asks for,
+	// given in seconds or as an HTTP date; zero when it has none.
+	RetryAfter time.Duration
 }
 
 // Error implements error.
@@ -91,6 +96,9 @@ func (e *APIError) Error() string {
 	if e.Detail != "" {
 		b.WriteString(": ")
 		b.WriteString(e.Detail)
+	}
+	if e.RequestID != "" {
+		fmt.Fprintf(&b, " (request id %s)", e.RequestID)
 	}
 	return b.String()
 }

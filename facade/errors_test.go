@@ -63,7 +63,7 @@ func TestErrorMapping(t *testing.T) {
 				assert.Equal(t, s == tc.want, errors.Is(err, s), "errors.Is(%v)", s)
 			}
 			if tc.status == 429 {
-				assert.Equal(t, "7", ae.RetryAfter)
+				assert.Equal(t, 7*time.Second, ae.RetryAfter)
 			}
 			assert.Contains(t, err.Error(), http.StatusText(tc.status))
 		})
@@ -97,7 +97,7 @@ func TestBadSuccessBodies(t *testing.T) {
 		{"HTML", "text/html", "<html>ok</html>", "content type"},
 		{"no content type", "", `{"id":"j"}`, "content type"},
 		{"wrong shape", "application/json", `{"id": 12}`, "invalid JSON"},
-		{"no id", "application/json", `{}`, "no id"},
+		{"no id", "application/json", `{}`, "field id is missing"},
 		{"array", "application/json", `[]`, "invalid JSON"},
 	}
 	for _, tc := range cases {

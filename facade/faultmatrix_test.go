@@ -70,7 +70,9 @@ func classifyOutcome(err error, attempts int) outcome {
 }
 
 // matrixFault is one row of the matrix: a fault on the first attempt, and
-// the outcome expected for a read (GET) and for a write.
+// the outcome expected for a read (GET), an idempotent write
+// (UpdateJobAssignedAgent, RemoveJobAssignedAgent: retried like a read)
+// and any other write.
 type matrixFault struct {
 	name string
 	// fault builds the fault when the cell runs, so that an HTTP-date is
@@ -79,6 +81,8 @@ type matrixFault struct {
 	// timeout is the attempt timeout; 0 means a generous default.
 	timeout     time.Duration
 	read, write outcome
+	// idem is the outcome for an idempotent write; empty means as read.
+	idem outcome
 }
 
 // forwarded tells whether the server processed the request before the fault.
@@ -140,7 +144,7 @@ func matrixFaults() []matrixFault {
 				return faultproxy.Fault{Kind: faultproxy.Respond, Status: 429, Header: jsonHeader("Retry-After", date),
 					Body: []byte(`{"detail":"Too Many Requests"}`)}
 			}},
-		{name: "429 without Retry-After", read: okRetry, write: errRateLimit,
+		{name: "429 without Retry-After", read: okRetry, write: okRetry,
 			fault: func() faultproxy.Fault {
 				return faultproxy.Fault{Kind: faultproxy.Respond, Status: 429, Header: jsonHeader(),
 					Body: []byte(`{"detail":"Too Many Requests"}`)}
@@ -182,6 +186,9 @@ type target struct {
 type matrixOp struct {
 	name  string
 	write bool
+	// idempotent writes have the same effect when repeated, and are
+	// retried like reads.
+	idempotent bool
 	// prepare makes the target with a client that meets no fault.
 	prepare func(ctx context.Context, c *facade.Client, tg *target) error
 	call    func(ctx context.Context, c *facade.Client, tg target) (any, error)
@@ -258,7 +265,7 @@ func matrixOps(t *testing.T) []matrixOp {
 				}
 				return len(j.StatusHistory)
 			}},
-		{name: "UpdateJobAssignedAgent", write: true, prepare: prepareJob,
+		{name: "UpdateJobAssignedAgent", write: true, idempotent: true, prepare: prepareJob,
 			call: func(ctx context.Context, c *facade.Client, tg target) (any, error) {
 				return c.UpdateJobAssignedAgent(ctx, tg.jobID, facade.AssignedAgent{AgentID: "agent-7"})
 			},
@@ -268,7 +275,7 @@ func matrixOps(t *testing.T) []matrixOp {
 				}
 				return 0
 			}},
-		{name: "RemoveJobAssignedAgent", write: true,
+		{name: "RemoveJobAssignedAgent", write: true, idempotent: true,
 			prepare: func(ctx context.Context, c *facade.Client, tg *target) error { return addJobFor(ctx, c, tg, "agent-3") },
 			call: func(ctx context.Context, c *facade.Client, tg target) (any, error) {
 				return c.RemoveJobAssignedAgent(ctx, tg.jobID)
@@ -303,16 +310,21 @@ func matrixOps(t *testing.T) []matrixOp {
 type cellResult struct {
 	fault, op         string
 	forwarded, write  bool
+	idempotent        bool
 	want, got         outcome
 	attempts, recv    int
 	applied, retryLog int
 }
 
 // duplicates is how many times more than once a write reached the server
-// or changed its state. The matrix requires 0 everywhere.
+// or changed its state; for an idempotent write, how many times more than
+// once it changed the state. The matrix requires 0 everywhere.
 func (r cellResult) duplicates() int {
-	if !r.write {
+	switch {
+	case !r.write:
 		return 0
+	case r.idempotent:
+		return max(r.applied, 1) - 1
 	}
 	return max(r.applied, r.recv, 1) - 1
 }
@@ -405,11 +417,16 @@ func runCell(t *testing.T, srv *istaritest.Server, setup *facade.Client, proxy *
 	after := op.effect(srv, tg)
 
 	r := cellResult{
-		fault: mf.name, op: op.name, forwarded: mf.forwarded(), write: op.write,
+		fault: mf.name, op: op.name, forwarded: mf.forwarded(), write: op.write, idempotent: op.idempotent,
 		want: mf.read, attempts: stats.Attempts - statsBefore.Attempts,
 		recv: stats.Forwarded - statsBefore.Forwarded, applied: after - before,
 	}
-	if op.write {
+	switch {
+	case op.idempotent && mf.idem != "":
+		r.want = mf.idem
+	case op.idempotent:
+		r.want = mf.read
+	case op.write:
 		r.want = mf.write
 	}
 	r.got = classifyOutcome(callErr, r.attempts)
@@ -436,8 +453,12 @@ func runCell(t *testing.T, srv *istaritest.Server, setup *facade.Client, proxy *
 			wantApplied = 1
 		}
 		assert.Equal(t, wantApplied, r.applied, "%s: applied on the server", name)
-		assert.Equal(t, wantApplied, r.recv, "%s: requests that reached the server", name)
-		assert.LessOrEqual(t, r.recv, 1, "%s: a write reaches the server at most once", name)
+		if op.idempotent {
+			assert.LessOrEqual(t, r.recv, r.attempts, "%s: requests that reached the server", name)
+		} else {
+			assert.Equal(t, wantApplied, r.recv, "%s: requests that reached the server", name)
+			assert.LessOrEqual(t, r.recv, 1, "%s: a write reaches the server at most once", name)
+		}
 	} else {
 		jobAfter, _ := srv.Job(tg.jobID)
 		assert.Equal(t, jobBefore, jobAfter, "%s: a read changes nothing", name)
@@ -511,7 +532,10 @@ func logMatrix(t *testing.T, faults []matrixFault, ops []matrixOp, results []cel
 		for _, op := range ops {
 			r := byCell[[2]string{f.name, op.name}]
 			kind := "read"
-			if r.write {
+			switch {
+			case r.idempotent:
+				kind = "idempotent"
+			case r.write:
 				kind = "write"
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\tduplicates=%d\n", r.fault, r.op, kind, r.got, r.attempts, r.recv, r.applied, r.duplicates())
@@ -538,7 +562,7 @@ func logMatrix(t *testing.T, faults []matrixFault, ops []matrixOp, results []cel
 		fmt.Fprintln(tw)
 	}
 	_ = tw.Flush()
-	t.Logf("fault matrix (ok² = success on the 2nd attempt; +N = server state changes, writes only; %d cells, duplicates=%d):\n%s",
+	t.Logf("fault matrix (ok² = success on the 2nd attempt; +N = server state changes, writes only; ⁱ = idempotent, retried like a read; %d cells, duplicates=%d):\n%s",
 		len(results), dups, b.String())
 }
 
@@ -549,6 +573,9 @@ func short(r cellResult) string {
 	}[r.got]
 	if r.write {
 		s += fmt.Sprintf(" +%d", r.applied)
+	}
+	if r.idempotent {
+		s += "ⁱ"
 	}
 	return s
 }

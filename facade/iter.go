@@ -2,7 +2,9 @@ package facade
 
 import (
 	"context"
+	"fmt"
 	"iter"
+	"net/http"
 	"sync"
 )
 
@@ -18,6 +20,29 @@ const iteratorPageSize = 100
 // a [*ValidationError] for p, is yielded once, and then the iteration
 // stops.
 //
+// The walk cannot loop, whatever the server answers. The first page fixes
+// how many pages are read: its Pages, which must equal ceil(Total/Size).
+// A page whose echoed number differs from the one asked for, or that holds
+// more items than its size, ends the walk with a [*DecodeError], and so no
+// more than Pages requests are made. An empty page ends the walk early.
+//
+// Paging is by offset, so jobs that change during a walk shift the pages:
+//   - a job added ahead of the walk's position pushes a job seen on one
+//     page onto the next; each job is yielded once (the iterator keeps the
+//     ids it has yielded: about 100 bytes per job, at most Pages×Size ids,
+//     freed when the loop ends);
+//   - a job removed ahead of the position pulls a job back onto a page
+//     already read, so it is missed; a job added after the first page is
+//     read may be missed too, since the page count is fixed;
+//   - with prefetch on (the default) the next pages are asked for while
+//     the caller reads the current one, so the pages are closer to one
+//     snapshot of the list; with [WithPrefetch](0) each page is asked for
+//     only when the caller reaches it, and reflects the list at that time.
+//
+// For a list that must be complete and stable, filter so that it cannot
+// change during the walk (for example on a final status), or sort by
+// creation time.
+//
 //	for job, err := range c.AllJobs(ctx, facade.ListJobsParams{StatusName: facade.JobStatusRunning}) {
 //		if err != nil {
 //			return err
@@ -28,7 +53,7 @@ func (c *Client) AllJobs(ctx context.Context, p ListJobsParams, opts ...CallOpti
 	if p.Size == 0 && !p.CountOnly {
 		p.Size = iteratorPageSize
 	}
-	return c.all(ctx, p.Page, func(ctx context.Context, page int) (*JobPage, error) {
+	return c.all(ctx, "ListJobs", p.Page, p.Size, func(ctx context.Context, page int) (*JobPage, error) {
 		q := p
 		q.Page = page
 		return c.ListJobs(ctx, q, opts...)
@@ -41,7 +66,7 @@ func (c *Client) AllModelJobs(ctx context.Context, modelID string, p ListModelJo
 	if p.Size == 0 && !p.CountOnly {
 		p.Size = iteratorPageSize
 	}
-	return c.all(ctx, p.Page, func(ctx context.Context, page int) (*JobPage, error) {
+	return c.all(ctx, "ListModelJobs", p.Page, p.Size, func(ctx context.Context, page int) (*JobPage, error) {
 		q := p
 		q.Page = page
 		return c.ListModelJobs(ctx, modelID, q, opts...)
@@ -51,8 +76,41 @@ func (c *Client) AllModelJobs(ctx context.Context, modelID string, p ListModelJo
 // all is the iterator over the pages fetch returns, from page first on.
 // The methods fetch checks their input, so a bad one ends the iteration on
 // its first page with a ValidationError.
-func (c *Client) all(ctx context.Context, first int, fetch pageFetcher) iter.Seq2[*Job, error] {
-	return func(yield func(*Job, error) bool) { c.iterate(ctx, first, fetch, yield) }
+func (c *Client) all(ctx context.Context, op string, first, size int, fetch pageFetcher) iter.Seq2[*Job, error] {
+	if first == 0 { // not set; a negative page fails the first fetch
+		first = 1
+	}
+	checked := func(ctx context.Context, page int) (*JobPage, error) {
+		p, err := fetch(ctx, page)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkPage(op, p, page, size); err != nil {
+			return nil, err
+		}
+		return p, nil
+	}
+	return func(yield func(*Job, error) bool) { c.iterate(ctx, first, checked, yield) }
+}
+
+// checkPage refuses a page that would mislead a walk: one other than the
+// page asked for, one with more items than its size, and one whose Pages
+// is not ceil(Total/Size).
+func checkPage(op string, p *JobPage, asked, size int) error {
+	bad := func(field, format string, args ...any) error {
+		return &DecodeError{Operation: op, StatusCode: http.StatusOK, Field: field, Reason: fmt.Sprintf(format, args...)}
+	}
+	switch {
+	case p.Page != asked:
+		return bad("page", "page %d answered for page %d", p.Page, asked)
+	case p.Total < 0 || p.Size < 0 || p.Pages < 0:
+		return bad("total", "negative paging: total %d, size %d, pages %d", p.Total, p.Size, p.Pages)
+	case len(p.Items) > p.Size || len(p.Items) > size:
+		return bad("items", "%d items on a page of size %d (asked for %d)", len(p.Items), p.Size, size)
+	case p.Size > 0 && p.Pages != (p.Total+p.Size-1)/p.Size:
+		return bad("pages", "pages %d is not ceil(total %d / size %d)", p.Pages, p.Total, p.Size)
+	}
+	return nil
 }
 
 type pageFetcher func(ctx context.Context, page int) (*JobPage, error)
@@ -64,13 +122,10 @@ type pageResult struct {
 	err  error
 }
 
-// iterate yields the items of page first and of every later page. After the
-// first page, which tells how many pages there are, it keeps up to
-// c.prefetch later pages in flight, and yields them in order.
+// iterate yields the items of page first and of every later page up to
+// the last one the first page announces. After the first page it keeps up
+// to c.prefetch later pages in flight, and yields them in order.
 func (c *Client) iterate(ctx context.Context, first int, fetch pageFetcher, yield func(*Job, error) bool) {
-	if first == 0 { // not set; a negative page fails the first fetch
-		first = 1
-	}
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() {
@@ -88,22 +143,38 @@ func (c *Client) iterate(ctx context.Context, first int, fetch pageFetcher, yiel
 	}
 
 	page, err := fetch(ctx, first)
+	if err != nil {
+		yield(nil, err)
+		return
+	}
+	// The first page fixes the last page; decodePage has checked that
+	// Pages is ceil(Total/Size) and that each page is the one asked for.
+	lastPage := page.Pages
 	var (
 		next     = first + 1
 		inFlight []*pageResult
+		seen     = make(map[string]struct{}, len(page.Items))
+		// budget bounds the requests of the walk, whatever happens to the
+		// arithmetic below: the pages from first to lastPage, plus one.
+		budget = max(lastPage-first, 0) + 1
 	)
 	for {
 		if err != nil {
 			yield(nil, err)
 			return
 		}
-		last := !page.HasNextPage() || len(page.Items) == 0
+		last := page.Page >= lastPage || len(page.Items) == 0
 		// Keep the window full while the caller reads this page.
-		for !last && len(inFlight) < c.prefetch && next <= page.Pages {
+		for !last && len(inFlight) < c.prefetch && next <= lastPage && budget > 0 {
 			inFlight = append(inFlight, start(next))
 			next++
+			budget--
 		}
 		for _, j := range page.Items {
+			if _, dup := seen[j.ID]; dup {
+				continue // shifted onto this page by a job added meanwhile
+			}
+			seen[j.ID] = struct{}{}
 			if !yield(j, nil) {
 				return
 			}
@@ -112,6 +183,10 @@ func (c *Client) iterate(ctx context.Context, first int, fetch pageFetcher, yiel
 			return
 		}
 		if len(inFlight) == 0 {
+			if next > lastPage || budget == 0 {
+				return
+			}
+			budget--
 			page, err = fetch(ctx, next)
 			next++
 			continue

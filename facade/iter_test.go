@@ -57,7 +57,7 @@ func TestAllJobs(t *testing.T) {
 			srv := pagingServer(t, tc.total, &fetched)
 			c, _ := newClient(t, srv.baseURL(), facade.WithPrefetch(tc.prefetch))
 			var ids []string
-			for job, err := range c.AllJobs(context.Background(), facade.ListJobsParams{Size: tc.size}) {
+			for job, err := range c.AllJobs(testCtx(t), facade.ListJobsParams{Size: tc.size}) {
 				require.NoError(t, err)
 				ids = append(ids, job.ID)
 			}
@@ -75,7 +75,7 @@ func TestAllModelJobs(t *testing.T) {
 	srv := pagingServer(t, 23, &fetched)
 	c, _ := newClient(t, srv.baseURL())
 	n := 0
-	for job, err := range c.AllModelJobs(context.Background(), "model-1", facade.ListModelJobsParams{Size: 5, StatusName: facade.JobStatusPending}) {
+	for job, err := range c.AllModelJobs(testCtx(t), "model-1", facade.ListModelJobsParams{Size: 5, StatusName: facade.JobStatusPending}) {
 		require.NoError(t, err)
 		require.NotNil(t, job)
 		n++
@@ -91,7 +91,7 @@ func TestAllJobsStopsFetchingWhenTheLoopBreaks(t *testing.T) {
 	srv := pagingServer(t, 1000, &fetched)
 	c, _ := newClient(t, srv.baseURL(), facade.WithPrefetch(1))
 	n := 0
-	for _, err := range c.AllJobs(context.Background(), facade.ListJobsParams{Size: 10}) {
+	for _, err := range c.AllJobs(testCtx(t), facade.ListJobsParams{Size: 10}) {
 		require.NoError(t, err)
 		n++
 		if n == 15 { // in the middle of page 2
@@ -115,7 +115,7 @@ func TestAllJobsYieldsAnErrorOnceAndStops(t *testing.T) {
 	})
 	c, _ := newClient(t, srv.baseURL(), facade.WithPrefetch(0))
 	var items, errs int
-	for job, err := range c.AllJobs(context.Background(), facade.ListJobsParams{Size: 1}) {
+	for job, err := range c.AllJobs(testCtx(t), facade.ListJobsParams{Size: 1}) {
 		if err != nil {
 			errs++
 			assert.ErrorIs(t, err, facade.ErrServer)
@@ -133,7 +133,7 @@ func TestAllJobsHonoursContext(t *testing.T) {
 	var fetched atomic.Int32
 	srv := pagingServer(t, 100, &fetched)
 	c, _ := newClient(t, srv.baseURL())
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(testCtx(t))
 	defer cancel()
 	var gotErr error
 	n := 0
@@ -147,4 +147,13 @@ func TestAllJobsHonoursContext(t *testing.T) {
 		}
 	}
 	assert.ErrorIs(t, gotErr, context.Canceled)
+}
+
+// testCtx is the context of a test that iterates, polls or waits: a
+// deadline of a few seconds, so that a regression fails instead of hanging.
+func testCtx(t *testing.T) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	t.Cleanup(cancel)
+	return ctx
 }

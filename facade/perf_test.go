@@ -55,7 +55,7 @@ func TestAllJobsKeepsOrderWithPrefetch(t *testing.T) {
 			srv.requests.Store(0)
 			c := newBenchFacade(t, srv.URL, nil, tc.opts...)
 			n := 0
-			for job, err := range c.AllJobs(context.Background(), facade.ListJobsParams{Size: 10}) {
+			for job, err := range c.AllJobs(testCtx(t), facade.ListJobsParams{Size: 10}) {
 				require.NoError(t, err)
 				require.Equal(t, "job-"+strconv.Itoa(n), job.ID, "item %d", n)
 				n++
@@ -85,7 +85,7 @@ func TestAllJobsBreakCancelsPrefetches(t *testing.T) {
 	c := newBenchFacade(t, srv.URL, nil, facade.WithPrefetch(prefetch))
 
 	n := 0
-	for _, err := range c.AllJobs(context.Background(), facade.ListJobsParams{Size: 10}) {
+	for _, err := range c.AllJobs(testCtx(t), facade.ListJobsParams{Size: 10}) {
 		require.NoError(t, err)
 		if n++; n == 1 {
 			for range prefetch { // pages 2 to 5 are in flight

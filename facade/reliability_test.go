@@ -64,7 +64,7 @@ func TestRetryLogged(t *testing.T) {
 		wantWaits time.Duration // each logged wait is at most this
 	}{
 		{"GET 503 twice", failing(503, 2, "", false), get, "GetJob", false, 2, "status 503", 5 * time.Millisecond},
-		{"POST 429 with Retry-After", failing(429, 1, "1", false), add, "AddJob", false, 1, "status 429", 5 * time.Millisecond},
+		{"POST 429 with Retry-After", failing(429, 1, "0", false), add, "AddJob", false, 1, "status 429", 5 * time.Millisecond},
 		{"GET timed out", failing(0, 1, "", true), get, "GetJob", false, 1, "attempt timed out", 5 * time.Millisecond},
 		{"POST refused", closedAddr, add, "AddJob", true, 3, "connection failed before the request was sent", 5 * time.Millisecond},
 		{"POST 502 not retried", failing(502, 1, "", false), add, "AddJob", true, 0, "", 0},

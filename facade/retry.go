@@ -3,6 +3,7 @@ package facade
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"math/rand/v2"
 	"net"
@@ -12,55 +13,221 @@ import (
 	"time"
 )
 
-// RetryPolicy says how often and how long a request is retried.
+// RetryPolicy says how often and how long a request is retried. Each field
+// left at zero takes its default on its own, so RetryPolicy{MaxAttempts: 6}
+// keeps the default intervals; [NoRetry] turns retries off.
 //
-// Only what is safe is retried. A GET is retried on a connection error, an
-// attempt's timeout (also one in the middle of the answer's body, which is
-// read within the attempt whenever a retry remains), and the statuses 429,
-// 502, 503 and 504. Any other method is retried only when the request cannot
-// have been processed: a dial, DNS or TLS-handshake failure (or an attempt's
-// timeout while connecting) before anything was written, or a 429 or 503
-// that carries Retry-After. A write that timed out or was reset after it
-// was sent is never replayed, so a retried AddJob cannot create a second
-// job.
+// What is retried depends on the operation (see the table in the README):
+//
+//   - safe operations (GetJob, ListJobs, ListModelJobs) and idempotent ones
+//     (UpdateJobAssignedAgent, RemoveJobAssignedAgent: repeating them has
+//     the same effect) are retried on a transient transport error, an
+//     attempt's timeout (also one in the middle of the answer's body, which
+//     is read within the attempt whenever a retry remains), and the statuses
+//     429, 502, 503 and 504;
+//   - unsafe operations (AddJob, UpdateJob, UpdateJobStatus, ArchiveJob,
+//     RestoreJob) are retried only when the platform provably did not
+//     process them: a failure before the first byte of the request was
+//     written (a dial, DNS or TLS-handshake failure, or an attempt's timeout
+//     while connecting), any 429, and a 503 that carries Retry-After. A
+//     write that timed out or was reset after it was sent is never
+//     replayed, so a retried AddJob cannot create a second job.
+//
+// Requests of [Client.Raw] are classified by their method and path when
+// they match an operation of the API, and otherwise by their method (GET,
+// HEAD and OPTIONS are safe, PUT and DELETE idempotent, the rest unsafe).
+//
+// Permanent errors are never retried: a TLS certificate that fails
+// verification, a header value net/http refuses, a redirect to a scheme
+// other than http or https, more than 10 redirects, an answer larger than
+// [WithMaxResponseBytes], and a request that could not be built.
+//
+// A Retry-After from the server is honoured as it is, up to MaxRetryAfter:
+// it is not cut to MaxInterval. A longer one, or one that would outlast the
+// caller's context, ends the call at once with the server's [*APIError]
+// (which matches [ErrRateLimited] for a 429).
 type RetryPolicy struct {
-	// MaxAttempts is the number of attempts, the first included. Values
-	// below 1 mean 1: no retries.
+	// MaxAttempts is the number of attempts, the first included (default
+	// 4). 1 means no retries.
 	MaxAttempts int
-	// MinInterval is the wait before the first retry; each later wait
-	// doubles, up to MaxInterval.
+	// MinInterval is the wait before the first retry (default 500 ms); each
+	// later wait doubles, up to MaxInterval.
 	MinInterval time.Duration
-	// MaxInterval caps every wait, Retry-After included.
+	// MaxInterval caps the computed waits (default 8 s). It does not cap a
+	// server's Retry-After; MaxRetryAfter does.
 	MaxInterval time.Duration
-	// Jitter draws each wait uniformly between zero and its computed value
-	// ("full jitter"), so that many clients do not retry in step.
-	Jitter bool
+	// MaxRetryAfter is the longest Retry-After the client waits out
+	// (default 60 s). A longer one ends the call with the server's answer.
+	MaxRetryAfter time.Duration
+	// NoJitter turns off jitter. By default each computed wait is drawn
+	// uniformly between half its value and its value, so that many clients
+	// do not retry in step.
+	NoJitter bool
 }
 
+// The defaults of RetryPolicy's fields.
+const (
+	defaultMaxAttempts   = 4
+	defaultMinInterval   = 500 * time.Millisecond
+	defaultMaxInterval   = 8 * time.Second
+	defaultMaxRetryAfter = 60 * time.Second
+)
+
 // DefaultRetryPolicy returns the policy used when none is set: 4 attempts,
-// exponential from 500 ms up to 8 s, with full jitter.
+// exponential from 500 ms up to 8 s with jitter, and a Retry-After honoured
+// up to 60 s.
 func DefaultRetryPolicy() RetryPolicy {
-	return RetryPolicy{MaxAttempts: 4, MinInterval: 500 * time.Millisecond, MaxInterval: 8 * time.Second, Jitter: true}
+	return RetryPolicy{MaxAttempts: defaultMaxAttempts, MinInterval: defaultMinInterval, MaxInterval: defaultMaxInterval, MaxRetryAfter: defaultMaxRetryAfter}
 }
 
 // NoRetry returns a policy that makes exactly one attempt.
 func NoRetry() RetryPolicy { return RetryPolicy{MaxAttempts: 1} }
 
-func (p RetryPolicy) attempts() int { return max(p.MaxAttempts, 1) }
+// withDefaults returns p with each zero field set to its default.
+func (p RetryPolicy) withDefaults() RetryPolicy {
+	if p.MaxAttempts <= 0 {
+		p.MaxAttempts = defaultMaxAttempts
+	}
+	if p.MinInterval == 0 {
+		p.MinInterval = defaultMinInterval
+	}
+	if p.MaxInterval == 0 {
+		p.MaxInterval = defaultMaxInterval
+	}
+	if p.MaxRetryAfter == 0 {
+		p.MaxRetryAfter = defaultMaxRetryAfter
+	}
+	p.MaxInterval = max(p.MaxInterval, p.MinInterval)
+	return p
+}
 
-// backoff returns the wait before retry number n (1 for the first retry).
+// backoff returns the wait before retry number n (1 for the first retry):
+// MinInterval·2ⁿ⁻¹, capped at MaxInterval, and with jitter drawn from the
+// upper half of that, so that the waits still grow. p has its defaults.
 func (p RetryPolicy) backoff(n int) time.Duration {
 	d := p.MinInterval
 	for i := 1; i < n && d < p.MaxInterval; i++ {
 		d *= 2
 	}
-	if p.MaxInterval > 0 && d > p.MaxInterval {
-		d = p.MaxInterval
-	}
-	if p.Jitter && d > 0 {
-		d = rand.N(d + 1)
+	d = min(d, p.MaxInterval)
+	if !p.NoJitter && d > 1 {
+		d = d/2 + rand.N(d-d/2+1)
 	}
 	return d
+}
+
+// opClass is how a retry treats an operation.
+type opClass int
+
+const (
+	// classSafe operations read and may be sent any number of times.
+	classSafe opClass = iota
+	// classIdempotent operations change state, but repeating one has the
+	// same effect as sending it once.
+	classIdempotent
+	// classUnsafe operations may do their work twice when repeated.
+	classUnsafe
+)
+
+func (c opClass) String() string {
+	switch c {
+	case classSafe:
+		return "safe"
+	case classIdempotent:
+		return "idempotent"
+	}
+	return "unsafe"
+}
+
+// operation is one row of the retry table.
+type operation struct {
+	name   string // the facade's name, as in APIError.Operation
+	method string
+	// path is the route under the base URL; "{}" is one path segment.
+	path  string
+	class opClass
+	// upload operations stream a file; their attempts get a stall timeout
+	// rather than a timeout on the whole attempt.
+	upload bool
+}
+
+// operations is the retry table: every operation of the API, how it is
+// retried, and how its attempts are timed. The README's table says the
+// same.
+var operations = [...]operation{
+	{"GetJob", http.MethodGet, "/jobs/{}", classSafe, false},
+	{"ListJobs", http.MethodGet, "/jobs", classSafe, false},
+	{"ListModelJobs", http.MethodGet, "/models/{}/jobs", classSafe, false},
+	{"UpdateJobAssignedAgent", http.MethodPut, "/jobs/{}/assigned-agent", classIdempotent, false},
+	{"RemoveJobAssignedAgent", http.MethodDelete, "/jobs/{}/assigned-agent", classIdempotent, false},
+	{"AddJob", http.MethodPost, "/models/{}/jobs", classUnsafe, true},
+	{"UpdateJob", http.MethodPut, "/jobs/{}", classUnsafe, true},
+	{"UpdateJobStatus", http.MethodPatch, "/jobs/{}/status", classUnsafe, false},
+	{"ArchiveJob", http.MethodPatch, "/jobs/{}/archive", classUnsafe, false},
+	{"RestoreJob", http.MethodPatch, "/jobs/{}/restore", classUnsafe, false},
+}
+
+// operationNamed returns the row of the facade operation name.
+func operationNamed(name string) (operation, bool) {
+	for _, o := range operations {
+		if o.name == name {
+			return o, true
+		}
+	}
+	return operation{}, false
+}
+
+// operationOf maps a request of Client.Raw to its row by method and by its
+// path under basePath. ok is false for a request that matches no
+// operation.
+func operationOf(method, path, basePath string) (operation, bool) {
+	rel, found := strings.CutPrefix(path, basePath)
+	if !found {
+		return operation{}, false
+	}
+	for _, o := range operations {
+		if o.method == method && matchRoute(o.path, rel) {
+			return o, true
+		}
+	}
+	return operation{}, false
+}
+
+// matchRoute reports whether path matches the route pattern, where "{}"
+// stands for one non-empty segment.
+func matchRoute(pattern, path string) bool {
+	for {
+		pSeg, pRest, pMore := strings.Cut(strings.TrimPrefix(pattern, "/"), "/")
+		seg, rest, more := strings.Cut(strings.TrimPrefix(path, "/"), "/")
+		if !strings.HasPrefix(pattern, "/") || !strings.HasPrefix(path, "/") {
+			return false
+		}
+		if pSeg == "{}" {
+			if seg == "" {
+				return false
+			}
+		} else if pSeg != seg {
+			return false
+		}
+		if pMore != more {
+			return false
+		}
+		if !pMore {
+			return true
+		}
+		pattern, path = "/"+pRest, "/"+rest
+	}
+}
+
+// classOfMethod classifies a request that matches no operation.
+func classOfMethod(method string) opClass {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return classSafe
+	case http.MethodPut, http.MethodDelete:
+		return classIdempotent
+	}
+	return classUnsafe
 }
 
 // parseRetryAfter reads a Retry-After value in either form: delay seconds or
@@ -95,41 +262,79 @@ type retryDecision struct {
 	hasWait bool
 }
 
-// isSafe reports whether a request with this method may be sent twice.
-func isSafe(method string) bool { return method == http.MethodGet || method == http.MethodHead }
+// attemptOutcome is what the retry loop knows of one attempt.
+type attemptOutcome struct {
+	resp *http.Response
+	err  error
+	// wrote tells whether any part of the request reached the connection;
+	// connecting whether the attempt ended while the transport was still
+	// getting a connection; timedOut whether the attempt's own deadline
+	// (not the caller's) ended it.
+	wrote, connecting, timedOut bool
+}
 
-// classify decides whether an attempt may be retried. wrote tells whether
-// any part of the request reached the connection; connecting whether the
-// attempt ended while the transport was still getting a connection;
-// attemptTimedOut whether the attempt's own deadline (not the caller's)
-// ended it.
-func classify(method string, resp *http.Response, err error, wrote, connecting, attemptTimedOut bool, now time.Time) retryDecision {
-	safe := isSafe(method)
-	if err != nil {
+// classify decides whether an attempt of an operation of class c may be
+// retried.
+func classify(c opClass, o attemptOutcome, now time.Time) retryDecision {
+	readLike := c != classUnsafe
+	if err := o.err; err != nil {
 		switch {
-		case attemptTimedOut && safe:
+		case isPermanent(err):
+			return retryDecision{reason: "permanent error: " + errClass(err)}
+		case o.timedOut && readLike:
 			return retryDecision{retry: true, reason: "attempt timed out"}
-		case attemptTimedOut && connecting && !wrote:
+		case o.timedOut && o.connecting && !o.wrote:
 			return retryDecision{retry: true, reason: "attempt timed out while connecting, before the request was sent"}
-		case attemptTimedOut:
+		case o.timedOut:
 			return retryDecision{reason: "attempt timed out; not retried: the request may have been processed"}
-		case !wrote && isConnectFailure(err):
+		case !o.wrote && isConnectFailure(err):
 			return retryDecision{retry: true, reason: "connection failed before the request was sent: " + errClass(err)}
-		case safe:
+		case readLike:
 			return retryDecision{retry: true, reason: "transport error: " + errClass(err)}
 		default:
 			return retryDecision{reason: "transport error after the request was sent; not retried"}
 		}
 	}
+	resp := o.resp
 	wait, hasWait := parseRetryAfter(resp.Header.Get("Retry-After"), now)
 	d := retryDecision{wait: wait, hasWait: hasWait, reason: "status " + strconv.Itoa(resp.StatusCode)}
 	switch resp.StatusCode {
-	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
-		d.retry = safe || hasWait
+	case http.StatusTooManyRequests:
+		// The platform refused the request: even a write was not processed.
+		d.retry = true
+	case http.StatusServiceUnavailable:
+		d.retry = readLike || hasWait
 	case http.StatusBadGateway, http.StatusGatewayTimeout:
-		d.retry = safe
+		d.retry = readLike
 	}
 	return d
+}
+
+// errTooManyRedirects ends a chain of more than 10 redirects.
+var errTooManyRedirects = errors.New("stopped after 10 redirects")
+
+// isPermanent reports whether err will happen again however often the
+// request is sent.
+func isPermanent(err error) bool {
+	var (
+		cve *tls.CertificateVerificationError
+		ua  x509.UnknownAuthorityError
+		he  x509.HostnameError
+		ci  x509.CertificateInvalidError
+		tl  *tooLargeError
+	)
+	if errors.As(err, &cve) || errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci) ||
+		errors.As(err, &tl) || errors.Is(err, errTooManyRedirects) {
+		return true
+	}
+	// net/http says these in words only.
+	msg := err.Error()
+	for _, s := range [...]string{"unsupported protocol scheme", "invalid header field", "invalid method", "nil Request.URL", "missing protocol scheme", "no Host in request URL"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // isConnectFailure reports whether err happened while connecting: dialing,
@@ -151,15 +356,29 @@ func isConnectFailure(err error) bool {
 // errClass names an error for the retry log without its text, which may be
 // long; the class is enough to see why a retry happened.
 func errClass(err error) string {
-	var opErr *net.OpError
+	var (
+		opErr *net.OpError
+		tl    *tooLargeError
+		cve   *tls.CertificateVerificationError
+		ua    x509.UnknownAuthorityError
+		he    x509.HostnameError
+		ci    x509.CertificateInvalidError
+	)
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
 		return "deadline exceeded"
+	case errors.As(err, &cve) || errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci):
+		return "certificate verification"
 	case errors.As(err, &opErr):
 		return opErr.Op
-	default:
-		return "connection error"
+	case errors.Is(err, errTooManyRedirects):
+		return "too many redirects"
+	case errors.As(err, &tl):
+		return "answer too large"
+	case isPermanent(err):
+		return "request refused by net/http"
 	}
+	return "connection error"
 }
 
 // sleepCtx waits for d or until ctx ends, whichever comes first.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -24,6 +25,19 @@ func TestRetries(t *testing.T) {
 		return err
 	}
 	archive := func(c *facade.Client) error { _, err := c.ArchiveJob(context.Background(), "j", ""); return err }
+	assign := func(c *facade.Client) error {
+		_, err := c.UpdateJobAssignedAgent(context.Background(), "j", facade.AssignedAgent{AgentID: "a"})
+		return err
+	}
+	unassign := func(c *facade.Client) error {
+		_, err := c.RemoveJobAssignedAgent(context.Background(), "j")
+		return err
+	}
+	status := func(c *facade.Client) error {
+		_, err := c.UpdateJobStatus(context.Background(), "j", facade.UpdateJobStatusParams{Status: facade.JobStatusRunning, Message: "m"})
+		return err
+	}
+	past := time.Now().Add(-time.Minute).UTC().Format(http.TimeFormat)
 	cases := []struct {
 		name       string
 		call       call
@@ -41,18 +55,28 @@ func TestRetries(t *testing.T) {
 		{"GET 404 not retried", get, 404, "", 1, 1, true},
 		{"GET gives up after MaxAttempts", get, 503, "", 10, 4, true},
 		{"POST 503 without Retry-After not retried", add, 503, "", 1, 1, true},
-		{"POST 503 with Retry-After retried", add, 503, "1", 1, 2, false},
-		{"POST 429 with Retry-After date retried", add, 429, time.Now().Add(time.Second).UTC().Format(http.TimeFormat), 1, 2, false},
+		{"POST 503 with Retry-After retried", add, 503, "0", 1, 2, false},
+		{"POST 429 with Retry-After date retried", add, 429, past, 1, 2, false},
+		{"POST 429 without Retry-After retried", add, 429, "", 1, 2, false},
 		{"POST 502 not retried", add, 502, "", 1, 1, true},
+		{"POST 504 not retried", add, 504, "", 1, 1, true},
 		{"PATCH 504 not retried", archive, 504, "", 1, 1, true},
+		{"PATCH 503 without Retry-After not retried", status, 503, "", 1, 1, true},
 		{"PATCH 429 with Retry-After retried", archive, 429, "0", 1, 2, false},
+		{"idempotent PUT 502 retried", assign, 502, "", 1, 2, false},
+		{"idempotent PUT 503 retried", assign, 503, "", 2, 3, false},
+		{"idempotent DELETE 504 retried", unassign, 504, "", 1, 2, false},
+		{"idempotent DELETE 500 not retried", unassign, 500, "", 1, 1, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var calls atomic.Int32
-			var bodies []int
+			var mu sync.Mutex
+			var bodies [][]byte
 			srv := newRecorder(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
-				bodies = append(bodies, len(body))
+				mu.Lock()
+				bodies = append(bodies, body)
+				mu.Unlock()
 				if calls.Add(1) <= tc.failures {
 					if tc.retryAfter != "" {
 						w.Header().Set("Retry-After", tc.retryAfter)
@@ -71,9 +95,11 @@ func TestRetries(t *testing.T) {
 			err := tc.call(c)
 			assert.Equal(t, tc.wantErr, err != nil, "err = %v", err)
 			assert.Equal(t, tc.wantCalls, calls.Load())
-			assert.Less(t, time.Since(start), time.Second, "Retry-After is capped by MaxInterval")
-			for _, n := range bodies {
-				assert.Equal(t, bodies[0], n, "a retried request sends its whole body again")
+			assert.Less(t, time.Since(start), time.Second, "no wait longer than asked for")
+			mu.Lock()
+			defer mu.Unlock()
+			for _, b := range bodies {
+				assert.Equal(t, string(bodies[0]), string(b), "a retried request sends the same body again")
 			}
 		})
 	}
@@ -117,16 +143,34 @@ func TestWriteRetriedWhenConnectionRefused(t *testing.T) {
 	assert.EqualValues(t, 4, attempts.Load())
 }
 
+// TestRetryWaitEndsWithContext: a wait that would outlast the caller's
+// deadline is not begun: the call ends at once with the server's answer. A
+// wait the caller cancels still returns the server's answer.
 func TestRetryWaitEndsWithContext(t *testing.T) {
 	srv := newRecorder(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
 		w.Header().Set("Retry-After", "30")
+		w.Header().Set("X-Request-Id", "req-7")
 		writeJSON(w, 503, map[string]string{"detail": "down"})
 	})
 	c, _ := newClient(t, srv.baseURL(), facade.WithRetry(facade.RetryPolicy{MaxAttempts: 3, MinInterval: time.Minute, MaxInterval: time.Hour}))
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	start := time.Now()
 	_, err := c.GetJob(ctx, "j")
-	assert.ErrorIs(t, err, context.DeadlineExceeded)
-	assert.Less(t, time.Since(start), time.Second)
+	assert.ErrorIs(t, err, facade.ErrServer)
+	var ae *facade.APIError
+	require.ErrorAs(t, err, &ae)
+	assert.Equal(t, 30*time.Second, ae.RetryAfter)
+	assert.Equal(t, "req-7", ae.RequestID)
+	assert.Less(t, time.Since(start), 400*time.Millisecond, "the call ends at once")
+	assert.Equal(t, 1, srv.count())
+
+	// Cancelled (no deadline) during the wait: the answer is kept.
+	cctx, ccancel := context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, ccancel)
+	_, err = c.GetJob(cctx, "j")
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.ErrorIs(t, err, facade.ErrServer)
+	require.ErrorAs(t, err, &ae)
+	assert.Equal(t, "down", ae.Detail)
 }

@@ -29,7 +29,7 @@ func platformClient(t *testing.T, opts ...istaritest.ServerOption) (*istaritest.
 // and checks both the results and what the platform holds.
 func TestRoundTrip(t *testing.T) {
 	srv, c := platformClient(t)
-	ctx := context.Background()
+	ctx := testCtx(t)
 	params := writeFile(t, "extract.json", `{"format":"step"}`)
 
 	job, err := c.AddJob(ctx, facade.AddJobParams{
@@ -127,7 +127,7 @@ func TestRoundTripUnauthorized(t *testing.T) {
 // jobs at once; the platform must end with exactly what they did.
 func TestRoundTripConcurrent(t *testing.T) {
 	srv, c := platformClient(t)
-	ctx := context.Background()
+	ctx := testCtx(t)
 	params := writeFile(t, "p.json", `{}`)
 	var wg sync.WaitGroup
 	for i := range 100 {

@@ -1,7 +1,6 @@
 package facade_test
 
 import (
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -74,11 +73,11 @@ func TestRedirectNeverCarriesToken(t *testing.T) {
 			c, err := facade.NewClient(a.URL, append([]facade.Option{facade.WithToken(redirectToken), facade.WithRetry(facade.NoRetry())}, tc.opts...)...)
 			require.NoError(t, err)
 			defer c.CloseIdleConnections()
-			_, err = c.GetJob(context.Background(), "j")
+			_, err = c.GetJob(testCtx(t), "j")
 			require.NoError(t, err, "the redirect is followed")
-			_, err = c.AddJob(context.Background(), facade.AddJobParams{ModelID: "m", Function: "f"})
+			_, err = c.AddJob(testCtx(t), facade.AddJobParams{ModelID: "m", Function: "f"})
 			require.NoError(t, err, "a 307 replays the upload")
-			_, err = c.Raw().GetJobWithResponse(context.Background(), "j")
+			_, err = c.Raw().GetJobWithResponse(testCtx(t), "j")
 			require.NoError(t, err)
 
 			reqs := other.requests()[start+1:]
@@ -91,6 +90,54 @@ func TestRedirectNeverCarriesToken(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRedirectChainNeverCarriesToken: A → B (same host, another port) →
+// B/final. Every hop is compared with the base origin, not with the hop
+// before: net/http copies the first request's headers anew at each hop, so
+// a check against the previous hop would let the token through to
+// B/final. A redirect loop stops after 10 redirects, also with the
+// caller's own CheckRedirect, since the SDK replaces Go's.
+func TestRedirectChainNeverCarriesToken(t *testing.T) {
+	var b *recorder
+	b = newRecorder(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		if !strings.HasSuffix(r.URL.Path, "/final") {
+			w.Header().Set("Location", b.URL+r.URL.Path+"/final")
+			w.WriteHeader(http.StatusTemporaryRedirect)
+			return
+		}
+		writeJSON(w, 200, sampleJob("j"))
+	})
+	a := redirector(t, func() string { return b.URL })
+	for _, hc := range []*http.Client{nil, {CheckRedirect: func(*http.Request, []*http.Request) error { return nil }}} {
+		opts := []facade.Option{facade.WithToken(redirectToken), facade.WithRetry(facade.NoRetry())}
+		if hc != nil {
+			opts = append(opts, facade.WithHTTPClient(hc))
+		}
+		c, err := facade.NewClient(a.URL, opts...)
+		require.NoError(t, err)
+		_, err = c.Raw().GetJobWithResponse(testCtx(t), "j")
+		require.NoError(t, err)
+		c.CloseIdleConnections()
+	}
+	reqs := b.requests()
+	require.Len(t, reqs, 4)
+	for _, r := range reqs {
+		assert.Empty(t, r.Header.Get("Authorization"), "%s carried the token beyond the base origin", r.Path)
+	}
+
+	var loop *recorder
+	loop = newRecorder(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		w.Header().Set("Location", loop.URL+r.URL.Path)
+		w.WriteHeader(http.StatusFound)
+	})
+	c, err := facade.NewClient(loop.URL, facade.WithRetry(facade.DefaultRetryPolicy()),
+		facade.WithHTTPClient(&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return nil }}))
+	require.NoError(t, err)
+	defer c.CloseIdleConnections()
+	_, err = c.GetJob(testCtx(t), "j")
+	assert.ErrorContains(t, err, "stopped after 10 redirects")
+	assert.Equal(t, 10, loop.count(), "one attempt of 10 requests")
 }
 
 // TestRedirectSameOriginKeepsToken: a redirect within the base URL's origin
@@ -110,7 +157,7 @@ func TestRedirectSameOriginKeepsToken(t *testing.T) {
 	c, err := facade.NewClient(srv.URL+"/old", facade.WithToken(redirectToken), facade.WithHTTPClient(hc), facade.WithRetry(facade.NoRetry()))
 	require.NoError(t, err)
 	defer c.CloseIdleConnections()
-	_, err = c.GetJob(context.Background(), "j")
+	_, err = c.GetJob(testCtx(t), "j")
 	require.NoError(t, err)
 	reqs := srv.requests()
 	require.Len(t, reqs, 2)
@@ -123,7 +170,7 @@ func TestRedirectSameOriginKeepsToken(t *testing.T) {
 	c2, err := facade.NewClient(srv.URL+"/old", facade.WithToken(redirectToken), facade.WithHTTPClient(stop), facade.WithRetry(facade.NoRetry()))
 	require.NoError(t, err)
 	defer c2.CloseIdleConnections()
-	_, err = c2.GetJob(context.Background(), "j")
+	_, err = c2.GetJob(testCtx(t), "j")
 	assert.ErrorContains(t, err, "no redirects")
 }
 
@@ -149,7 +196,7 @@ func TestDefaultTransportTLS(t *testing.T) {
 		defer tr.CloseIdleConnections()
 		c, err := facade.NewClient(old.URL, facade.WithToken("t"), facade.WithHTTPClient(&http.Client{Transport: tr}), facade.WithRetry(facade.NoRetry()))
 		require.NoError(t, err)
-		_, err = c.GetJob(context.Background(), "j")
+		_, err = c.GetJob(testCtx(t), "j")
 		return err
 	}
 
@@ -220,7 +267,7 @@ func TestAnswersAreBounded(t *testing.T) {
 			})
 			c, err := facade.NewClient("https://registry.example.com", facade.WithHTTPClient(&http.Client{Transport: rt}), facade.WithRetry(tc.retry))
 			require.NoError(t, err)
-			_, err = c.GetJob(context.Background(), "j")
+			_, err = c.GetJob(testCtx(t), "j")
 			require.Error(t, err)
 			var read int64
 			for _, b := range bodies {
@@ -229,7 +276,8 @@ func TestAnswersAreBounded(t *testing.T) {
 			if tc.status < 300 {
 				var de *facade.DecodeError
 				require.ErrorAs(t, err, &de)
-				assert.Contains(t, de.Reason, "larger than 64 MiB")
+				assert.Contains(t, de.Reason, "limit of 64 MiB")
+				assert.ErrorIs(t, err, facade.ErrResponseTooLarge)
 				if tc.contentLength > 0 {
 					assert.Zero(t, read, "refused before reading")
 				} else {

@@ -1,9 +1,11 @@
 package facade
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptrace"
@@ -13,28 +15,35 @@ import (
 	"time"
 )
 
-// callInfoKey carries a facade call's operation name and timeout to the
-// transport through the request's context.
+// callInfoKey carries a facade call's operation name, timeout and response
+// info to the transport through the request's context.
 type callInfoKey struct{}
 
 type callInfo struct {
 	op         string
 	timeout    time.Duration
 	timeoutSet bool
+	info       *ResponseInfo
 }
 
 // transport sends every request of a Client, the facade's and those of
-// Client.Raw: it sets auth and User-Agent, runs the request editors, bounds
-// each attempt by its timeout, retries what is safe, and logs. It implements
-// gen.HttpRequestDoer and is safe for concurrent use.
+// Client.Raw: it sets auth and User-Agent, runs the request editors on a
+// fresh copy of the request for each attempt, bounds each attempt by its
+// timeout, bounds every answer's body, retries what the retry table
+// allows, and logs. It implements gen.HttpRequestDoer and is safe for
+// concurrent use.
 type transport struct {
 	hc        *http.Client
 	token     Token
 	userAgent string
 	timeout   time.Duration
 	editors   []RequestEditor
-	retry     RetryPolicy
+	retry     RetryPolicy // with its defaults
 	logger    *slog.Logger
+	// maxBody limits a 2xx answer's body.
+	maxBody int64
+	// basePath is the base URL's path, to map Raw requests to operations.
+	basePath string
 	// sleep waits between attempts; tests replace it.
 	sleep func(ctx context.Context, d time.Duration) error
 	// bufs holds the buffers answers are read into, by the transport
@@ -42,116 +51,290 @@ type transport struct {
 	bufs bufferPool
 }
 
-// Do sends req, retrying as the policy allows. The returned response's body
-// holds the attempt's timeout open until it is closed.
-func (t *transport) Do(req *http.Request) (*http.Response, error) {
-	ctx := req.Context()
-	op, timeout := "Raw", t.timeout
-	if ci, ok := ctx.Value(callInfoKey{}).(*callInfo); ok {
-		op = ci.op
+// call is what the transport knows of the call a request belongs to.
+type call struct {
+	op      string
+	class   opClass
+	upload  bool
+	timeout time.Duration
+	info    *ResponseInfo
+}
+
+func (t *transport) callOf(req *http.Request) call {
+	c := call{op: "Raw", timeout: t.timeout}
+	row, ok := operation{}, false
+	if ci, isCall := req.Context().Value(callInfoKey{}).(*callInfo); isCall {
+		c.op, c.info = ci.op, ci.info
 		if ci.timeoutSet {
-			timeout = ci.timeout
+			c.timeout = ci.timeout
+		}
+		row, ok = operationNamed(ci.op)
+	} else {
+		row, ok = operationOf(req.Method, req.URL.Path, t.basePath)
+	}
+	if ok {
+		c.class, c.upload = row.class, row.upload
+	} else {
+		c.class = classOfMethod(req.Method)
+	}
+	return c
+}
+
+// Do sends req, retrying as the retry table allows. The returned
+// response's body is limited in size, and holds the attempt's timeout open
+// until it is closed.
+func (t *transport) Do(req *http.Request) (*http.Response, error) {
+	c := t.callOf(req)
+	start := time.Now()
+	resp, attempts, err := t.do(req, c)
+	if c.info != nil {
+		*c.info = ResponseInfo{Attempts: attempts, Elapsed: time.Since(start)}
+		var ie *interruptedError
+		switch {
+		case resp != nil:
+			c.info.fill(resp.StatusCode, resp.Header)
+		case errors.As(err, &ie):
+			c.info.fill(ie.resp.StatusCode, ie.resp.Header)
 		}
 	}
+	return resp, err
+}
+
+func (t *transport) do(req *http.Request, c call) (*http.Response, int, error) {
+	ctx := req.Context()
 	hasBody := req.Body != nil && req.Body != http.NoBody
-	safe := isSafe(req.Method)
-	attempts := t.retry.attempts()
+	canReplay := !hasBody || req.GetBody != nil
+	attempts := t.retry.MaxAttempts
+	if !canReplay {
+		attempts = 1
+	}
 	for attempt := 1; ; attempt++ {
-		r := req
-		if attempt > 1 {
-			r = req.Clone(ctx)
-			if hasBody {
-				body, err := req.GetBody()
-				if err != nil {
-					return nil, fmt.Errorf("reopen request body for attempt %d: %w", attempt, err)
-				}
-				r.Body = body
-			}
+		last := attempt >= attempts
+		// The client-wide gate, if any, is waited on here, before each
+		// attempt.
+		a, err := t.attempt(ctx, req, c, attempt, hasBody, last)
+		if err != nil {
+			return nil, attempt, err
 		}
-		if t.token != "" {
-			r.Header.Set("Authorization", "Bearer "+string(t.token))
-		}
-		r.Header.Set("User-Agent", t.userAgent)
-		for _, edit := range t.editors {
-			if err := edit(ctx, r); err != nil {
-				closeReqBody(r)
-				return nil, fmt.Errorf("request editor: %w", err)
-			}
-		}
-
-		actx, cancel := ctx, context.CancelFunc(func() {})
-		if timeout > 0 {
-			actx, cancel = context.WithTimeout(ctx, timeout)
-		}
-		// wrote tells whether any of the request reached the connection;
-		// connecting, whether a standard transport was still getting a
-		// connection (dialing, resolving, in the TLS handshake) when the
-		// attempt ended, so that nothing can have been sent.
-		// Only a write that may be retried needs to know; a read is
-		// retried either way, so it is spared the trace's cost.
-		var wrote, gettingConn, gotConn atomic.Bool
-		if !safe && attempt < attempts {
-			actx = httptrace.WithClientTrace(actx, &httptrace.ClientTrace{
-				GetConn:          func(string) { gettingConn.Store(true) },
-				GotConn:          func(httptrace.GotConnInfo) { gotConn.Store(true) },
-				WroteHeaderField: func(string, []string) { wrote.Store(true) },
-				WroteHeaders:     func() { wrote.Store(true) },
-			})
-		}
-		start := time.Now()
-		resp, err := t.hc.Do(r.WithContext(actx))
-		if err == nil && safe && attempt < attempts && resp.StatusCode >= 200 && resp.StatusCode <= 299 && resp.ContentLength <= maxResponseBody {
-			// Read the answer of a request that may be retried now, within
-			// the attempt, so that a reset or a timeout in the middle of the
-			// body is retried like one before the status line.
-			if err = t.bufs.bufferBody(resp); err != nil {
-				resp = nil
-			}
-		}
-		attemptTimedOut := err != nil && ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded)
-		connecting := gettingConn.Load() && !gotConn.Load()
-		t.logAttempt(ctx, op, r, resp, err, attempt, time.Since(start))
-
 		if ctx.Err() != nil {
-			cancel()
-			closeResp(resp)
+			a.release()
+			closeResp(a.resp)
+			err := a.err
 			if err == nil {
 				err = ctx.Err()
 			}
-			return nil, err
+			return nil, attempt, err
 		}
-		d := classify(r.Method, resp, err, wrote.Load(), connecting, attemptTimedOut, time.Now())
-		canReplay := !hasBody || req.GetBody != nil
-		if !d.retry || attempt >= attempts || !canReplay {
-			if err != nil {
-				cancel()
-				if attemptTimedOut {
-					err = fmt.Errorf("attempt %d timed out after %s: %w", attempt, timeout, err)
-				}
-				return nil, err
+		d := classify(c.class, a.attemptOutcome, time.Now())
+		// A Retry-After (d.wait) is known here, for the client-wide gate.
+		wait := time.Duration(0)
+		if d.retry && !last {
+			wait = t.retry.backoff(attempt)
+			if d.hasWait {
+				wait = d.wait
 			}
-			resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
-			return resp, nil
+			refused := ""
+			switch {
+			case d.hasWait && d.wait > t.retry.MaxRetryAfter:
+				refused = fmt.Sprintf("Retry-After %s is longer than MaxRetryAfter %s", d.wait, t.retry.MaxRetryAfter)
+			case outlasts(ctx, wait):
+				refused = fmt.Sprintf("the wait of %s would outlast the context's deadline", wait)
+			}
+			if refused != "" {
+				t.logRetry(ctx, "istari retry refused", c, req, attempt+1, refused, 0)
+				d.retry = false
+			}
 		}
-		closeResp(resp)
-		cancel()
+		if !d.retry || last {
+			return t.final(a, c, attempt)
+		}
 
-		wait := t.retry.backoff(attempt)
-		if d.hasWait {
-			wait = d.wait
-			if t.retry.MaxInterval > 0 {
-				wait = min(wait, t.retry.MaxInterval)
-			}
+		// Keep the server's answer through the wait, so that a wait the
+		// caller's context ends still returns it.
+		var kept *http.Response
+		if a.resp != nil {
+			kept = keepAnswer(a.resp)
 		}
-		if t.logger.Enabled(ctx, slog.LevelDebug) {
-			t.logger.LogAttrs(ctx, slog.LevelDebug, "istari retry",
-				slog.String("operation", op), slog.String("method", r.Method), slog.String("path", r.URL.Path),
-				slog.Int("attempt", attempt+1), slog.String("reason", d.reason), slog.Duration("wait", wait))
-		}
+		a.release()
+		closeResp(a.resp)
+		t.logRetry(ctx, "istari retry", c, req, attempt+1, d.reason, wait)
 		if err := t.sleep(ctx, wait); err != nil {
-			return nil, fmt.Errorf("waiting to retry (%s): %w", d.reason, err)
+			if kept != nil {
+				return nil, attempt, &interruptedError{resp: kept, err: err}
+			}
+			return nil, attempt, fmt.Errorf("after %d attempts, waiting to retry (%s): %w (last attempt: %w)", attempt, d.reason, err, a.err)
 		}
 	}
+}
+
+// outlasts reports whether waiting d would end after ctx's deadline.
+func outlasts(ctx context.Context, d time.Duration) bool {
+	dl, ok := ctx.Deadline()
+	return ok && time.Until(dl) < d
+}
+
+// final returns the outcome of the last attempt of a call.
+func (t *transport) final(a *attemptResult, c call, attempt int) (*http.Response, int, error) {
+	if err := a.err; err != nil {
+		a.release()
+		switch {
+		case a.stalled:
+			err = fmt.Errorf("attempt %d of an upload stalled: %w", attempt, err)
+		case a.timedOut:
+			err = fmt.Errorf("attempt %d timed out after %s: %w", attempt, c.timeout, err)
+		}
+		if attempt > 1 {
+			err = fmt.Errorf("after %d attempts: %w", attempt, err)
+		}
+		return nil, attempt, err
+	}
+	a.resp.Body = &cancelOnClose{ReadCloser: a.resp.Body, cancel: a.release}
+	return a.resp, attempt, nil
+}
+
+// attemptResult is one attempt: its outcome, and how to release its timer.
+type attemptResult struct {
+	attemptOutcome
+	stalled bool
+	release func()
+}
+
+// attempt sends one attempt of req, built afresh from req as the caller
+// built it. err is an error that ends the call before anything is sent.
+func (t *transport) attempt(ctx context.Context, req *http.Request, c call, n int, hasBody, last bool) (*attemptResult, error) {
+	actx, release := ctx, func() {}
+	var stall *stallTimer
+	switch {
+	case c.timeout > 0 && c.upload:
+		cctx, cancel := context.WithCancelCause(ctx)
+		stall = newStallTimer(c.timeout, cancel)
+		actx, release = cctx, func() { stall.stop(); cancel(nil) }
+	case c.timeout > 0:
+		cctx, cancel := context.WithTimeout(ctx, c.timeout)
+		actx, release = cctx, cancel
+	}
+	// wrote tells whether any of the request reached the connection;
+	// connecting, whether a standard transport was still getting a
+	// connection (dialing, resolving, in the TLS handshake) when the
+	// attempt ended, so that nothing can have been sent. Only a write that
+	// may be retried needs to know; the others are spared the trace's cost.
+	var wrote, gettingConn, gotConn atomic.Bool
+	if c.class == classUnsafe && !last {
+		actx = httptrace.WithClientTrace(actx, &httptrace.ClientTrace{
+			GetConn:          func(string) { gettingConn.Store(true) },
+			GotConn:          func(httptrace.GotConnInfo) { gotConn.Store(true) },
+			WroteHeaderField: func(string, []string) { wrote.Store(true) },
+			WroteHeaders:     func() { wrote.Store(true) },
+		})
+	}
+
+	// Each attempt starts from the request as built: a fresh copy of its
+	// header and URL, which the SDK's headers and the editors then change.
+	r := req.Clone(actx)
+	if hasBody && n > 1 {
+		body, err := req.GetBody()
+		if err != nil {
+			release()
+			return nil, fmt.Errorf("reopen request body for attempt %d: %w", n, err)
+		}
+		r.Body = body
+	}
+	if t.token != "" {
+		r.Header.Set("Authorization", "Bearer "+string(t.token))
+	}
+	r.Header.Set("User-Agent", t.userAgent)
+	for _, edit := range t.editors {
+		if err := edit(ctx, r); err != nil {
+			closeReqBody(r)
+			release()
+			return nil, fmt.Errorf("request editor: %w", err)
+		}
+	}
+	if stall != nil && r.Body != nil && r.Body != http.NoBody {
+		r.Body = &progressReader{ReadCloser: r.Body, stall: stall}
+	}
+
+	start := time.Now()
+	resp, err := t.hc.Do(r)
+	if err == nil {
+		resp, err = t.limit(resp, stall)
+	}
+	a := &attemptResult{attemptOutcome: attemptOutcome{resp: resp, err: err}, release: release}
+	if err != nil {
+		a.resp = nil
+		a.timedOut = ctx.Err() == nil && actx.Err() != nil
+		a.stalled = stall != nil && errors.Is(context.Cause(actx), errStalled)
+	}
+	a.wrote = wrote.Load()
+	a.connecting = gettingConn.Load() && !gotConn.Load()
+	t.logAttempt(ctx, c.op, r, a.resp, err, n, time.Since(start))
+	return a, nil
+}
+
+// limit wraps resp's body in its limit: the client's for a 2xx answer,
+// 64 KiB for any other. A 2xx answer is read now, within the attempt, into
+// a buffer that never grows past the limit (see readCapped), so that
+//   - a reset or a timeout in the middle of its body is retried like one
+//     before the status line, where the call may be retried;
+//   - an oversized answer costs at most the limit in memory, also for a
+//     Raw call, whose generated parser would otherwise grow its own buffer
+//     by doubling.
+func (t *transport) limit(resp *http.Response, stall *stallTimer) (*http.Response, error) {
+	limit := int64(maxErrorBody)
+	ok := resp.StatusCode >= 200 && resp.StatusCode <= 299
+	if ok {
+		limit = t.maxBody
+		if resp.ContentLength > limit {
+			_ = resp.Body.Close() // unread: it is too large
+			return nil, &tooLargeError{limit: limit}
+		}
+	}
+	lb := &limitedBody{rc: resp.Body, limit: limit, stall: stall}
+	resp.Body = lb
+	if ok {
+		bb, err := t.bufs.bufferBody(lb, resp.ContentLength, limit)
+		if err != nil {
+			return nil, err
+		}
+		resp.Body = bb
+	}
+	return resp, nil
+}
+
+// keepAnswer copies the status, header and (capped) body of an answer that
+// is about to be retried.
+func keepAnswer(resp *http.Response) *http.Response {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	kept := &http.Response{
+		Status: resp.Status, StatusCode: resp.StatusCode, Header: resp.Header, Request: resp.Request,
+		Body: io.NopCloser(bytes.NewReader(body)), ContentLength: int64(len(body)),
+	}
+	return kept
+}
+
+// interruptedError is a call whose wait before a retry the caller's context
+// ended. It keeps the server's last answer, which the facade turns into an
+// *APIError.
+type interruptedError struct {
+	resp *http.Response
+	err  error
+}
+
+func (e *interruptedError) Error() string {
+	return fmt.Sprintf("waiting to retry after status %d: %v", e.resp.StatusCode, e.err)
+}
+
+func (e *interruptedError) Unwrap() error { return e.err }
+
+// logRetry logs a retry about to be made ("istari retry") or one the
+// policy refused ("istari retry refused"), with the attempt it would be.
+func (t *transport) logRetry(ctx context.Context, msg string, c call, r *http.Request, attempt int, reason string, wait time.Duration) {
+	if !t.logger.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	t.logger.LogAttrs(ctx, slog.LevelDebug, msg,
+		slog.String("operation", c.op), slog.String("method", r.Method), slog.String("path", r.URL.Path),
+		slog.Int("attempt", attempt), slog.String("reason", reason), slog.Duration("wait", wait))
 }
 
 func (t *transport) logAttempt(ctx context.Context, op string, r *http.Request, resp *http.Response, err error, attempt int, dur time.Duration) {
@@ -175,12 +358,18 @@ func (t *transport) logAttempt(ctx context.Context, op string, r *http.Request, 
 // credentials to another origin. The standard library drops them only when
 // the host changes, and keeps them for another port, for a switch from
 // https to http, and for a subdomain; the SDK sends the token to the base
-// URL's origin (scheme, host and port) and nowhere else. hc's own
-// CheckRedirect, if any, runs afterwards.
+// URL's origin (scheme, host and port) and nowhere else. Every hop is
+// compared with the first request, since net/http copies the first
+// request's headers anew at each hop. A chain of more than 10 redirects
+// ends with an error, whatever hc says; hc's own CheckRedirect, if any,
+// runs afterwards.
 func guardRedirects(hc *http.Client) *http.Client {
 	g := *hc
 	next := hc.CheckRedirect
 	g.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 10 {
+			return errTooManyRedirects
+		}
 		if len(via) > 0 && !sameOrigin(req.URL, via[0].URL) {
 			// The credentials a redirect to another origin drops.
 			for _, h := range [...]string{"Authorization", "Proxy-Authorization", "Cookie", "Cookie2"} {
@@ -189,9 +378,6 @@ func guardRedirects(hc *http.Client) *http.Client {
 		}
 		if next != nil {
 			return next(req, via)
-		}
-		if len(via) >= 10 {
-			return errors.New("stopped after 10 redirects")
 		}
 		return nil
 	}

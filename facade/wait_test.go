@@ -123,12 +123,3 @@ func TestWaitForJobSeesEntriesBetweenPolls(t *testing.T) {
 		assert.Equal(t, "step", st.Message)
 	}
 }
-
-// testCtx bounds a test that polls: a regression that keeps it polling
-// fails within seconds instead of hanging until the test binary's timeout.
-func testCtx(t *testing.T) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}

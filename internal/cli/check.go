@@ -18,9 +18,14 @@ import (
 	"github.com/istari-go/sdk/internal/spec"
 )
 
-// kindCall is the kind of a finding about a call that failed: an error
-// status, an answer the SDK could not read, or no answer at all.
-const kindCall = "call"
+// The kinds of finding check adds to those of spec.CheckResponse.
+const (
+	// kindCall is a call that failed: an error status, or no answer.
+	kindCall = "call"
+	// kindSDK is a successful answer the SDK could not read, usually
+	// because of a difference the other findings of the step show.
+	kindSDK = "sdk"
+)
 
 // maxCheckBody caps how much of one answer check keeps.
 const maxCheckBody = 64 << 20
@@ -299,7 +304,7 @@ func (ck *checker) step(name string, call func() error) *checkStep {
 		s.Findings = append(s.Findings, spec.Finding{Kind: kindCall,
 			Message: fmt.Sprintf("the call failed: %s", errText(err))})
 	case err != nil:
-		s.Findings = append(s.Findings, spec.Finding{Path: "$", Kind: kindCall,
+		s.Findings = append(s.Findings, spec.Finding{Path: "$", Kind: kindSDK,
 			Message: "the SDK could not read the answer: " + errText(err)})
 	}
 	return s
@@ -321,25 +326,28 @@ func errText(err error) string {
 // says how many differences from the spec and how many failed calls there
 // were, or that the platform never answered.
 func (ck *checker) verdict() error {
-	var diffs, failed, answered int
+	var diffs, unread, failed, answered int
 	var firstFailure string
 	for _, s := range ck.steps {
 		if s.Status != 0 {
 			answered++
 		}
 		for _, f := range s.Findings {
-			if f.Kind != kindCall {
+			switch f.Kind {
+			case kindSDK:
+				unread++
+			case kindCall:
+				failed++
+				if firstFailure == "" {
+					firstFailure = f.Message
+				}
+			default:
 				diffs++
-				continue
-			}
-			failed++
-			if firstFailure == "" {
-				firstFailure = f.Message
 			}
 		}
 	}
 	switch {
-	case diffs+failed == 0:
+	case diffs+unread+failed == 0:
 		return nil
 	case answered == 0 && failed > 0:
 		return &exitError{code: ExitAPI, err: fmt.Errorf("the platform did not answer: %s", firstFailure)}
@@ -348,10 +356,13 @@ func (ck *checker) verdict() error {
 	if diffs > 0 {
 		parts = append(parts, plural(diffs, "difference")+" from the SDK's spec")
 	}
+	if unread > 0 {
+		parts = append(parts, plural(unread, "answer")+" the SDK could not read")
+	}
 	if failed > 0 {
 		parts = append(parts, plural(failed, "failed call"))
 	}
-	return &exitError{code: ExitAPI, err: fmt.Errorf("check found %s", strings.Join(parts, " and "))}
+	return &exitError{code: ExitAPI, err: fmt.Errorf("check found %s", strings.Join(parts, ", "))}
 }
 
 // findings counts the findings of every step.

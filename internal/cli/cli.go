@@ -216,7 +216,7 @@ func apiMessage(e *facade.APIError) string {
 		b.WriteString(": ")
 		b.WriteString(e.Detail)
 	}
-	if e.RetryAfter != "" {
+	if e.RetryAfter > 0 {
 		fmt.Fprintf(&b, " (retry after %s)", e.RetryAfter)
 	}
 	return b.String()

@@ -101,11 +101,14 @@ func TestUsageErrors(t *testing.T) {
 	}
 }
 
-// TestURLCredentialsNotEchoed checks that the secrets a URL may carry never
-// show in the error that refuses it, from --url or from the environment.
+// TestURLCredentialsNotEchoed checks that the secrets a URL may carry (a
+// password, a user name that is a token, query values) never show in the
+// error that refuses it, from --url or from the environment.
 func TestURLCredentialsNotEchoed(t *testing.T) {
 	for _, tt := range []struct{ url, secret string }{
 		{"https://alice:hunter2@registry.example.com", "hunter2"},
+		{"https://ghp_s3cr3t@registry.example.com", "ghp_s3cr3t"},
+		{"https://registry.example.com/?sig=s3cr3t-sig", "s3cr3t-sig"},
 	} {
 		t.Run(tt.secret, func(t *testing.T) {
 			e := newEnv(t)
