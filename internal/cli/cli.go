@@ -219,6 +219,9 @@ func apiMessage(e *facade.APIError) string {
 	if e.RetryAfter > 0 {
 		fmt.Fprintf(&b, " (retry after %s)", e.RetryAfter)
 	}
+	if e.RequestID != "" {
+		fmt.Fprintf(&b, " (request id %s)", sanitize(e.RequestID, false))
+	}
 	return b.String()
 }
 
