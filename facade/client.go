@@ -76,7 +76,7 @@ func newClient(baseURL string, cfg config) (*Client, error) {
 	}
 	tr := &transport{
 		hc: hc, token: cfg.token, userAgent: ua, timeout: cfg.timeout, editors: cfg.editors,
-		retry: cfg.retry, logger: logger, sleep: sleepCtx,
+		retry: cfg.retry, logger: logger, sleep: sleepCtx, gate: newGate(),
 	}
 	api, err := gen.NewClient(base, gen.WithHTTPClient(tr))
 	if err != nil {

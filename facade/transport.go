@@ -40,6 +40,9 @@ type transport struct {
 	// bufs holds the buffers answers are read into, by the transport
 	// (bufferBody) and by the decoder.
 	bufs bufferPool
+	// gate holds every request of the client while the platform's
+	// Retry-After is in force (gate.go).
+	gate *gate
 }
 
 // Do sends req, retrying as the policy allows. The returned response's body
@@ -79,6 +82,10 @@ func (t *transport) Do(req *http.Request) (*http.Response, error) {
 			}
 		}
 
+		if err := t.gate.wait(ctx, t.sleep); err != nil {
+			closeReqBody(r)
+			return nil, fmt.Errorf("waiting out the platform's Retry-After: %w", err)
+		}
 		actx, cancel := ctx, context.CancelFunc(func() {})
 		if timeout > 0 {
 			actx, cancel = context.WithTimeout(ctx, timeout)
@@ -121,6 +128,7 @@ func (t *transport) Do(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 		d := classify(r.Method, resp, err, wrote.Load(), connecting, attemptTimedOut, time.Now())
+		t.gate.observe(resp)
 		canReplay := !hasBody || req.GetBody != nil
 		if !d.retry || attempt >= attempts || !canReplay {
 			if err != nil {
