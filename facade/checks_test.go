@@ -242,7 +242,7 @@ func TestUnknownEnumValuesDecode(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, facade.JobStatusName("Paused"), job.Status())
 	assert.False(t, job.Status().Valid())
-	assert.False(t, facade.OS((*job.Function.OperatingSystems)[0].Name).Valid())
+	assert.False(t, job.Function.OperatingSystems[0].Valid())
 	assert.False(t, job.Status().IsTerminal())
 }
 

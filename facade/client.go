@@ -31,6 +31,8 @@ type Client struct {
 	raw      *gen.ClientWithResponses
 	tr       *transport
 	prefetch int
+	// lenientEnums sends enum values the SDK does not list.
+	lenientEnums bool
 }
 
 // NewClient returns a client for the registry at baseURL, such as
@@ -86,7 +88,7 @@ func newClient(baseURL string, cfg config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("facade: %w", err)
 	}
-	return &Client{baseURL: base, api: api, raw: raw, tr: tr, prefetch: cfg.prefetch}, nil
+	return &Client{baseURL: base, api: api, raw: raw, tr: tr, prefetch: cfg.prefetch, lenientEnums: cfg.lenientEnums}, nil
 }
 
 // normalizeBaseURL checks baseURL and returns it with the /api/v2 prefix and

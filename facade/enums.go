@@ -3,28 +3,28 @@ package facade
 import (
 	"fmt"
 	"strings"
-
-	"github.com/istari-go/sdk/gen"
+	"unicode"
+	"unicode/utf8"
 )
 
 // JobStatusName is the name of a job status, such as Running or Completed.
 // Values sent by a newer server that this SDK does not know decode without
 // error; [JobStatusName.Valid] reports false for them.
-type JobStatusName gen.JobStatusName
+type JobStatusName string
 
 // The job statuses of the platform. The usual path is Pending, Claimed,
 // Validating, Running, Uploading, Completed.
 const (
-	JobStatusCreated    = JobStatusName(gen.JobStatusNameCreated)
-	JobStatusPending    = JobStatusName(gen.JobStatusNamePending)
-	JobStatusClaimed    = JobStatusName(gen.JobStatusNameClaimed)
-	JobStatusValidating = JobStatusName(gen.JobStatusNameValidating)
-	JobStatusRunning    = JobStatusName(gen.JobStatusNameRunning)
-	JobStatusUploading  = JobStatusName(gen.JobStatusNameUploading)
-	JobStatusCompleted  = JobStatusName(gen.JobStatusNameCompleted)
-	JobStatusFailed     = JobStatusName(gen.JobStatusNameFailed)
-	JobStatusCanceled   = JobStatusName(gen.JobStatusNameCanceled)
-	JobStatusUnknown    = JobStatusName(gen.JobStatusNameUnknown)
+	JobStatusCreated    JobStatusName = "Created"
+	JobStatusPending    JobStatusName = "Pending"
+	JobStatusClaimed    JobStatusName = "Claimed"
+	JobStatusValidating JobStatusName = "Validating"
+	JobStatusRunning    JobStatusName = "Running"
+	JobStatusUploading  JobStatusName = "Uploading"
+	JobStatusCompleted  JobStatusName = "Completed"
+	JobStatusFailed     JobStatusName = "Failed"
+	JobStatusCanceled   JobStatusName = "Canceled"
+	JobStatusUnknown    JobStatusName = "Unknown"
 )
 
 // JobStatusNameValues returns every job status the SDK knows, in the
@@ -37,7 +37,14 @@ func JobStatusNameValues() []JobStatusName {
 }
 
 // Valid reports whether s is one of [JobStatusNameValues].
-func (s JobStatusName) Valid() bool { return gen.JobStatusName(s).Valid() }
+func (s JobStatusName) Valid() bool {
+	switch s {
+	case JobStatusCreated, JobStatusPending, JobStatusClaimed, JobStatusValidating, JobStatusRunning,
+		JobStatusUploading, JobStatusCompleted, JobStatusFailed, JobStatusCanceled, JobStatusUnknown:
+		return true
+	}
+	return false
+}
 
 // IsTerminal reports whether s is Completed, Failed or Canceled: a job in a
 // terminal status does not change any more.
@@ -57,19 +64,19 @@ func ParseJobStatusName(s string) (JobStatusName, error) {
 // OS is an operating system a function runs on, such as "Ubuntu 24.04".
 // Values sent by a newer server decode without error; [OS.Valid] reports
 // false for them.
-type OS gen.OS
+type OS string
 
 // The operating systems known to the platform so far.
 const (
-	OSWindows10         = OS(gen.OSWindows10)
-	OSWindows11         = OS(gen.OSWindows11)
-	OSWindowsServer2019 = OS(gen.OSWindowsServer2019)
-	OSWindowsServer2022 = OS(gen.OSWindowsServer2022)
-	OSUbuntu2204        = OS(gen.OSUbuntu2204)
-	OSUbuntu2404        = OS(gen.OSUbuntu2404)
-	OSRHEL8             = OS(gen.OSRHEL8)
-	OSRHEL9             = OS(gen.OSRHEL9)
-	OSMacOS15           = OS(gen.OSMacOS15)
+	OSWindows10         OS = "Windows 10"
+	OSWindows11         OS = "Windows 11"
+	OSWindowsServer2019 OS = "Windows Server 2019"
+	OSWindowsServer2022 OS = "Windows Server 2022"
+	OSUbuntu2204        OS = "Ubuntu 22.04"
+	OSUbuntu2404        OS = "Ubuntu 24.04"
+	OSRHEL8             OS = "RHEL 8"
+	OSRHEL9             OS = "RHEL 9"
+	OSMacOS15           OS = "macOS 15"
 )
 
 // OSValues returns every operating system the SDK knows.
@@ -81,7 +88,14 @@ func OSValues() []OS {
 }
 
 // Valid reports whether o is one of [OSValues].
-func (o OS) Valid() bool { return gen.OS(o).Valid() }
+func (o OS) Valid() bool {
+	switch o {
+	case OSWindows10, OSWindows11, OSWindowsServer2019, OSWindowsServer2022,
+		OSUbuntu2204, OSUbuntu2404, OSRHEL8, OSRHEL9, OSMacOS15:
+		return true
+	}
+	return false
+}
 
 // String returns the wire form of o.
 func (o OS) String() string { return string(o) }
@@ -92,13 +106,13 @@ func ParseOS(s string) (OS, error) { return parseEnum("OS", s, OSValues()) }
 
 // ArchiveStatus filters a list by archive state. The platform wants it in
 // lower case; the constants are.
-type ArchiveStatus gen.ArchiveStatus
+type ArchiveStatus string
 
 // The archive filters of a list.
 const (
-	ArchiveStatusActive   = ArchiveStatus(gen.ArchiveStatusActive)
-	ArchiveStatusArchived = ArchiveStatus(gen.ArchiveStatusArchived)
-	ArchiveStatusAll      = ArchiveStatus(gen.ArchiveStatusAll)
+	ArchiveStatusActive   ArchiveStatus = "active"
+	ArchiveStatusArchived ArchiveStatus = "archived"
+	ArchiveStatusAll      ArchiveStatus = "all"
 )
 
 // ArchiveStatusValues returns every archive filter.
@@ -107,7 +121,9 @@ func ArchiveStatusValues() []ArchiveStatus {
 }
 
 // Valid reports whether a is one of [ArchiveStatusValues].
-func (a ArchiveStatus) Valid() bool { return gen.ArchiveStatus(a).Valid() }
+func (a ArchiveStatus) Valid() bool {
+	return a == ArchiveStatusActive || a == ArchiveStatusArchived || a == ArchiveStatusAll
+}
 
 // String returns the wire form of a.
 func (a ArchiveStatus) String() string { return string(a) }
@@ -128,15 +144,60 @@ func parseEnum[E ~string](field, s string, values []E) (E, error) {
 	return "", &ValidationError{Field: field, Value: s, Reason: "must be one of " + quoteList(values)}
 }
 
-// checkEnum validates an optional enum field: empty is "not set".
+// ArchiveStatusName is the state an entry of an archive history records:
+// Active or Archived. Unlike [ArchiveStatus], the list filter, it is
+// written in title case.
+type ArchiveStatusName string
+
+// The states of an archive history.
+const (
+	ArchiveStatusNameActive   ArchiveStatusName = "Active"
+	ArchiveStatusNameArchived ArchiveStatusName = "Archived"
+)
+
+// ArchiveStatusNameValues returns every archive state the SDK knows.
+func ArchiveStatusNameValues() []ArchiveStatusName {
+	return []ArchiveStatusName{ArchiveStatusNameActive, ArchiveStatusNameArchived}
+}
+
+// Valid reports whether n is one of [ArchiveStatusNameValues].
+func (n ArchiveStatusName) Valid() bool {
+	return n == ArchiveStatusNameActive || n == ArchiveStatusNameArchived
+}
+
+// String returns the wire form of n.
+func (n ArchiveStatusName) String() string { return string(n) }
+
+// WithLenientEnums makes the client send enum values it does not list (an
+// operating system, a job status or an archive filter), for a platform
+// newer than the SDK: the list of operating systems is not public, so the
+// SDK's will lag behind it. Without it such a value is refused before
+// anything is sent. Even with it, an empty value (where one is required),
+// surrounding space and control characters are refused.
+func WithLenientEnums() Option { return func(c *config) { c.lenientEnums = true } }
+
+// checkEnum validates an optional enum field: empty is "not set". A value
+// outside values is refused unless lenient is set; a lenient value must
+// still be clean text.
 func checkEnum[E interface {
 	~string
 	Valid() bool
-}](field string, v E, values []E) error {
+}](field string, v E, values []E, lenient bool) error {
 	if v == "" || v.Valid() {
 		return nil
 	}
-	return &ValidationError{Field: field, Value: string(v), Reason: "must be one of " + quoteList(values)}
+	s := string(v)
+	if strings.TrimSpace(s) != s {
+		return &ValidationError{Field: field, Value: s, Reason: "must not have surrounding space"}
+	}
+	if strings.ContainsFunc(s, unicode.IsControl) || !utf8.ValidString(s) {
+		return &ValidationError{Field: field, Value: s, Reason: "must not contain control characters or invalid UTF-8"}
+	}
+	if lenient {
+		return nil
+	}
+	return &ValidationError{Field: field, Value: s, Reason: "must be one of " + quoteList(values) +
+		" (a value the SDK does not list yet is sent with the client option facade.WithLenientEnums())"}
 }
 
 func quoteList[E ~string](values []E) string {

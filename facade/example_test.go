@@ -53,14 +53,14 @@ func ExampleClient_AddJob() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(job.Status(), job.Function.Name, *job.Function.ToolName)
+	fmt.Println(job.Status(), job.Function.Name, job.Function.ToolName)
 
 	// ...or from any value encoding/json can marshal.
 	job, err = c.AddJob(ctx, facade.AddJobParams{ModelID: "model-1", Function: "@istari:extract", Parameters: map[string]any{"format": "iges"}})
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(job.File.Revisions[0].Name + "." + *job.File.Revisions[0].Extension)
+	fmt.Println(job.File.Revisions[0].Name + "." + job.File.Revisions[0].Extension)
 
 	// Bad input fails before anything is sent.
 	_, err = c.AddJob(ctx, facade.AddJobParams{ModelID: "model-1", Function: "@istari:extract", OperatingSystem: "Windows 12"})

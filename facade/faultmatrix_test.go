@@ -24,7 +24,6 @@ import (
 
 	"github.com/istari-go/sdk/facade"
 	"github.com/istari-go/sdk/facade/istaritest"
-	"github.com/istari-go/sdk/gen"
 	"github.com/istari-go/sdk/internal/faultproxy"
 )
 
@@ -205,8 +204,11 @@ func prepareJob(ctx context.Context, c *facade.Client, tg *target) error {
 	return addJobFor(ctx, c, tg, "")
 }
 
-func jobOf(srv *istaritest.Server, tg target) gen.Job {
-	j, _ := srv.Job(tg.jobID)
+func jobOf(srv *istaritest.Server, tg target) *facade.Job {
+	j, ok := srv.Job(tg.jobID)
+	if !ok {
+		return &facade.Job{}
+	}
 	return j
 }
 
@@ -224,7 +226,7 @@ func matrixOps(t *testing.T) []matrixOp {
 			effect: func(srv *istaritest.Server, tg target) int {
 				n := 0
 				for _, j := range srv.Jobs() {
-					if j.ModelID != nil && *j.ModelID == tg.modelID {
+					if j.ModelID == tg.modelID {
 						n++
 					}
 				}
@@ -254,14 +256,14 @@ func matrixOps(t *testing.T) []matrixOp {
 				if j.StatusHistory == nil {
 					return 0
 				}
-				return len(*j.StatusHistory)
+				return len(j.StatusHistory)
 			}},
 		{name: "UpdateJobAssignedAgent", write: true, prepare: prepareJob,
 			call: func(ctx context.Context, c *facade.Client, tg target) (any, error) {
 				return c.UpdateJobAssignedAgent(ctx, tg.jobID, facade.AssignedAgent{AgentID: "agent-7"})
 			},
 			effect: func(srv *istaritest.Server, tg target) int {
-				if a := jobOf(srv, tg).AssignedAgentID; a != nil && *a == "agent-7" {
+				if jobOf(srv, tg).AssignedAgentID == "agent-7" {
 					return 1
 				}
 				return 0
@@ -272,7 +274,7 @@ func matrixOps(t *testing.T) []matrixOp {
 				return c.RemoveJobAssignedAgent(ctx, tg.jobID)
 			},
 			effect: func(srv *istaritest.Server, tg target) int {
-				if jobOf(srv, tg).AssignedAgentID == nil {
+				if jobOf(srv, tg).AssignedAgentID == "" {
 					return 1
 				}
 				return 0

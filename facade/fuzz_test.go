@@ -186,7 +186,7 @@ func FuzzGetJobAnswer(f *testing.F) {
 		if err == nil {
 			_ = job.Status()
 			_ = job.Archived()
-			_ = job.LastStatus()
+			_, _ = job.LastStatus()
 		}
 	})
 }

@@ -1,67 +1,291 @@
 package facade
 
-import "github.com/istari-go/sdk/gen"
+import (
+	"encoding/json"
+	"time"
 
-// Job is a job as the platform returns it. The generated fields (ID,
-// StatusHistory, File, Function, ...) are reachable on the same value.
+	"github.com/istari-go/sdk/gen"
+)
+
+// The values in this file are the facade's model of what the platform
+// returns. They hold plain Go values: an empty string, a zero time or a nil
+// slice means the platform sent nothing (or null) there. Their JSON form is
+// the platform's wire form (snake_case names, in the platform's field order),
+// so json.Marshal of a Job gives what the platform sent. Fields are listed
+// in that wire order.
+//
+// convert.go turns the generated values into these.
+
+// Job is a job as the platform returns it.
 type Job struct {
-	gen.Job
+	// AgentID is the agent that created the job, if any.
+	AgentID string `json:"agent_id,omitempty"`
+	// ArchiveStatusHistory is the job's archive history, oldest first; the
+	// last entry is its current archive state.
+	ArchiveStatusHistory []ArchiveEntry `json:"archive_status_history"`
+	// AssignedAgentID is the agent the job is assigned to, if any.
+	AssignedAgentID string `json:"assigned_agent_id,omitempty"`
+	// AssignedAgentPoolID is the agent pool the job is assigned to, if any.
+	AssignedAgentPoolID string `json:"assigned_agent_pool_id,omitempty"`
+	// Comments are the job's comments.
+	Comments []Comment `json:"comments"`
+	// Created is when the job was created.
+	Created time.Time `json:"created"`
+	// CreatedByID is the user who created the job.
+	CreatedByID string `json:"created_by_id"`
+	// File is the job's parameters file, with its revisions.
+	File File `json:"file"`
+	// Function is the function the job runs.
+	Function FunctionVersion `json:"function"`
+	// ID is the job's id.
+	ID string `json:"id"`
+	// ModelID is the model the job runs on.
+	ModelID string `json:"model_id,omitempty"`
+	// StatusHistory is the job's status history, oldest first; the last
+	// entry is its current status (see [Job.Status]).
+	StatusHistory []JobStatus `json:"status_history,omitzero"`
+	// TenantID is the tenant the job belongs to.
+	TenantID string `json:"tenant_id,omitempty"`
+
+	// wire is the generated value this job was converted from.
+	wire *gen.Job
 }
 
 // Status returns the job's current status: the name of the last entry of
 // its status history, or "" when it has none. A status this SDK does not
 // know is returned as it is; its Valid method reports false.
 func (j *Job) Status() JobStatusName {
-	if j.StatusHistory == nil || len(*j.StatusHistory) == 0 {
-		return ""
-	}
-	h := *j.StatusHistory
-	return JobStatusName(h[len(h)-1].Name)
+	st, _ := j.LastStatus()
+	return st.Name
 }
 
 // LastStatus returns the last entry of the job's status history, with its
-// message and agent, or nil when it has none.
-func (j *Job) LastStatus() *gen.JobStatus {
-	if j.StatusHistory == nil || len(*j.StatusHistory) == 0 {
-		return nil
+// message and agent. ok is false when the history is empty.
+func (j *Job) LastStatus() (st JobStatus, ok bool) {
+	if len(j.StatusHistory) == 0 {
+		return JobStatus{}, false
 	}
-	h := *j.StatusHistory
-	return &h[len(h)-1]
+	return j.StatusHistory[len(j.StatusHistory)-1], true
 }
 
 // Archived reports whether the job is archived: the last entry of its
 // archive history is Archived.
 func (j *Job) Archived() bool {
 	h := j.ArchiveStatusHistory
-	return len(h) > 0 && h[len(h)-1].Name == gen.ArchiveStatusNameArchived
+	return len(h) > 0 && h[len(h)-1].Name == ArchiveStatusNameArchived
+}
+
+// Wire returns the generated value the job was decoded from, exactly as
+// decoded. It is the bridge to wire fields the facade does not model yet: a
+// field added to api/openapi.yaml reaches users here after `make generate`,
+// before the facade gains a field for it. The result is shared with the Job;
+// treat it as read-only. Wire returns nil for a Job that was not decoded from
+// an answer (one built as a literal, for example).
+func (j *Job) Wire() *gen.Job { return j.wire }
+
+// UnmarshalJSON reads a job in the platform's wire form, such as the output
+// of json.Marshal of a Job or the body of a GetJob answer. The result's Wire
+// returns the generated value decoded on the way.
+func (j *Job) UnmarshalJSON(data []byte) error {
+	w := new(gen.Job)
+	if err := json.Unmarshal(data, w); err != nil {
+		return err
+	}
+	*j = *jobFromWire(w)
+	return nil
+}
+
+// JobStatus is one entry of a job's status history.
+type JobStatus struct {
+	// AgentID is the agent that reported the status, if any.
+	AgentID string `json:"agent_id,omitempty"`
+	// Created is when the status was recorded.
+	Created time.Time `json:"created"`
+	// CreatedByID is the user who recorded it, if known.
+	CreatedByID string `json:"created_by_id,omitempty"`
+	// ID is the entry's id.
+	ID string `json:"id"`
+	// JobID is the job the entry belongs to.
+	JobID string `json:"job_id"`
+	// Message is the message reported with the status, if any.
+	Message string `json:"message,omitempty"`
+	// Name is the status, such as Running.
+	Name JobStatusName `json:"name"`
+}
+
+// FunctionVersion is the function a job runs, with the tool versions and
+// operating systems it supports.
+type FunctionVersion struct {
+	// ID is the function version's id, if sent.
+	ID string
+	// Name is the function's name, such as "@istari:extract".
+	Name string
+	// OperatingSystems are the operating systems the function runs on.
+	OperatingSystems []OS
+	// ToolName is the tool the function runs, such as "ansys".
+	ToolName string
+	// ToolVersions are the versions of that tool the function supports.
+	ToolVersions []string
+	// Version is the function's version, if sent.
+	Version string
+
+	// The ids of the OperatingSystems and ToolVersions entries, as sent,
+	// kept so that the JSON form loses nothing.
+	osIDs, toolVersionIDs []string
+}
+
+// functionVersionJSON is the wire form of a FunctionVersion.
+type functionVersionJSON struct {
+	ID               string                 `json:"id,omitempty"`
+	Name             string                 `json:"name"`
+	OperatingSystems *[]operatingSystemJSON `json:"operating_systems,omitempty"`
+	ToolName         string                 `json:"tool_name,omitempty"`
+	ToolVersions     *[]toolVersionJSON     `json:"tool_versions,omitempty"`
+	Version          string                 `json:"version,omitempty"`
+}
+
+type operatingSystemJSON struct {
+	ID   string `json:"id,omitempty"`
+	Name OS     `json:"name"`
+}
+
+type toolVersionJSON struct {
+	ID          string `json:"id,omitempty"`
+	ToolVersion string `json:"tool_version"`
+}
+
+// MarshalJSON gives the wire form: operating systems and tool versions are
+// lists of objects there.
+func (f FunctionVersion) MarshalJSON() ([]byte, error) {
+	w := functionVersionJSON{ID: f.ID, Name: f.Name, ToolName: f.ToolName, Version: f.Version}
+	if f.OperatingSystems != nil {
+		oss := make([]operatingSystemJSON, len(f.OperatingSystems))
+		for i, o := range f.OperatingSystems {
+			oss[i] = operatingSystemJSON{ID: at(f.osIDs, i), Name: o}
+		}
+		w.OperatingSystems = &oss
+	}
+	if f.ToolVersions != nil {
+		tvs := make([]toolVersionJSON, len(f.ToolVersions))
+		for i, v := range f.ToolVersions {
+			tvs[i] = toolVersionJSON{ID: at(f.toolVersionIDs, i), ToolVersion: v}
+		}
+		w.ToolVersions = &tvs
+	}
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON reads the wire form that MarshalJSON writes.
+func (f *FunctionVersion) UnmarshalJSON(data []byte) error {
+	var w gen.FunctionVersion
+	if err := json.Unmarshal(data, &w); err != nil {
+		return err
+	}
+	*f = functionFromWire(&w)
+	return nil
+}
+
+// at returns s[i], or "" when s is too short: the ids kept beside a list the
+// caller may have changed.
+func at(s []string, i int) string {
+	if i < len(s) {
+		return s[i]
+	}
+	return ""
+}
+
+// File is a job's parameters file: the platform keeps every revision.
+type File struct {
+	// ArchiveStatusHistory is the file's archive history, oldest first.
+	ArchiveStatusHistory []ArchiveEntry `json:"archive_status_history"`
+	// Created is when the file was created.
+	Created time.Time `json:"created"`
+	// ID is the file's id.
+	ID string `json:"id"`
+	// Revisions are the file's revisions, oldest first.
+	Revisions []FileRevision `json:"revisions"`
+}
+
+// FileRevision is one revision of a job's file, with the metadata it was
+// uploaded with.
+type FileRevision struct {
+	// Created is when the revision was uploaded.
+	Created time.Time `json:"created"`
+	// Description is the revision's description.
+	Description string `json:"description,omitempty"`
+	// DisplayName is the revision's display name.
+	DisplayName string `json:"display_name,omitempty"`
+	// Extension is the file name's extension, such as "json".
+	Extension string `json:"extension,omitempty"`
+	// ExternalIdentifier identifies the revision in another system.
+	ExternalIdentifier string `json:"external_identifier,omitempty"`
+	// FileID is the file the revision belongs to.
+	FileID string `json:"file_id,omitempty"`
+	// ID is the revision's id.
+	ID string `json:"id"`
+	// Mime is the revision's media type, such as "application/json".
+	Mime string `json:"mime,omitempty"`
+	// Name is the uploaded file's name.
+	Name string `json:"name"`
+	// Size is the file's size in bytes.
+	Size int64 `json:"size"`
+	// Sources are the revisions this one was made from.
+	Sources []Source `json:"sources,omitzero"`
+	// VersionName is the revision's version name.
+	VersionName string `json:"version_name,omitempty"`
+}
+
+// Source is a source recorded on a file revision.
+type Source struct {
+	// ID is the source record's id, if sent.
+	ID string `json:"id,omitempty"`
+	// RelationshipIdentifier says how the source relates to the revision.
+	RelationshipIdentifier string `json:"relationship_identifier,omitempty"`
+	// RevisionID is the source revision.
+	RevisionID string `json:"revision_id"`
+}
+
+// Comment is a comment on a job.
+type Comment struct {
+	// Content is the comment's text.
+	Content string `json:"content,omitempty"`
+	// Created is when it was written.
+	Created time.Time `json:"created"`
+	// CreatedByID is who wrote it.
+	CreatedByID string `json:"created_by_id,omitempty"`
+	// ID is the comment's id.
+	ID string `json:"id"`
+}
+
+// ArchiveEntry is one entry of an archive history: the resource became
+// Active or Archived, for a reason.
+type ArchiveEntry struct {
+	// Created is when the entry was recorded.
+	Created time.Time `json:"created"`
+	// CreatedByID is who archived or restored the resource.
+	CreatedByID string `json:"created_by_id,omitempty"`
+	// ID is the entry's id.
+	ID string `json:"id"`
+	// Name is the archive state the resource entered.
+	Name ArchiveStatusName `json:"name"`
+	// Reason is the reason given, if any.
+	Reason string `json:"reason,omitempty"`
 }
 
 // JobPage is one page of a job list. It marshals to the wire form of a
-// page, as [gen.PageJob] does.
+// page.
 type JobPage struct {
 	// Items are the jobs on this page.
 	Items []*Job `json:"items"`
-	// Total is how many jobs match the filters, over all pages.
-	Total int `json:"total"`
 	// Page is this page's number, starting at 1.
 	Page int `json:"page"`
-	// Size is the page size.
-	Size int `json:"size"`
 	// Pages is how many pages there are at this size.
 	Pages int `json:"pages"`
+	// Size is the page size.
+	Size int `json:"size"`
+	// Total is how many jobs match the filters, over all pages.
+	Total int `json:"total"`
 }
 
 // HasNextPage reports whether a page follows this one.
 func (p *JobPage) HasNextPage() bool { return p.Page < p.Pages }
-
-func pageFromWire(w *gen.PageJob) *JobPage {
-	p := &JobPage{Total: w.Total, Page: w.Page, Size: w.Size, Pages: w.Pages, Items: make([]*Job, len(w.Items))}
-	jobs := make([]Job, len(w.Items))
-	for i := range w.Items {
-		jobs[i].Job = w.Items[i]
-		p.Items[i] = &jobs[i]
-	}
-	return p
-}
-
-func jobFromWire(w *gen.Job) *Job { return &Job{Job: *w} }

@@ -25,7 +25,7 @@ func (c *Client) AddJob(ctx context.Context, p AddJobParams, opts ...CallOption)
 	if strings.TrimSpace(p.Function) == "" {
 		return nil, &ValidationError{Field: "AddJobParams.Function", Reason: `must name a function, such as "@istari:extract"`}
 	}
-	if err := checkEnum("AddJobParams.OperatingSystem", p.OperatingSystem, OSValues()); err != nil {
+	if err := checkEnum("AddJobParams.OperatingSystem", p.OperatingSystem, OSValues(), c.lenientEnums); err != nil {
 		return nil, err
 	}
 	if err := checkSources("AddJobParams.Sources", p.Sources); err != nil {
@@ -107,14 +107,14 @@ func (c *Client) GetJob(ctx context.Context, jobID string, opts ...CallOption) (
 // ListJobs lists one page of the jobs the caller has access to.
 func (c *Client) ListJobs(ctx context.Context, p ListJobsParams, opts ...CallOption) (*JobPage, error) {
 	const op = "ListJobs"
-	if err := p.check(); err != nil {
+	if err := p.check(c.lenientEnums); err != nil {
 		return nil, err
 	}
 	resp, err := c.api.ListJobs(c.callContext(ctx, op, opts), p.wire())
 	return decodePage(c, op, resp, err)
 }
 
-func (p ListJobsParams) check() error { return p.query().check("ListJobsParams") }
+func (p ListJobsParams) check(lenient bool) error { return p.query().check("ListJobsParams", lenient) }
 
 // ListModelJobs lists one page of a model's jobs.
 func (c *Client) ListModelJobs(ctx context.Context, modelID string, p ListModelJobsParams, opts ...CallOption) (*JobPage, error) {
@@ -122,14 +122,16 @@ func (c *Client) ListModelJobs(ctx context.Context, modelID string, p ListModelJ
 	if err := checkID("modelID", modelID); err != nil {
 		return nil, err
 	}
-	if err := p.check(); err != nil {
+	if err := p.check(c.lenientEnums); err != nil {
 		return nil, err
 	}
 	resp, err := c.api.ListModelJobs(c.callContext(ctx, op, opts), modelID, p.wire())
 	return decodePage(c, op, resp, err)
 }
 
-func (p ListModelJobsParams) check() error { return p.query().check("ListModelJobsParams") }
+func (p ListModelJobsParams) check(lenient bool) error {
+	return p.query().check("ListModelJobsParams", lenient)
+}
 
 // UpdateJobStatus appends p.Status, with the reporting agent and a message,
 // to a job's status history.
@@ -141,7 +143,7 @@ func (c *Client) UpdateJobStatus(ctx context.Context, jobID string, p UpdateJobS
 	if p.Status == "" {
 		return nil, &ValidationError{Field: "UpdateJobStatusParams.Status", Reason: "must be one of " + quoteList(JobStatusNameValues())}
 	}
-	if err := checkEnum("UpdateJobStatusParams.Status", p.Status, JobStatusNameValues()); err != nil {
+	if err := checkEnum("UpdateJobStatusParams.Status", p.Status, JobStatusNameValues(), c.lenientEnums); err != nil {
 		return nil, err
 	}
 	params := &gen.UpdateJobStatusParams{StatusName: gen.JobStatusName(p.Status)}

@@ -321,7 +321,9 @@ func TestResultsDecode(t *testing.T) {
 	assert.Equal(t, "job-1", job.ID)
 	assert.Equal(t, facade.JobStatusPending, job.Status())
 	assert.False(t, job.Archived())
-	assert.Equal(t, "agent-1", *job.LastStatus().AgentID)
+	last, ok := job.LastStatus()
+	require.True(t, ok)
+	assert.Equal(t, "agent-1", last.AgentID)
 
 	page, err := c.ListJobs(context.Background(), facade.ListJobsParams{})
 	require.NoError(t, err)

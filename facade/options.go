@@ -23,6 +23,7 @@ type config struct {
 	insecureHTTP bool
 	prefetch     int
 	getenv       func(string) string
+	lenientEnums bool
 }
 
 // RequestEditor changes an outgoing request before it is sent, for example

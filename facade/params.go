@@ -126,11 +126,11 @@ type listQuery struct {
 	sort          string
 }
 
-func (q listQuery) check(prefix string) error {
-	if err := checkEnum(prefix+".StatusName", q.statusName, JobStatusNameValues()); err != nil {
+func (q listQuery) check(prefix string, lenient bool) error {
+	if err := checkEnum(prefix+".StatusName", q.statusName, JobStatusNameValues(), lenient); err != nil {
 		return err
 	}
-	if err := checkEnum(prefix+".ArchiveStatus", q.archiveStatus, ArchiveStatusValues()); err != nil {
+	if err := checkEnum(prefix+".ArchiveStatus", q.archiveStatus, ArchiveStatusValues(), lenient); err != nil {
 		return err
 	}
 	if q.page < 0 {

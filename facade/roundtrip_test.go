@@ -13,7 +13,6 @@ import (
 
 	"github.com/istari-go/sdk/facade"
 	"github.com/istari-go/sdk/facade/istaritest"
-	"github.com/istari-go/sdk/gen"
 )
 
 // platformClient starts the in-memory platform and returns a client whose
@@ -42,15 +41,15 @@ func TestRoundTrip(t *testing.T) {
 	})
 	require.NoError(t, err)
 	assert.Equal(t, facade.JobStatusPending, job.Status())
-	assert.Equal(t, "model-1", *job.ModelID)
-	assert.Equal(t, "pool-1", *job.AssignedAgentPoolID)
+	assert.Equal(t, "model-1", job.ModelID)
+	assert.Equal(t, "pool-1", job.AssignedAgentPoolID)
 	rev := job.File.Revisions[0]
 	assert.Equal(t, "extract", rev.Name)
-	assert.Equal(t, "json", *rev.Extension)
+	assert.Equal(t, "json", rev.Extension)
 	assert.EqualValues(t, len(`{"format":"step"}`), rev.Size)
-	assert.Equal(t, "Extract", *rev.DisplayName)
+	assert.Equal(t, "Extract", rev.DisplayName)
 	require.NotNil(t, rev.Sources)
-	assert.Equal(t, "rev-1", (*rev.Sources)[0].RevisionID)
+	assert.Equal(t, "rev-1", (rev.Sources)[0].RevisionID)
 	ups := srv.Uploads(job.ID)
 	require.Len(t, ups, 1)
 	assert.Equal(t, `{"format":"step"}`, string(ups[0].Content), "the file arrived byte for byte")
@@ -63,20 +62,22 @@ func TestRoundTrip(t *testing.T) {
 	got, err = c.UpdateJob(ctx, job.ID, facade.UpdateJobParams{Path: csv, Description: "second"})
 	require.NoError(t, err)
 	require.Len(t, got.File.Revisions, 2)
-	assert.Equal(t, "csv", *got.File.Revisions[1].Extension)
+	assert.Equal(t, "csv", got.File.Revisions[1].Extension)
 
 	got, err = c.UpdateJobAssignedAgent(ctx, job.ID, facade.AssignedAgent{AgentID: "agent-1"})
 	require.NoError(t, err)
-	assert.Equal(t, "agent-1", *got.AssignedAgentID)
+	assert.Equal(t, "agent-1", got.AssignedAgentID)
 	for _, s := range []facade.JobStatusName{facade.JobStatusClaimed, facade.JobStatusRunning, facade.JobStatusCompleted} {
 		got, err = c.UpdateJobStatus(ctx, job.ID, facade.UpdateJobStatusParams{Status: s, AgentID: "agent-1", Message: "now " + string(s)})
 		require.NoError(t, err)
 		assert.Equal(t, s, got.Status())
-		assert.Equal(t, "now "+string(s), *got.LastStatus().Message)
+		last, ok := got.LastStatus()
+		require.True(t, ok)
+		assert.Equal(t, "now "+string(s), last.Message)
 	}
 	got, err = c.RemoveJobAssignedAgent(ctx, job.ID)
 	require.NoError(t, err)
-	assert.Nil(t, got.AssignedAgentID)
+	assert.Empty(t, got.AssignedAgentID)
 
 	page, err := c.ListJobs(ctx, facade.ListJobsParams{StatusName: facade.JobStatusCompleted})
 	require.NoError(t, err)
@@ -110,7 +111,7 @@ func TestRoundTrip(t *testing.T) {
 
 	held, ok := srv.Job(job.ID)
 	require.True(t, ok)
-	assert.Len(t, *held.StatusHistory, 4)
+	assert.Len(t, held.StatusHistory, 4)
 	assert.Len(t, held.ArchiveStatusHistory, 3)
 }
 
@@ -152,9 +153,9 @@ func TestRoundTripConcurrent(t *testing.T) {
 	require.Len(t, jobs, 100)
 	archived := 0
 	for _, j := range jobs {
-		assert.Len(t, *j.StatusHistory, 4)
+		assert.Len(t, j.StatusHistory, 4)
 		assert.Len(t, j.File.Revisions, 2)
-		if j.ArchiveStatusHistory[len(j.ArchiveStatusHistory)-1].Name == gen.ArchiveStatusNameArchived {
+		if j.Archived() {
 			archived++
 		}
 	}
@@ -174,12 +175,12 @@ func TestRoundTripFaults(t *testing.T) {
 	c2, _ := newClient(t, srv.URL, facade.WithToken(srv.Token), facade.WithRetry(facade.RetryPolicy{MaxAttempts: 3, MinInterval: time.Millisecond, MaxInterval: 2 * time.Millisecond}))
 	ctx := context.Background()
 
-	srv.FailOperation("addJob", 1, http.StatusServiceUnavailable, 0)
+	srv.FailOperation(istaritest.OpAddJob, 1, http.StatusServiceUnavailable, 0)
 	_, err := c2.AddJob(ctx, facade.AddJobParams{ModelID: "m", Function: "f"})
 	assert.ErrorIs(t, err, facade.ErrServer, "a 503 without Retry-After is not retried for a write")
 	assert.Empty(t, srv.Jobs())
 
-	srv.FailOperation("addJob", 1, http.StatusServiceUnavailable, time.Second)
+	srv.FailOperation(istaritest.OpAddJob, 1, http.StatusServiceUnavailable, time.Second)
 	job, err := c2.AddJob(ctx, facade.AddJobParams{ModelID: "m", Function: "f"})
 	require.NoError(t, err, "a 503 with Retry-After is retried")
 	assert.Len(t, srv.Jobs(), 1, "and creates exactly one job")
@@ -187,7 +188,7 @@ func TestRoundTripFaults(t *testing.T) {
 	srv.FailNext(2, http.StatusBadGateway, 0)
 	_, err = c2.GetJob(ctx, job.ID)
 	require.NoError(t, err, "a GET is retried through two 502s")
-	assert.Equal(t, 3, srv.Requests().ByOperation["getJob"])
+	assert.Equal(t, 3, srv.Requests().ByOperation[istaritest.OpGetJob])
 
 	_, err = c.GetJob(ctx, job.ID)
 	require.NoError(t, err)
@@ -211,7 +212,7 @@ func TestSubmitRetriesThroughRateLimit(t *testing.T) {
 	defer c.CloseIdleConnections()
 
 	// The next job creation is refused with 429 and Retry-After: 1s.
-	srv.FailOperation("addJob", 1, http.StatusTooManyRequests, time.Second)
+	srv.FailOperation(istaritest.OpAddJob, 1, http.StatusTooManyRequests, time.Second)
 
 	if _, err := submit(ctx, c); err != nil { // your code under test
 		t.Fatal(err)
@@ -219,7 +220,7 @@ func TestSubmitRetriesThroughRateLimit(t *testing.T) {
 	if got := len(srv.Jobs()); got != 1 { // exactly one job, despite the retry
 		t.Fatalf("platform holds %d jobs, want 1", got)
 	}
-	if got := srv.Requests().ByOperation["addJob"]; got != 2 {
+	if got := srv.Requests().ByOperation[istaritest.OpAddJob]; got != 2 {
 		t.Fatalf("addJob received %d times, want 2", got)
 	}
 }

@@ -16,9 +16,12 @@ type WaitOptions struct {
 	MinInterval time.Duration
 	// MaxInterval caps the wait between two polls (default 30 s).
 	MaxInterval time.Duration
-	// OnStatus, if set, is called with the job after the first poll and
-	// after every poll that finds its status changed.
-	OnStatus func(*Job)
+	// OnStatus, if set, is called once for every entry of the job's status
+	// history, in order, as the polls find them: entries recorded before
+	// the wait began come first, and entries that came and went between
+	// two polls (Claimed, then Running, then Completed within one
+	// interval) each get their own call. It runs on the waiting goroutine.
+	OnStatus func(JobStatus)
 	// Retryable, if set, decides whether a failed poll is waited out and
 	// tried again instead of ending the wait. Transient failures are
 	// already retried by the client's RetryPolicy within each poll.
@@ -45,21 +48,20 @@ func (c *Client) WaitForJob(ctx context.Context, jobID string, o WaitOptions, op
 	o.MaxInterval = max(o.MaxInterval, o.MinInterval)
 
 	var (
-		last  JobStatusName
-		seen  bool
-		delay = o.MinInterval
+		last   JobStatusName
+		cursor statusCursor
+		delay  = o.MinInterval
 	)
 	for {
 		job, err := c.GetJob(ctx, jobID, opts...)
 		switch {
 		case err == nil:
-			if st := job.Status(); !seen || st != last {
-				seen, last = true, st
+			for _, st := range cursor.next(job.StatusHistory) {
 				if o.OnStatus != nil {
-					o.OnStatus(job)
+					o.OnStatus(st)
 				}
 			}
-			if last.IsTerminal() {
+			if last = job.Status(); last.IsTerminal() {
 				return job, nil
 			}
 		case ctx.Err() != nil:
@@ -84,4 +86,32 @@ func waitErr(jobID string, last JobStatusName, err error) error {
 		return fmt.Errorf("facade: WaitForJob %s: last status %s: %w", jobID, status, err)
 	}
 	return fmt.Errorf("facade: WaitForJob %s: %w", jobID, err)
+}
+
+// statusCursor remembers how much of a job's status history has been
+// reported, so that each entry is reported once, in order, however many
+// entries each poll adds.
+type statusCursor struct {
+	n      int    // entries reported
+	lastID string // id of the last entry reported
+}
+
+// next returns the entries of h not reported yet and marks them reported.
+// The history only grows; should a server send a shorter or rewritten one,
+// the entries after the last one reported (found by its id) are new, or,
+// when it is gone, those past the count already reported.
+func (c *statusCursor) next(h []JobStatus) []JobStatus {
+	start := min(c.n, len(h))
+	if c.lastID != "" {
+		for i := start - 1; i >= 0; i-- {
+			if h[i].ID == c.lastID {
+				start = i + 1
+				break
+			}
+		}
+	}
+	if len(h) > 0 {
+		c.n, c.lastID = len(h), h[len(h)-1].ID
+	}
+	return h[start:]
 }

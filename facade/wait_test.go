@@ -2,6 +2,7 @@ package facade_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"sync/atomic"
 	"testing"
@@ -33,13 +34,16 @@ func TestWaitForJobReachesEachTerminalStatus(t *testing.T) {
 			var seen []facade.JobStatusName
 			job, err := c.WaitForJob(context.Background(), "job-1", facade.WaitOptions{
 				MinInterval: time.Millisecond, MaxInterval: 4 * time.Millisecond,
-				OnStatus: func(j *facade.Job) { seen = append(seen, j.Status()) },
+				OnStatus: func(st facade.JobStatus) { seen = append(seen, st.Name) },
 			})
 			require.NoError(t, err)
 			assert.Equal(t, facade.JobStatusName(final), job.Status())
 			assert.EqualValues(t, len(path), polls.Load(), "one poll per step, none after the terminal status")
-			assert.Equal(t, []facade.JobStatusName{facade.JobStatusPending, facade.JobStatusClaimed, facade.JobStatusRunning, facade.JobStatusName(final)}, seen,
-				"OnStatus sees each change once")
+			want := make([]facade.JobStatusName, len(path))
+			for i, s := range path {
+				want[i] = facade.JobStatusName(s)
+			}
+			assert.Equal(t, want, seen, "OnStatus sees each history entry once, in order")
 		})
 	}
 }
@@ -87,4 +91,35 @@ func TestWaitForJobRetryable(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, facade.JobStatusCompleted, job.Status())
 	assert.EqualValues(t, 3, polls.Load())
+}
+
+// TestWaitForJobSeesEntriesBetweenPolls serves a history that grows by
+// several entries between two polls, and by none on some polls: OnStatus
+// still gets every entry once, in order, with its job, message and agent.
+func TestWaitForJobSeesEntriesBetweenPolls(t *testing.T) {
+	full := []gen.JobStatusName{gen.JobStatusNamePending, gen.JobStatusNameClaimed, gen.JobStatusNameRunning, gen.JobStatusNameCompleted}
+	lengths := []int{1, 1, 4} // Claimed, Running and Completed all arrive at the third poll
+	var polls atomic.Int32
+	srv := newRecorder(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		n := int(polls.Add(1))
+		writeJSON(w, 200, sampleJob("job-1", full[:lengths[min(n, len(lengths))-1]]...))
+	})
+	c, _ := newClient(t, srv.baseURL())
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var seen []facade.JobStatus
+	job, err := c.WaitForJob(ctx, "job-1", facade.WaitOptions{
+		MinInterval: time.Millisecond, MaxInterval: 2 * time.Millisecond,
+		OnStatus: func(st facade.JobStatus) { seen = append(seen, st) },
+	})
+	require.NoError(t, err)
+	assert.Equal(t, facade.JobStatusCompleted, job.Status())
+	require.Len(t, seen, 4)
+	for i, st := range seen {
+		assert.Equal(t, facade.JobStatusName(full[i]), st.Name)
+		assert.Equal(t, fmt.Sprintf("job-1-s%d", i), st.ID)
+		assert.Equal(t, "job-1", st.JobID)
+		assert.Equal(t, "agent-1", st.AgentID)
+		assert.Equal(t, "step", st.Message)
+	}
 }

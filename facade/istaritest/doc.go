@@ -15,7 +15,7 @@
 //		}))
 //	// … use client; then check what the platform holds:
 //	jobs := srv.Jobs()
-//	n := srv.Requests().ByOperation["addJob"]
+//	n := srv.Requests().ByOperation[OpAddJob]
 //
 // To mount the platform in a server of your own, use New and
 // Platform.Handler, which serves the routes under /api/v2.

@@ -10,6 +10,7 @@ import (
 	"net/textproto"
 	"time"
 
+	"github.com/istari-go/sdk/facade"
 	"github.com/istari-go/sdk/facade/istaritest"
 	"github.com/istari-go/sdk/gen"
 )
@@ -59,12 +60,12 @@ func ExampleNewServer() {
 
 	// What the platform now holds, and what it received.
 	stored := srv.Jobs()[0]
-	history := *stored.StatusHistory
+	history := stored.StatusHistory
 	fmt.Println("function:", stored.Function.Name)
 	fmt.Println("statuses:", history[0].Name, "->", history[len(history)-1].Name)
 	fmt.Println("created by:", stored.CreatedByID)
 	fmt.Println("parameters:", string(srv.Uploads(job.ID)[0].Content))
-	fmt.Println("addJob requests:", srv.Requests().ByOperation["addJob"])
+	fmt.Println("addJob requests:", srv.Requests().ByOperation[istaritest.OpAddJob])
 	// Output:
 	// status code: 200
 	// function: @istari:extract
@@ -80,7 +81,7 @@ func ExamplePlatform_FailOperation() {
 	c := client(srv.URL, srv.Token)
 
 	// The next getJob answers 429 with Retry-After; the one after is served.
-	srv.FailOperation("getJob", 1, http.StatusTooManyRequests, 2*time.Second)
+	srv.FailOperation(istaritest.OpGetJob, 1, http.StatusTooManyRequests, 2*time.Second)
 	for range 2 {
 		res, err := c.GetJobWithResponse(context.Background(), "no-such-job")
 		if err != nil {
@@ -97,7 +98,7 @@ func ExamplePlatform_FailOperation() {
 func ExampleWithFunctions() {
 	srv := istaritest.NewServer(istaritest.WithFunctions(istaritest.Function{
 		Name: "@istari:extract", ToolName: "ansys", ToolVersions: []string{"2024"},
-		OperatingSystems: []gen.OS{gen.OSUbuntu2404},
+		OperatingSystems: []facade.OS{facade.OSUbuntu2404},
 	}))
 	defer srv.Close()
 	c := client(srv.URL, srv.Token)

@@ -13,10 +13,11 @@ import (
 // answers it with Status and the body {"detail": Detail} (on 422, the
 // validation-error shape), after any latency and before authentication.
 type Fault struct {
-	// Operation limits the fault to one operation, by operationId (such as
-	// "addJob"); empty means any operation. Requests that match no operation
-	// are never failed.
-	Operation string
+	// Operation limits the fault to one operation, such as [OpAddJob]; empty
+	// means any operation. Requests that match no operation are never
+	// failed. A name that is not an operation panics when the fault is
+	// injected.
+	Operation Operation
 	// Count is how many requests to fail; 0 or less fails none.
 	Count int
 	// Status is the HTTP status to answer with, from 400 to 599; any other
@@ -52,8 +53,11 @@ func (f Fault) problem() problem {
 
 // InjectFault queues a fault. Faults apply in the order they were injected:
 // a request is failed by the first fault, still counting, that matches its
-// operation.
+// operation. It panics when f.Operation is set but names no operation.
 func (p *Platform) InjectFault(f Fault) {
+	if f.Operation != "" {
+		mustOperation(f.Operation)
+	}
 	if f.Count <= 0 {
 		return
 	}
@@ -68,11 +72,12 @@ func (p *Platform) FailNext(n, status int, retryAfter time.Duration) {
 	p.InjectFault(Fault{Count: n, Status: status, RetryAfter: retryAfter})
 }
 
-// FailOperation fails the next n requests of one operation, named by its
-// operationId (such as "addJob"), with status and, when retryAfter is
-// positive, a Retry-After header.
-func (p *Platform) FailOperation(operationID string, n, status int, retryAfter time.Duration) {
-	p.InjectFault(Fault{Operation: operationID, Count: n, Status: status, RetryAfter: retryAfter})
+// FailOperation fails the next n requests of op, such as [OpAddJob], with
+// status and, when retryAfter is positive, a Retry-After header. It panics
+// when op is not one of [Operations], listing them.
+func (p *Platform) FailOperation(op Operation, n, status int, retryAfter time.Duration) {
+	mustOperation(op)
+	p.InjectFault(Fault{Operation: op, Count: n, Status: status, RetryAfter: retryAfter})
 }
 
 // ClearFaults removes every fault still pending.
@@ -83,7 +88,7 @@ func (p *Platform) ClearFaults() {
 }
 
 // takeFault uses up one request of the first fault that matches op.
-func (p *Platform) takeFault(op string) (Fault, bool) {
+func (p *Platform) takeFault(op Operation) (Fault, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for i := range p.faults {

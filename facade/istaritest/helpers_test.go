@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/istari-go/sdk/facade"
 	"github.com/istari-go/sdk/gen"
 	"github.com/istari-go/sdk/internal/spec"
 )
@@ -258,16 +259,31 @@ func (s *testServer) addJobAs(token, model string, extra ...part) gen.Job {
 	return res.job(s.t)
 }
 
-func status(j gen.Job) gen.JobStatusName {
-	if j.StatusHistory == nil || len(*j.StatusHistory) == 0 {
-		return ""
+// status returns the current status of a job decoded from an answer (a
+// gen.Job) or returned by the platform's accessors (a *facade.Job).
+func status[J gen.Job | *facade.Job](j J) gen.JobStatusName {
+	switch v := any(j).(type) {
+	case gen.Job:
+		if v.StatusHistory == nil || len(*v.StatusHistory) == 0 {
+			return ""
+		}
+		return (*v.StatusHistory)[len(*v.StatusHistory)-1].Name
+	case *facade.Job:
+		return gen.JobStatusName(v.Status())
 	}
-	return (*j.StatusHistory)[len(*j.StatusHistory)-1].Name
+	return ""
 }
 
-func archived(j gen.Job) bool {
-	n := len(j.ArchiveStatusHistory)
-	return n > 0 && j.ArchiveStatusHistory[n-1].Name == gen.ArchiveStatusNameArchived
+// archived reports whether a job, of either kind, is archived.
+func archived[J gen.Job | *facade.Job](j J) bool {
+	switch v := any(j).(type) {
+	case gen.Job:
+		n := len(v.ArchiveStatusHistory)
+		return n > 0 && v.ArchiveStatusHistory[n-1].Name == gen.ArchiveStatusNameArchived
+	case *facade.Job:
+		return v.Archived()
+	}
+	return false
 }
 
 func ids(jobs []gen.Job) []string {
@@ -313,4 +329,14 @@ func (s *testServer) expectErrors(t *testing.T, cases []errorCase) {
 			}
 		})
 	}
+}
+
+// wires returns the generated values of the platform's jobs, as a client
+// that decodes its answers into gen.Job sees them.
+func wires(jobs []*facade.Job) []gen.Job {
+	out := make([]gen.Job, len(jobs))
+	for i, j := range jobs {
+		out[i] = *j.Wire()
+	}
+	return out
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/istari-go/sdk/facade"
 	"github.com/istari-go/sdk/gen"
 )
 
@@ -78,10 +79,10 @@ func TestAddJobRecordsEverything(t *testing.T) {
 	assert.Nil(t, (*rev.Sources)[1].RelationshipIdentifier)
 
 	// The platform holds what it answered, and the uploaded bytes.
-	assert.Equal(t, []gen.Job{j}, srv.Jobs())
+	assert.Equal(t, []gen.Job{j}, wires(srv.Jobs()))
 	got, ok := srv.Job(j.ID)
-	assert.True(t, ok)
-	assert.Equal(t, j, got)
+	require.True(t, ok)
+	assert.Equal(t, j, *got.Wire())
 	assert.Equal(t, []Upload{{RevisionID: rev.ID, FileName: "params.json", ContentType: "application/json", Size: 7, Content: []byte(`{"k":1}`)}}, srv.Uploads(j.ID))
 	assert.Nil(t, srv.Uploads("nope"))
 	_, ok = srv.Job("nope")
@@ -146,7 +147,7 @@ func TestAddJobErrors(t *testing.T) {
 
 func TestFunctionRegistry(t *testing.T) {
 	extract := Function{Name: "@istari:extract", ToolName: "ansys", ToolVersions: []string{"2023", "2024"},
-		OperatingSystems: []gen.OS{gen.OSUbuntu2404, gen.OSWindows11}}
+		OperatingSystems: []facade.OS{facade.OSUbuntu2404, facade.OSWindows11}}
 	srv := newServer(t, WithFunctions(extract))
 	srv.AddFunction(Function{Name: "@istari:convert"})
 	cases := []struct {
@@ -176,12 +177,10 @@ func TestFunctionRegistry(t *testing.T) {
 	// A matched job records the registered function version.
 	j := srv.Jobs()[0]
 	assert.Equal(t, "@istari:extract", j.Function.Name)
-	assert.NotNil(t, j.Function.ID)
-	assert.Equal(t, ptr("ansys"), j.Function.ToolName)
-	require.NotNil(t, j.Function.ToolVersions)
-	assert.Len(t, *j.Function.ToolVersions, 2)
-	require.NotNil(t, j.Function.OperatingSystems)
-	assert.Equal(t, gen.OSWindows11, (*j.Function.OperatingSystems)[1].Name)
+	assert.NotEmpty(t, j.Function.ID)
+	assert.Equal(t, "ansys", j.Function.ToolName)
+	assert.Equal(t, []string{"2023", "2024"}, j.Function.ToolVersions)
+	assert.Equal(t, []facade.OS{facade.OSUbuntu2404, facade.OSWindows11}, j.Function.OperatingSystems)
 	assert.Len(t, srv.Jobs(), 3)
 }
 
@@ -280,8 +279,8 @@ func TestUpdateJobStatus(t *testing.T) {
 		{"message not a string", req{method: http.MethodPatch, path: "/jobs/" + j.ID + "/status?status_name=Running", ctype: "application/json", body: []byte(`{"message":1}`)}, 422, "body.message"},
 		{"broken JSON", req{method: http.MethodPatch, path: "/jobs/" + j.ID + "/status?status_name=Running", ctype: "application/json", body: []byte(`{`)}, 422, "body"},
 	})
-	j, _ = srv.Job(j.ID)
-	assert.Len(t, *j.StatusHistory, 3, "failed updates changed nothing")
+	stored, _ := srv.Job(j.ID)
+	assert.Len(t, stored.StatusHistory, 3, "failed updates changed nothing")
 }
 
 func TestAssignedAgent(t *testing.T) {
@@ -313,8 +312,8 @@ func TestAssignedAgent(t *testing.T) {
 		{"unknown job", jsonReq(http.MethodPut, "/jobs/nope/assigned-agent", gen.NewJobAssignedAgent{AgentID: ptr("a")}), 404, ""},
 		{"no token", jsonReq(http.MethodPut, path, gen.NewJobAssignedAgent{AgentID: ptr("a")}).as("-"), 401, ""},
 	})
-	got, _ = srv.Job(j.ID)
-	assert.Equal(t, ptr("a2"), got.AssignedAgentID, "failed requests changed nothing")
+	stored, _ := srv.Job(j.ID)
+	assert.Equal(t, "a2", stored.AssignedAgentID, "failed requests changed nothing")
 
 	res = srv.send(req{method: http.MethodDelete, path: path})
 	require.Equal(t, http.StatusOK, res.status, "body %s", res.body)
@@ -379,18 +378,18 @@ func TestJobsIsADeepCopy(t *testing.T) {
 	srv.addJob("m", source("r1", "rel"))
 	jobs := srv.Jobs()
 	jobs[0].ID = "changed"
-	(*jobs[0].StatusHistory)[0].Name = gen.JobStatusNameFailed
-	*jobs[0].ModelID = "changed"
-	*(*jobs[0].File.Revisions[0].Sources)[0].RelationshipIdentifier = "changed"
-	jobs[0].ArchiveStatusHistory[0].Name = gen.ArchiveStatusNameArchived
+	jobs[0].StatusHistory[0].Name = facade.JobStatusFailed
+	jobs[0].ModelID = "changed"
+	jobs[0].File.Revisions[0].Sources[0].RelationshipIdentifier = "changed"
+	jobs[0].ArchiveStatusHistory[0].Name = facade.ArchiveStatusNameArchived
 	ups := srv.Uploads(srv.Jobs()[0].ID)
 	ups[0].Content[0] = 'X'
 
 	again := srv.Jobs()[0]
 	assert.NotEqual(t, "changed", again.ID)
 	assert.Equal(t, gen.JobStatusNamePending, status(again))
-	assert.Equal(t, ptr("m"), again.ModelID)
-	assert.Equal(t, ptr("rel"), (*again.File.Revisions[0].Sources)[0].RelationshipIdentifier)
+	assert.Equal(t, "m", again.ModelID)
+	assert.Equal(t, "rel", again.File.Revisions[0].Sources[0].RelationshipIdentifier)
 	assert.False(t, archived(again))
 	assert.Equal(t, byte('{'), srv.Uploads(again.ID)[0].Content[0])
 }

@@ -1,6 +1,7 @@
 package istaritest
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/istari-go/sdk/api"
+	"github.com/istari-go/sdk/facade"
 	"github.com/istari-go/sdk/gen"
 	"github.com/istari-go/sdk/gen/server"
 	"github.com/istari-go/sdk/internal/fakestore"
@@ -48,7 +50,7 @@ type Function struct {
 	Name             string
 	ToolName         string
 	ToolVersions     []string
-	OperatingSystems []gen.OS
+	OperatingSystems []facade.OS
 }
 
 // Upload is one file the platform received, on a job's creation or update,
@@ -72,9 +74,9 @@ type RequestCounts struct {
 	// Total counts every request, including those that matched no operation
 	// or failed (by a fault, authentication or validation).
 	Total int
-	// ByOperation counts the requests of each operation, by operationId
-	// (such as "addJob"). Operations never called are absent.
-	ByOperation map[string]int
+	// ByOperation counts the requests of each operation, such as
+	// ByOperation[OpAddJob]. Operations never called are absent.
+	ByOperation map[Operation]int
 }
 
 // user is one account the platform knows.
@@ -171,7 +173,7 @@ type Platform struct {
 	faults  []Fault
 	latency time.Duration
 	total   int
-	byOp    map[string]int
+	byOp    map[Operation]int
 }
 
 // New returns a Platform configured by opts. It knows two users to begin
@@ -204,7 +206,7 @@ func New(opts ...ServerOption) *Platform {
 		limiter:   c.limiter.fresh(),
 		users:     c.users,
 		latency:   c.latency,
-		byOp:      map[string]int{},
+		byOp:      map[Operation]int{},
 	}
 	for _, f := range c.functions {
 		p.AddFunction(f)
@@ -256,7 +258,7 @@ func (p *Platform) AddFunction(f Function) {
 		Name:             f.Name,
 		ToolName:         f.ToolName,
 		ToolVersions:     f.ToolVersions,
-		OperatingSystems: f.OperatingSystems,
+		OperatingSystems: osToWire(f.OperatingSystems),
 	})
 }
 
@@ -267,13 +269,50 @@ func (p *Platform) SetLatency(d time.Duration) {
 	p.latency = max(d, 0)
 }
 
-// Jobs returns a deep copy of every job, in creation order.
-func (p *Platform) Jobs() []gen.Job { return p.store.Jobs() }
+// Jobs returns every job, in creation order, as the facade's values: what
+// a client would get from GetJob. They are copies; changing them changes
+// nothing on the platform.
+func (p *Platform) Jobs() []*facade.Job {
+	ws := p.store.Jobs()
+	jobs := make([]*facade.Job, len(ws))
+	for i := range ws {
+		jobs[i] = toFacade(&ws[i])
+	}
+	return jobs
+}
 
-// Job returns a deep copy of one job, and false when there is no such job.
-func (p *Platform) Job(id string) (gen.Job, bool) {
-	j, err := p.store.Job(id)
-	return j, err == nil
+// Job returns a copy of one job, and false when there is no such job.
+func (p *Platform) Job(id string) (*facade.Job, bool) {
+	w, err := p.store.Job(id)
+	if err != nil {
+		return nil, false
+	}
+	return toFacade(&w), true
+}
+
+// toFacade converts a stored job the way a client decodes it: through its
+// JSON form, so that Wire returns the generated value.
+func toFacade(w *gen.Job) *facade.Job {
+	data, err := json.Marshal(w)
+	if err != nil {
+		panic(fmt.Sprintf("istaritest: a stored job does not marshal: %v", err))
+	}
+	j := new(facade.Job)
+	if err := json.Unmarshal(data, j); err != nil {
+		panic(fmt.Sprintf("istaritest: a stored job does not decode: %v", err))
+	}
+	return j
+}
+
+func osToWire(oss []facade.OS) []gen.OS {
+	if oss == nil {
+		return nil
+	}
+	out := make([]gen.OS, len(oss))
+	for i, o := range oss {
+		out[i] = gen.OS(o)
+	}
+	return out
 }
 
 // Uploads returns the files uploaded for a job, oldest first: the one it was
@@ -306,12 +345,12 @@ func (p *Platform) lookupUser(token string) (user, bool) {
 }
 
 // count records one received request.
-func (p *Platform) count(operationID string) {
+func (p *Platform) count(op Operation) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.total++
-	if operationID != "" {
-		p.byOp[operationID]++
+	if op != "" {
+		p.byOp[op]++
 	}
 }
 
@@ -358,7 +397,7 @@ func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, problem{status: http.StatusNotFound, detail: "Not Found"})
 		return
 	}
-	op := route.Operation.OperationID
+	op := Operation(route.Operation.OperationID)
 	p.count(op)
 
 	if d := p.currentLatency(); d > 0 {

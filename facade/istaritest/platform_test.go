@@ -21,8 +21,8 @@ import (
 )
 
 // oneOfEach returns one valid request of each operation on job id.
-func oneOfEach(id string) map[string]req {
-	return map[string]req{
+func oneOfEach(id string) map[Operation]req {
+	return map[Operation]req{
 		"addJob":                 formReq(http.MethodPost, "/models/m/jobs", file("p.json", "application/json", "{}"), part{name: "function", value: "f"}),
 		"listJobs":               get("/jobs"),
 		"listModelJobs":          get("/models/m/jobs"),
@@ -40,7 +40,7 @@ func TestEveryOperationNeedsAToken(t *testing.T) {
 	srv := newServer(t)
 	j := srv.addJob("m")
 	for op, rq := range oneOfEach(j.ID) {
-		t.Run(op, func(t *testing.T) {
+		t.Run(string(op), func(t *testing.T) {
 			for _, token := range []string{"-", "unknown"} {
 				res := srv.send(rq.as(token))
 				assert.Equal(t, http.StatusUnauthorized, res.status, "body %s", res.body)
@@ -48,15 +48,16 @@ func TestEveryOperationNeedsAToken(t *testing.T) {
 			}
 		})
 	}
-	assert.Equal(t, []gen.Job{j}, srv.Jobs(), "nothing changed")
+	assert.Equal(t, []gen.Job{j}, wires(srv.Jobs()), "nothing changed")
 }
 
 func TestEveryOperationHappyPath(t *testing.T) {
 	srv := newServer(t)
 	j := srv.addJob("m")
 	// Archive before restore, so both succeed.
-	order := []string{"addJob", "listJobs", "listModelJobs", "getJob", "updateJob", "updateJobStatus",
-		"updateJobAssignedAgent", "removeJobAssignedAgent", "archiveJob", "restoreJob"}
+	order := []Operation{OpAddJob, OpListJobs, OpListModelJobs, OpGetJob, OpUpdateJob, OpUpdateJobStatus,
+		OpUpdateJobAssignedAgent, OpRemoveJobAssignedAgent, OpArchiveJob, OpRestoreJob}
+	require.ElementsMatch(t, Operations(), order, "one constant per operation")
 	reqs := oneOfEach(j.ID)
 	for _, op := range order {
 		res := srv.send(reqs[op])
@@ -64,7 +65,7 @@ func TestEveryOperationHappyPath(t *testing.T) {
 	}
 	counts := srv.Requests()
 	assert.Equal(t, 11, counts.Total)
-	assert.Equal(t, 2, counts.ByOperation["addJob"])
+	assert.Equal(t, 2, counts.ByOperation[OpAddJob])
 	for _, op := range order[1:] {
 		assert.Equal(t, 1, counts.ByOperation[op], op)
 	}
@@ -113,12 +114,12 @@ func TestFaults(t *testing.T) {
 		assert.Equal(t, 200, srv.send(get("/jobs")).status)
 		srv.addJob("m")
 		assert.Len(t, srv.Jobs(), 1)
-		assert.Equal(t, 3, srv.Requests().ByOperation["addJob"], "failed requests are counted")
+		assert.Equal(t, 3, srv.Requests().ByOperation[OpAddJob], "failed requests are counted")
 	})
 	t.Run("FailOperation", func(t *testing.T) {
 		srv := newServer(t)
 		j := srv.addJob("m")
-		srv.FailOperation("archiveJob", 1, http.StatusTooManyRequests, 3*time.Second)
+		srv.FailOperation(OpArchiveJob, 1, http.StatusTooManyRequests, 3*time.Second)
 		assert.Equal(t, 200, srv.send(get("/jobs/"+j.ID)).status, "other operations pass")
 		res := srv.send(req{method: http.MethodPatch, path: "/jobs/" + j.ID + "/archive"})
 		assert.Equal(t, 429, res.status)
@@ -128,7 +129,7 @@ func TestFaults(t *testing.T) {
 		assert.Equal(t, 200, srv.send(req{method: http.MethodPatch, path: "/jobs/" + j.ID + "/archive"}).status)
 	})
 	t.Run("WithFault option, no Retry-After, custom detail", func(t *testing.T) {
-		srv := newServer(t, WithFault(Fault{Operation: "getJob", Count: 1, Status: 502, Detail: "bad gateway"}))
+		srv := newServer(t, WithFault(Fault{Operation: OpGetJob, Count: 1, Status: 502, Detail: "bad gateway"}))
 		res := srv.send(get("/jobs/x"))
 		assert.Equal(t, 502, res.status)
 		assert.Empty(t, res.header.Get("Retry-After"))
@@ -151,7 +152,7 @@ func TestFaults(t *testing.T) {
 		res := srv.send(get("/jobs"))
 		assert.Equal(t, 422, res.status)
 		assert.NotEmpty(t, res.locs(t), "a 422 fault keeps the validation-error shape")
-		srv.FailOperation("getJob", 1, 409, 0)
+		srv.FailOperation(OpGetJob, 1, 409, 0)
 		assert.Equal(t, 409, srv.send(get("/jobs/x")).status)
 		srv.FailNext(0, 500, 0)
 		assert.Equal(t, 200, srv.send(get("/jobs")).status, "a fault of 0 requests fails none")
@@ -191,7 +192,7 @@ func TestLatency(t *testing.T) {
 	assert.Less(t, time.Since(start), d)
 	// The abandoned request has ended by now (its handler saw the
 	// cancellation); the job was not archived.
-	require.Eventually(t, func() bool { return srv.Requests().ByOperation["archiveJob"] == 1 }, time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return srv.Requests().ByOperation[OpArchiveJob] == 1 }, time.Second, time.Millisecond)
 	got, _ := srv.Job(j.ID)
 	assert.False(t, archived(got))
 }
@@ -246,7 +247,7 @@ func TestConcurrentUse(t *testing.T) {
 	archivedCount := 0
 	for _, j := range jobs {
 		assert.Equal(t, gen.JobStatusNameRunning, status(j))
-		assert.Len(t, *j.StatusHistory, 2)
+		assert.Len(t, j.StatusHistory, 2)
 		if archived(j) {
 			archivedCount++
 		}
@@ -261,8 +262,8 @@ func TestConcurrentUse(t *testing.T) {
 	p := srv.send(get("/jobs?size=100&archive_status=all")).page(t)
 	assert.Equal(t, n, p.Total)
 	c := srv.Requests()
-	assert.Equal(t, n, c.ByOperation["addJob"])
-	assert.Equal(t, n/2, c.ByOperation["archiveJob"])
+	assert.Equal(t, n, c.ByOperation[OpAddJob])
+	assert.Equal(t, n/2, c.ByOperation[OpArchiveJob])
 }
 
 func TestMaxBodySize(t *testing.T) {
@@ -380,4 +381,21 @@ func FuzzHandler(f *testing.F) {
 		h.ServeHTTP(rec, r)
 		assert.NotZero(t, rec.Code)
 	})
+}
+
+// TestUnknownOperationPanics: a fault for an operation that does not exist
+// would never fire, so the test that sets it would pass for the wrong
+// reason. Naming one panics, and the message lists the valid names.
+func TestUnknownOperationPanics(t *testing.T) {
+	srv := newServer(t)
+	for _, name := range []Operation{"AddJob", "addjob", "getJobs", " getJob"} {
+		assert.PanicsWithValue(t,
+			`istaritest: "`+string(name)+`" is not an operation; use one of the Op constants: addJob, getJob, updateJob, listJobs, listModelJobs, updateJobStatus, updateJobAssignedAgent, removeJobAssignedAgent, archiveJob, restoreJob`,
+			func() { srv.FailOperation(name, 1, 500, 0) }, name)
+		assert.Panics(t, func() { srv.InjectFault(Fault{Operation: name, Count: 1}) }, name)
+	}
+	for _, op := range Operations() {
+		assert.NotPanics(t, func() { srv.FailOperation(op, 1, 500, 0) })
+	}
+	srv.ClearFaults()
 }

@@ -197,8 +197,8 @@ func (d *demo) lifecycle(ctx context.Context, id string) error {
 	done, err := d.c.WaitForJob(ctx, id, facade.WaitOptions{
 		MinInterval: 10 * time.Millisecond,
 		MaxInterval: 20 * time.Millisecond,
-		OnStatus: func(j *facade.Job) {
-			d.out.printf("      WaitForJob     saw %s\n", statusText(j))
+		OnStatus: func(st facade.JobStatus) {
+			d.out.printf("      WaitForJob     saw %s\n", statusNameText(st.Name))
 		},
 	})
 	if err != nil {

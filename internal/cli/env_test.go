@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/istari-go/sdk/facade/istaritest"
 	"github.com/stretchr/testify/assert"
 )
 
@@ -22,13 +23,13 @@ func TestClientSettingsFromEnvironment(t *testing.T) {
 	// Retries on: a GET goes through one 503.
 	e.vars["ISTARI_CLIENT_RETRY_MAX_ATTEMPTS"] = "2"
 	e.vars["ISTARI_CLIENT_RETRY_MIN_INTERVAL_MILLIS"] = "1"
-	e.srv.FailOperation("getJob", 1, http.StatusServiceUnavailable, 0)
+	e.srv.FailOperation(istaritest.OpGetJob, 1, http.StatusServiceUnavailable, 0)
 	r = e.run("get", id)
 	assert.Equal(t, 0, r.code, r.stderr)
 
 	// Retries off: the same 503 is an API error.
 	e.vars["ISTARI_CLIENT_RETRY_ENABLED"] = "false"
-	e.srv.FailOperation("getJob", 1, http.StatusServiceUnavailable, time.Second)
+	e.srv.FailOperation(istaritest.OpGetJob, 1, http.StatusServiceUnavailable, time.Second)
 	r = e.run("get", id)
 	assert.Equal(t, 1, r.code)
 	assert.Contains(t, r.stderr, "503")

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/istari-go/sdk/facade"
+	"github.com/istari-go/sdk/facade/istaritest"
 )
 
 // TestUsageErrors checks that bad flags and values exit 2, with a message
@@ -134,7 +135,7 @@ func TestAPIErrors(t *testing.T) {
 	assert.Contains(t, r.stderr, "401 Unauthorized")
 	assert.NotContains(t, r.stderr, "not-a-known-token")
 
-	e.srv.FailOperation("listJobs", 1, 403, 0)
+	e.srv.FailOperation(istaritest.OpListJobs, 1, 403, 0)
 	r = e.run("list")
 	assert.Equal(t, ExitAPI, r.code)
 	assert.Contains(t, r.stderr, "ListJobs failed: 403 Forbidden")

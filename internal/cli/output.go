@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/istari-go/sdk/facade"
-	"github.com/istari-go/sdk/gen"
 )
 
 // The output formats of --output.
@@ -44,27 +43,31 @@ func (t *jobTable) flush() error { return t.tw.Flush() }
 
 // statusText is a job's current status as the table shows it.
 func statusText(j *facade.Job) string {
-	st := j.Status()
-	s := sanitize(string(st), false)
-	switch {
-	case st == "":
-		s = "-"
-	case !st.Valid():
-		s += " (unknown)"
-	}
+	s := statusNameText(j.Status())
 	if j.Archived() {
 		s += " [archived]"
 	}
 	return s
 }
 
+// statusNameText shows a status name, marking one the SDK does not know.
+func statusNameText(st facade.JobStatusName) string {
+	switch {
+	case st == "":
+		return "-"
+	case !st.Valid():
+		return sanitize(string(st), false) + " (unknown)"
+	}
+	return sanitize(string(st), false)
+}
+
 // agentText is the agent or agent pool a job is assigned to.
 func agentText(j *facade.Job) string {
 	switch {
-	case j.AssignedAgentID != nil && *j.AssignedAgentID != "":
-		return *j.AssignedAgentID
-	case j.AssignedAgentPoolID != nil && *j.AssignedAgentPoolID != "":
-		return "pool:" + *j.AssignedAgentPoolID
+	case j.AssignedAgentID != "":
+		return j.AssignedAgentID
+	case j.AssignedAgentPoolID != "":
+		return "pool:" + j.AssignedAgentPoolID
 	}
 	return "-"
 }
@@ -90,7 +93,7 @@ func (a *app) printJob(j *facade.Job) error {
 // the platform sends it.
 func (a *app) printPage(p *facade.JobPage, countOnly bool) error {
 	if a.output == outputJSON {
-		return a.writeJSON(pageWire(p), true)
+		return a.writeJSON(p, true)
 	}
 	if countOnly {
 		_, err := fmt.Fprintf(a.stdout, "%s in all\n", plural(p.Total, "job"))
@@ -109,16 +112,6 @@ func (a *app) printPage(p *facade.JobPage, countOnly bool) error {
 	}
 	_, err := fmt.Fprintln(a.stdout, footer)
 	return err
-}
-
-// pageWire returns the page in its wire form. facade.JobPage has no JSON
-// field names of its own.
-func pageWire(p *facade.JobPage) gen.PageJob {
-	w := gen.PageJob{Items: make([]gen.Job, len(p.Items)), Total: p.Total, Page: p.Page, Size: p.Size, Pages: p.Pages}
-	for i, j := range p.Items {
-		w.Items[i] = j.Job
-	}
-	return w
 }
 
 // writeJSON writes v as one JSON document, indented or on one line.

@@ -55,10 +55,10 @@ so check its status.`,
 			job, err := c.WaitForJob(ctx, id, facade.WaitOptions{
 				MinInterval: interval,
 				MaxInterval: maxInterval,
-				OnStatus: func(j *facade.Job) {
-					last = statusText(j)
+				OnStatus: func(st facade.JobStatus) {
+					last = statusNameText(st.Name)
 					line := fmt.Sprintf("job %s: %s", sanitize(id, false), last)
-					if m := statusMessage(j); m != "" {
+					if m := sanitize(strings.TrimSpace(st.Message), false); m != "" {
 						line += ": " + m
 					}
 					if live {
@@ -95,8 +95,8 @@ so check its status.`,
 
 // statusMessage is the message of a job's current status, on one line.
 func statusMessage(j *facade.Job) string {
-	if ls := j.LastStatus(); ls != nil && ls.Message != nil {
-		return sanitize(strings.TrimSpace(*ls.Message), false)
+	if ls, ok := j.LastStatus(); ok {
+		return sanitize(strings.TrimSpace(ls.Message), false)
 	}
 	return ""
 }
