@@ -39,8 +39,18 @@ func TestAddBatchTable(t *testing.T) {
 
 	jobs := e.srv.Jobs()
 	require.Len(t, jobs, 2)
-	assert.Equal(t, `{"mesh":1}`, string(e.srv.Uploads(jobs[0].ID)[0].Content))
-	assert.Equal(t, "ansys", *jobs[1].Function.ToolName)
+	for _, j := range jobs {
+		switch j.Function.Name {
+		case "@sweep:a":
+			assert.Equal(t, `{"mesh":1}`, string(e.srv.Uploads(j.ID)[0].Content))
+		case "@sweep:c":
+			assert.Equal(t, "ansys", j.Function.ToolName)
+			require.Len(t, j.File.Revisions, 1)
+			assert.Equal(t, "input", j.File.Revisions[0].Sources[0].RelationshipIdentifier)
+		default:
+			t.Errorf("unexpected job %s", j.Function.Name)
+		}
+	}
 }
 
 func TestAddBatchJSONLines(t *testing.T) {
