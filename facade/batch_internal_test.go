@@ -74,7 +74,8 @@ func TestGateWait(t *testing.T) {
 
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
-	assert.ErrorIs(t, g.wait(cancelled, sleepCtx), context.Canceled)
+	assert.ErrorIs(t, g.wait(cancelled, sleepCtx), context.Canceled, "a closed gate")
+	assert.NoError(t, newGate().wait(cancelled, sleepCtx), "an open gate leaves ctx to the request")
 
 	// A real wait: the gate opens after its Retry-After.
 	g = newGate()
@@ -162,3 +163,7 @@ func TestConcurrencyWakesWaiters(t *testing.T) {
 	c.release(true)
 	assert.Equal(t, 0, c.inflight)
 }
+
+// SetClientSleep replaces the client's sleep between polls and retries, for
+// the external tests that count WaitForJobs's rounds.
+func SetClientSleep(c *Client, sleep func(context.Context, time.Duration) error) { c.tr.sleep = sleep }

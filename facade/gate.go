@@ -30,7 +30,7 @@ type gate struct {
 func newGate() *gate { return &gate{} }
 
 // wait returns once the gate is open, or with ctx's error when ctx ends
-// first. It sleeps with sleep, the transport's, so that tests on a fake
+// while it waits. It sleeps with sleep, the transport's, so that tests on a fake
 // clock do not wait in real time. A hold extended while it slept is waited
 // out too; a fake sleep that returns at once does not loop, because it waits
 // at most once for each deadline it reads.
@@ -45,7 +45,7 @@ func (g *gate) wait(ctx context.Context, sleep func(context.Context, time.Durati
 		g.mu.Unlock()
 		d := time.Until(until)
 		if d <= 0 || !until.After(waited) {
-			return ctx.Err()
+			return nil
 		}
 		if err := sleep(ctx, d); err != nil {
 			return err
