@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -345,11 +346,11 @@ func (p *batchProgress) add(ok bool) {
 	p.draw()
 }
 
-// setStatuses replaces the status counts shown.
-func (p *batchProgress) setStatuses(st map[string]int) {
+// set replaces the counts shown.
+func (p *batchProgress) set(done, failed int, statuses map[string]int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.statuses = st
+	p.done, p.failed, p.statuses = done, failed, statuses
 	p.draw()
 }
 
@@ -382,4 +383,76 @@ func (p *batchProgress) close() {
 		fmt.Fprint(p.w, clearLine)
 	}
 	p.live = false
+}
+
+// waitMany waits for many jobs with facade's WaitForJobs, which polls them
+// in bulk, and prints the final jobs in the order of ids: a table, or JSON
+// Lines. Each status change is shown on standard error, as wait shows one
+// job's; on a terminal, one updating line counts the jobs done, those that
+// failed (Failed or Canceled) and the current statuses instead. When
+// timeout passes first, the jobs finished so far are printed and the exit
+// code is ExitTimeout.
+func (a *app) waitMany(ctx context.Context, c *facade.Client, ids []string, o facade.WaitOptions, timeout time.Duration) error {
+	unique := map[string]bool{}
+	for _, id := range ids {
+		unique[id] = true
+	}
+	prog := a.batchProgress("jobs", len(unique))
+	prog.ok = "finished"
+	current := map[string]facade.JobStatusName{}
+	o.OnStatus = func(st facade.JobStatus) {
+		if !prog.live {
+			line := fmt.Sprintf("job %s: %s", sanitize(st.JobID, false), statusNameText(st.Name))
+			if m := sanitize(strings.TrimSpace(st.Message), false); m != "" {
+				line += ": " + m
+			}
+			fmt.Fprintln(a.stderr, line)
+		}
+		current[st.JobID] = st.Name
+		var done, failed int
+		counts := map[string]int{}
+		for _, name := range current {
+			counts[statusNameText(name)]++
+			if name.IsTerminal() {
+				done++
+				if name != facade.JobStatusCompleted {
+					failed++
+				}
+			}
+		}
+		prog.set(done, failed, counts)
+	}
+	jobs, err := c.WaitForJobs(ctx, ids, o)
+	prog.close()
+
+	var perr error
+	if a.jsonLines() {
+		for _, j := range jobs {
+			if j != nil && perr == nil {
+				perr = a.writeJSON(j, false)
+			}
+		}
+	} else {
+		t := newJobTable(a.stdout)
+		for _, j := range jobs {
+			if j != nil {
+				t.add(j)
+			}
+		}
+		perr = t.flush()
+	}
+	switch {
+	case err == nil:
+		return perr
+	case a.ctx.Err() == nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
+		waiting := 0
+		for _, j := range jobs {
+			if j == nil {
+				waiting++
+			}
+		}
+		return &exitError{code: ExitTimeout, err: fmt.Errorf("timed out after %s waiting for %d of %s", timeout, waiting, plural(len(ids), "job"))}
+	default:
+		return err
+	}
 }

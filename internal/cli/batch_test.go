@@ -10,6 +10,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/istari-go/sdk/facade"
+	"github.com/istari-go/sdk/facade/istaritest"
 )
 
 // batchFile writes an add --batch file of lines.
@@ -155,4 +158,64 @@ func TestAddBatchStdinAndProgress(t *testing.T) {
 	assert.Len(t, e.srv.Jobs(), 2)
 	assert.Contains(t, stderr.String(), "jobs: 2/2 done, 2 submitted, 0 failed")
 	assert.True(t, strings.HasSuffix(stderr.String(), clearLine), "the progress line is cleared at the end")
+}
+
+func TestWaitMany(t *testing.T) {
+	e := newEnv(t)
+	var ids []string
+	for range 5 {
+		ids = append(ids, e.addJob("m1").ID)
+	}
+	other := e.addJob("m2").ID
+	finals := []facade.JobStatusName{facade.JobStatusCompleted, facade.JobStatusFailed, facade.JobStatusCanceled}
+	for i, id := range append(ids, other) {
+		e.setStatus(id, facade.JobStatusRunning, "")
+		e.setStatus(id, finals[i%3], "done "+id[:4])
+	}
+	args := append([]string{"wait", "--interval", "1ms", "--max-interval", "2ms"}, append(ids, other)...)
+
+	res := e.run(args...)
+	require.Equal(t, ExitOK, res.code, res.stderr)
+	lines := strings.Split(strings.TrimRight(res.stdout, "\n"), "\n")
+	require.Len(t, lines, 7, res.stdout)
+	for i, id := range append(ids, other) {
+		assert.True(t, strings.HasPrefix(lines[i+1], id), "row %d is job %d", i+1, i)
+	}
+	assert.Contains(t, res.stderr, "job "+ids[1]+": Failed: done "+ids[1][:4], "status changes go to stderr off a terminal")
+	assert.Equal(t, 3*6, strings.Count(res.stderr, "\n"), "three entries for each job")
+	// One GetJob finds model m1, whose walk finds the other four; one more
+	// finds m2.
+	assert.Equal(t, 2, e.srv.Requests().ByOperation[istaritest.OpGetJob])
+
+	res = e.run(append(args, "-o", "json")...)
+	require.Equal(t, ExitOK, res.code, res.stderr)
+	out := strings.Split(strings.TrimRight(res.stdout, "\n"), "\n")
+	require.Len(t, out, 6, "JSON Lines")
+	var j struct {
+		ID string `json:"id"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out[5]), &j))
+	assert.Equal(t, other, j.ID)
+
+	e.terminal = true
+	res = e.run(args...)
+	require.Equal(t, ExitOK, res.code, res.stderr)
+	assert.Contains(t, res.stderr, "jobs: 6/6 done, 2 finished, 4 failed; Canceled 2 Completed 2 Failed 2")
+	assert.NotContains(t, res.stderr, "\n", "on a terminal, one updating line")
+}
+
+func TestWaitManyTimesOut(t *testing.T) {
+	e := newEnv(t)
+	done, running := e.addJob("m1").ID, e.addJob("m1").ID
+	e.setStatus(done, facade.JobStatusCompleted, "")
+	res := e.run("wait", "--wait-timeout", "100ms", "--interval", "5ms", "--max-interval", "10ms", done, running)
+	assert.Equal(t, ExitTimeout, res.code)
+	assert.Contains(t, res.stderr, "timed out after 100ms waiting for 1 of 2 jobs")
+	lines := strings.Split(strings.TrimRight(res.stdout, "\n"), "\n")
+	require.Len(t, lines, 2, "the finished job is printed")
+	assert.True(t, strings.HasPrefix(lines[1], done))
+
+	res = e.run("wait", "--interval", "1ms", done, "no-such-job")
+	assert.Equal(t, ExitAPI, res.code)
+	assert.Contains(t, res.stderr, "no-such-job")
 }
