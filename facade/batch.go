@@ -46,7 +46,8 @@ type JobResult struct {
 // requests, including those of other calls running at the same time, such
 // as [Client.WaitForJobs]). Concurrency halves when the client receives a
 // 429 and grows back by one for each run of successes as long as the
-// current concurrency, and, after a Retry-After, lasting at least that long.
+// current concurrency and, after a Retry-After, lasting at least that long
+// once the wait is over.
 //
 // When ctx ends, no further job is submitted: the results of inputs not yet
 // started hold ctx.Err(). A request already in flight ends as AddJob does
@@ -119,8 +120,9 @@ func (c *Client) AddJobs(ctx context.Context, params []AddJobParams, o BatchOpti
 // flight: it halves when the client is throttled (a 429, counted by the
 // gate) and grows back by one per run of
 // successes, within [1, max]. A run is as many successes as the current
-// limit and, after a Retry-After, lasts at least as long as that hold, so
-// that the batch probes for more only once per period the platform named.
+// limit and, after a Retry-After, lasts at least as long as that hold,
+// counted from when the gate opens again, so that the batch probes for
+// more at most once per period the platform named.
 type concurrency struct {
 	g *gate
 
@@ -195,11 +197,13 @@ func (c *concurrency) checkGate() {
 	c.decrease()
 }
 
-// decrease halves the limit. Called with mu held.
+// decrease halves the limit. The window for the next increase starts when
+// the gate opens again, so that it is a window of requests, not of waiting.
+// Called with mu held.
 func (c *concurrency) decrease() {
 	c.limit = max(c.limit/2, 1)
 	c.run = 0
-	c.changed = time.Now()
+	c.changed = time.Now().Add(c.window)
 }
 
 // waitPageSize is the page size of the lists WaitForJobs walks: the most

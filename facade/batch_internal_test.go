@@ -138,7 +138,8 @@ func TestConcurrencyAdapts(t *testing.T) {
 		c.release(true)
 	}
 	assert.Equal(t, 4, c.limit, "no growth within the window")
-	c.changed = c.changed.Add(-time.Second)
+	assert.WithinDuration(t, time.Now().Add(time.Second), c.changed, 500*time.Millisecond, "the window starts when the gate opens")
+	c.changed = c.changed.Add(-2 * time.Second)
 	for range 4 {
 		require.NoError(t, c.acquire(ctx))
 		c.release(true)
