@@ -32,7 +32,7 @@ BENCHBASE = client=generated,client=raw,client=raw-multipart,prefetch=0,wait=eac
 # The "Many jobs" benchmarks take seconds a run; three runs give a median.
 BATCHBENCHCOUNT ?= 3
 
-.PHONY: help generate check-generated build test lint bench fuzz demo serve
+.PHONY: help generate check-generated build test lint bench fuzz demo serve spec-drill
 
 help: ## List the targets.
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -81,6 +81,9 @@ fuzz: ## Run each fuzz target for $(FUZZTIME).
 
 demo: ## Walk one job through its whole life (on the in-memory platform unless ISTARI_REGISTRY_URL is set).
 	$(GO) run ./cmd/istari-jobs demo
+
+spec-drill: ## Rehearse a spec change in a temp copy: a new Job field and status, make generate, build, vet, the README's examples, and the field read through Job.Wire().
+	$(GO) run ./internal/specdrill
 
 serve: ## Run the in-memory platform on 127.0.0.1:8080.
 	$(GO) run ./cmd/istari-jobs serve

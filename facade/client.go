@@ -94,6 +94,13 @@ func newClient(baseURL string, cfg config) (*Client, error) {
 // normalizeBaseURL checks baseURL and returns it with the /api/v2 prefix and
 // without a trailing slash.
 func normalizeBaseURL(baseURL string, hasToken, insecureOK bool) (string, error) {
+	if !strings.Contains(baseURL, "://") {
+		// "localhost:8080" parses with the scheme "localhost", and
+		// "127.0.0.1:8080" does not parse: say the same for both, and for
+		// a bare host.
+		return "", &ValidationError{Field: "baseURL", Value: schemelessValue(baseURL),
+			Reason: `needs a scheme: "https://" (or "http://" for a local platform)`}
+	}
 	u, err := url.Parse(strings.TrimSpace(baseURL))
 	if err != nil {
 		// The text of err holds the URL, which may carry a password.
@@ -124,6 +131,16 @@ func normalizeBaseURL(baseURL string, hasToken, insecureOK bool) (string, error)
 		u.Path += apiPrefix
 	}
 	return u.String(), nil
+}
+
+// schemelessValue is a URL without a scheme as an error may show it: not at
+// all when it may carry credentials or a query.
+func schemelessValue(s string) string {
+	s = strings.TrimSpace(s)
+	if strings.ContainsAny(s, "@?#") {
+		return "<hidden: it may hold credentials>"
+	}
+	return s
 }
 
 func isLoopback(host string) bool {

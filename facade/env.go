@@ -1,7 +1,10 @@
 package facade
 
 import (
+	"errors"
+	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -45,11 +48,11 @@ func NewClientFromEnv(opts ...Option) (*Client, error) {
 	}
 	cfg.token = Token(env("ISTARI_REGISTRY_AUTH_TOKEN"))
 	if v := env("ISTARI_CLIENT_HTTP_REQUEST_TIMEOUT_SECS"); v != "" {
-		secs, err := strconv.ParseFloat(v, 64)
-		if err != nil || secs < 0 {
-			return nil, envErr("ISTARI_CLIENT_HTTP_REQUEST_TIMEOUT_SECS", v, "must be a number of seconds, 0 or more", err)
+		d, err := parseSeconds(v)
+		if err != nil {
+			return nil, envErr("ISTARI_CLIENT_HTTP_REQUEST_TIMEOUT_SECS", v, err.Error(), nil)
 		}
-		cfg.timeout = time.Duration(secs * float64(time.Second))
+		cfg.timeout = d
 	}
 	boolVar := func(name string, def bool) (bool, error) {
 		v := env(name)
@@ -68,8 +71,8 @@ func NewClientFromEnv(opts ...Option) (*Client, error) {
 			return nil
 		}
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return envErr(name, v, "must be a whole number, 0 or more", err)
+		if err != nil || n < 0 || n > maxEnvInt {
+			return envErr(name, v, fmt.Sprintf("must be a whole number from 0 to %d", maxEnvInt), nil)
 		}
 		*dst = n
 		return nil
@@ -97,9 +100,9 @@ func NewClientFromEnv(opts ...Option) (*Client, error) {
 		cfg.retry = NoRetry()
 	}
 	if v := env("ISTARI_CLIENT_LOG_LEVEL"); v != "" {
-		var lvl slog.Level
-		if err := lvl.UnmarshalText([]byte(strings.ToUpper(v))); err != nil {
-			return nil, envErr("ISTARI_CLIENT_LOG_LEVEL", v, "must be DEBUG, INFO, WARN or ERROR", err)
+		lvl, err := parseLogLevel(v)
+		if err != nil {
+			return nil, envErr("ISTARI_CLIENT_LOG_LEVEL", v, "must be DEBUG, INFO, WARNING (or WARN), ERROR, CRITICAL or FATAL, in any case", err)
 		}
 		cfg.logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
 	}
@@ -110,5 +113,51 @@ func NewClientFromEnv(opts ...Option) (*Client, error) {
 	if cfg.token == "" {
 		return nil, envErr("ISTARI_REGISTRY_AUTH_TOKEN", "", "is not set: it must hold a personal access token or a JWT", nil)
 	}
-	return newClient(baseURL, cfg)
+	c, err := newClient(baseURL, cfg)
+	var ve *ValidationError
+	if errors.As(err, &ve) && ve.Field == "baseURL" {
+		// The URL came from the environment: name the variable.
+		ve.Field = "ISTARI_REGISTRY_URL"
+	}
+	return c, err
+}
+
+// maxEnvInt bounds the whole-number variables: a retry count or interval
+// in milliseconds past a billion is a typing error, and it keeps every
+// interval far from overflowing a time.Duration.
+const maxEnvInt = 1_000_000_000
+
+// parseSeconds reads a timeout in seconds, as the Python SDK takes it: a
+// number, 0 (no timeout) or at least a millisecond, and small enough for a
+// time.Duration. NaN, infinities and overflowing values are refused.
+func parseSeconds(v string) (time.Duration, error) {
+	secs, err := strconv.ParseFloat(v, 64)
+	switch {
+	case err != nil || math.IsNaN(secs) || math.IsInf(secs, 0):
+		return 0, errors.New("must be a number of seconds, such as 30 or 2.5")
+	case secs < 0:
+		return 0, errors.New("must not be negative")
+	case secs == 0:
+		return 0, nil
+	case secs < 0.001:
+		return 0, errors.New("must be 0 (no timeout) or at least 0.001 (a millisecond)")
+	case secs > float64(math.MaxInt64/int64(time.Second)):
+		return 0, fmt.Errorf("must be at most %d seconds", math.MaxInt64/int64(time.Second))
+	}
+	return time.Duration(secs * float64(time.Second)).Round(time.Millisecond), nil
+}
+
+// parseLogLevel reads a log level by the Python logging module's names
+// (DEBUG, INFO, WARNING, ERROR, CRITICAL, FATAL) or log/slog's (WARN,
+// and offsets such as INFO+2), in any case.
+func parseLogLevel(v string) (slog.Level, error) {
+	switch strings.ToUpper(v) {
+	case "WARNING":
+		return slog.LevelWarn, nil
+	case "CRITICAL", "FATAL":
+		return slog.LevelError + 4, nil
+	}
+	var lvl slog.Level
+	err := lvl.UnmarshalText([]byte(strings.ToUpper(v)))
+	return lvl, err
 }

@@ -1,9 +1,13 @@
 package facade
 
 import (
+	"bytes"
+	"encoding/json"
+	"reflect"
 	"strconv"
 
 	"github.com/istari-go/sdk/gen"
+	"github.com/istari-go/sdk/internal/jsonvalid"
 )
 
 // NewSource is a source to record on a job's file revision.
@@ -214,3 +218,41 @@ func checkSources(field string, sources []NewSource) error {
 	}
 	return nil
 }
+
+// parametersGiven reports whether Parameters holds a value to send. A nil
+// map, slice or pointer is "not set", as nil is: the job's file is then {},
+// as the Python SDK sends, never null.
+func parametersGiven(v any) bool {
+	if v == nil {
+		return false
+	}
+	switch rv := reflect.ValueOf(v); rv.Kind() {
+	case reflect.Map, reflect.Slice, reflect.Pointer, reflect.Interface:
+		return !rv.IsNil()
+	}
+	return true
+}
+
+// encodeParameters encodes Parameters as the job's JSON file, held to the
+// same rules as a parameters file: one JSON value (null becomes {}), nested
+// no deeper than a parameters file may be.
+func encodeParameters(v any) ([]byte, error) {
+	const field = "AddJobParams.Parameters"
+	data, err := json.Marshal(v)
+	if err != nil {
+		return nil, &ValidationError{Field: field, Reason: "cannot be encoded as JSON: " + err.Error(), Err: err}
+	}
+	if string(data) == "null" {
+		return []byte("{}"), nil
+	}
+	if err := jsonvalid.Validate(bytes.NewReader(data)); err != nil {
+		return nil, &ValidationError{Field: field, Reason: "is not a valid parameters file once encoded: " + err.Error(), Err: err}
+	}
+	return data, nil
+}
+
+// SourceRevision returns a [NewSource] for a bare revision id, as the
+// Python SDK accepts a plain string among its sources:
+//
+//	Sources: []facade.NewSource{facade.SourceRevision("rev-1")}
+func SourceRevision(revisionID string) NewSource { return NewSource{RevisionID: revisionID} }

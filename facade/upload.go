@@ -172,7 +172,7 @@ func checkJSONFile(field, path string) error {
 // ParametersFile, checking both before anything is sent.
 func parametersUpload(p *AddJobParams) (*upload, error) {
 	const fileField = "AddJobParams.ParametersFile"
-	if p.Parameters != nil && p.ParametersFile != "" {
+	if parametersGiven(p.Parameters) && p.ParametersFile != "" {
 		return nil, &ValidationError{Field: "AddJobParams.Parameters", Reason: "set Parameters or ParametersFile, not both"}
 	}
 	var (
@@ -190,10 +190,10 @@ func parametersUpload(p *AddJobParams) (*upload, error) {
 			return nil, err
 		}
 		filename = filepath.Base(p.ParametersFile)
-	case p.Parameters != nil:
+	case parametersGiven(p.Parameters):
 		var err error
-		if data, err = json.Marshal(p.Parameters); err != nil {
-			return nil, &ValidationError{Field: "AddJobParams.Parameters", Reason: "cannot be encoded as JSON: " + err.Error(), Err: err}
+		if data, err = encodeParameters(p.Parameters); err != nil {
+			return nil, err
 		}
 		size = int64(len(data))
 	default:

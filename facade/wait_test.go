@@ -32,7 +32,7 @@ func TestWaitForJobReachesEachTerminalStatus(t *testing.T) {
 			srv := progressServer(t, path, &polls)
 			c, _ := newClient(t, srv.baseURL())
 			var seen []facade.JobStatusName
-			job, err := c.WaitForJob(context.Background(), "job-1", facade.WaitOptions{
+			job, err := c.WaitForJob(testCtx(t), "job-1", facade.WaitOptions{
 				MinInterval: time.Millisecond, MaxInterval: 4 * time.Millisecond,
 				OnStatus: func(st facade.JobStatus) { seen = append(seen, st.Name) },
 			})
@@ -69,7 +69,7 @@ func TestWaitForJobStopsOnError(t *testing.T) {
 		writeJSON(w, 404, map[string]string{"detail": "Job not found"})
 	})
 	c, _ := newClient(t, srv.baseURL())
-	_, err := c.WaitForJob(context.Background(), "job-1", facade.WaitOptions{MinInterval: time.Millisecond})
+	_, err := c.WaitForJob(testCtx(t), "job-1", facade.WaitOptions{MinInterval: time.Millisecond})
 	assert.ErrorIs(t, err, facade.ErrNotFound)
 	assert.EqualValues(t, 1, polls.Load())
 }
@@ -84,7 +84,7 @@ func TestWaitForJobRetryable(t *testing.T) {
 		writeJSON(w, 200, sampleJob("job-1", gen.JobStatusNameCompleted))
 	})
 	c, _ := newClient(t, srv.baseURL())
-	job, err := c.WaitForJob(context.Background(), "job-1", facade.WaitOptions{
+	job, err := c.WaitForJob(testCtx(t), "job-1", facade.WaitOptions{
 		MinInterval: time.Millisecond,
 		Retryable:   func(err error) bool { return true },
 	})
@@ -122,4 +122,13 @@ func TestWaitForJobSeesEntriesBetweenPolls(t *testing.T) {
 		assert.Equal(t, "agent-1", st.AgentID)
 		assert.Equal(t, "step", st.Message)
 	}
+}
+
+// testCtx bounds a test that polls: a regression that keeps it polling
+// fails within seconds instead of hanging until the test binary's timeout.
+func testCtx(t *testing.T) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	t.Cleanup(cancel)
+	return ctx
 }

@@ -355,7 +355,9 @@ func TestArchiveAndRestore(t *testing.T) {
 		res := srv.send(st.req)
 		require.Equal(t, st.status, res.status, "%s: body %s", st.name, res.body)
 		if st.status != 200 {
-			if st.status != 422 {
+			if st.status == http.StatusUnprocessableEntity {
+				assert.Contains(t, res.locs(t), "body.reason", st.name)
+			} else {
 				assert.NotEmpty(t, res.detail(t), st.name)
 			}
 			continue

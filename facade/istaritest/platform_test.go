@@ -358,7 +358,8 @@ func FuzzHandler(f *testing.F) {
 	f.Add("POST", "/api/v2/models/m/jobs", "multipart/form-data; boundary=X",
 		[]byte("--X\r\nContent-Disposition: form-data; name=\"file\"; filename=\"p.json\"\r\n\r\n{}\r\n--X\r\nContent-Disposition: form-data; name=\"function\"\r\n\r\nf\r\n--X--\r\n"))
 	f.Add("POST", "/api/v2/models/m/jobs", "multipart/form-data; boundary=X", []byte("--X\r\nbroken"))
-	f.Add("PUT", "/api/v2/jobs/%zz", "multipart/form-data", []byte("x"))
+	f.Add("PUT", "/api/v2/jobs/%25zz", "multipart/form-data", []byte("x"))
+	f.Add("DELETE", "/api/v2/jobs/x/archive", "", []byte(nil))
 	f.Add("GET", "/api/v2/jobs?sort=-created&page=9223372036854775807&size=100", "", []byte(nil))
 	v, err := spec.NewValidator()
 	if err != nil {
@@ -379,7 +380,18 @@ func FuzzHandler(f *testing.F) {
 		}
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, r)
-		assert.NotZero(t, rec.Code)
+		// Every answer went through the contract check above, and is
+		// either a success or an error in the platform's error shape.
+		assert.EqualValues(t, 1, checked.Load(), "the answer was checked against the contract")
+		if rec.Code < 200 || rec.Code > 299 {
+			var e struct {
+				Detail json.RawMessage `json:"detail"`
+			}
+			if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || len(e.Detail) == 0 {
+				t.Errorf("%s %s: a %d answer without a detail: %s", method, target, rec.Code, rec.Body.Bytes())
+			}
+			assert.GreaterOrEqual(t, rec.Code, 400, "%s %s: an answer that is neither success nor error", method, target)
+		}
 	})
 }
 

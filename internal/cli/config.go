@@ -106,7 +106,7 @@ func (a *app) clientFor(base, source, tok string, extra ...facade.Option) (*faca
 	c, err := facade.NewClientFromEnv(append(opts, extra...)...)
 	if err != nil {
 		var ve *facade.ValidationError
-		if errors.As(err, &ve) && ve.Field == "baseURL" {
+		if errors.As(err, &ve) && (ve.Field == "baseURL" || ve.Field == "ISTARI_REGISTRY_URL") {
 			reason := strings.ReplaceAll(ve.Reason, "WithInsecureHTTP()", "--insecure-http")
 			reason = strings.ReplaceAll(reason, "use WithToken", "use "+envToken+" or --token-file")
 			return nil, usageErr("invalid %s %q: %s", source, redactURL(base), reason)
