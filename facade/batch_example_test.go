@@ -4,17 +4,14 @@ import (
 	"context"
 	"fmt"
 	"log"
-	"os"
-	"regexp"
-	"strings"
-	"testing"
 
 	"github.com/istari-go/sdk/facade"
 	"github.com/istari-go/sdk/facade/istaritest"
 )
 
 // A design sweep: ten jobs submitted together and waited for together. The
-// README's "Many jobs" section shows the body of this example.
+// README's "Many jobs" section shows the body of this example from its
+// first var on (TestREADMEGoBlocksAreTested keeps the two equal).
 func ExampleClient_AddJobs() {
 	srv := istaritest.NewServer()
 	defer srv.Close()
@@ -22,7 +19,6 @@ func ExampleClient_AddJobs() {
 	defer c.CloseIdleConnections()
 	ctx := context.Background()
 
-	// README: begin
 	var params []facade.AddJobParams
 	for _, mesh := range []float64{0.5, 1, 2, 4, 8, 16, 32, 64, 128, 256} {
 		params = append(params, facade.AddJobParams{
@@ -53,8 +49,6 @@ func ExampleClient_AddJobs() {
 		done[j.Status()]++
 	}
 	fmt.Println(len(jobs), "jobs:", done[facade.JobStatusCompleted], "completed,", done[facade.JobStatusFailed], "failed")
-	// README: end
-
 	// Output: 10 jobs: 9 completed, 1 failed
 }
 
@@ -69,30 +63,5 @@ func finishAll(ctx context.Context, c *facade.Client, ids []string) {
 		if _, err := c.UpdateJobStatus(ctx, id, facade.UpdateJobStatusParams{Status: st}); err != nil {
 			log.Fatal(err)
 		}
-	}
-}
-
-// TestReadmeManyJobsExample keeps the README's sweep example equal to the
-// body of ExampleClient_AddJobs, which runs as a test.
-func TestReadmeManyJobsExample(t *testing.T) {
-	readme, err := os.ReadFile("../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := os.ReadFile("batch_example_test.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	section := regexp.MustCompile("(?s)\n## Many jobs\n.*?```go\n(.*?)```").FindSubmatch(readme)
-	if section == nil {
-		t.Fatal(`README.md has no "## Many jobs" section with a go block`)
-	}
-	body := regexp.MustCompile("(?s)// README: begin\n(.*?)\t// README: end").FindSubmatch(src)
-	if body == nil {
-		t.Fatal("the example lost its README markers")
-	}
-	want := strings.ReplaceAll("\n"+string(body[1]), "\n\t", "\n")[1:]
-	if got := string(section[1]); got != want {
-		t.Errorf("README.md's Many jobs example differs from ExampleClient_AddJobs:\n--- README\n%s\n--- example\n%s", got, want)
 	}
 }
