@@ -37,7 +37,7 @@ func TestGateObserve(t *testing.T) {
 		{"429 with an HTTP-date", answer(429, time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)), 1, time.Hour},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			g := newGate()
+			g := newGate(0)
 			g.observe(tc.resp)
 			n, hold := g.state()
 			assert.Equal(t, tc.throttled, n)
@@ -62,7 +62,7 @@ func TestGateWait(t *testing.T) {
 	n, _ := none.state()
 	assert.Zero(t, n)
 
-	g := newGate()
+	g := newGate(0)
 	require.NoError(t, g.wait(ctx, fake))
 	assert.Empty(t, slept, "an open gate does not sleep")
 
@@ -75,10 +75,16 @@ func TestGateWait(t *testing.T) {
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
 	assert.ErrorIs(t, g.wait(cancelled, sleepCtx), context.Canceled, "a closed gate")
-	assert.NoError(t, newGate().wait(cancelled, sleepCtx), "an open gate leaves ctx to the request")
+	assert.NoError(t, newGate(0).wait(cancelled, sleepCtx), "an open gate leaves ctx to the request")
+
+	// A hold is capped as the retry policy caps every wait.
+	capped := newGate(3 * time.Second)
+	capped.observe(answer(429, "3600"))
+	_, hold := capped.state()
+	assert.Equal(t, 3*time.Second, hold)
 
 	// A real wait: the gate opens after its Retry-After.
-	g = newGate()
+	g = newGate(0)
 	g.observe(answer(429, "1"))
 	start := time.Now()
 	require.NoError(t, g.wait(ctx, sleepCtx))
@@ -87,7 +93,7 @@ func TestGateWait(t *testing.T) {
 
 func TestConcurrencyAdapts(t *testing.T) {
 	ctx := context.Background()
-	g := newGate()
+	g := newGate(0)
 	c := newConcurrency(g, 8)
 
 	for range 8 {
@@ -150,7 +156,7 @@ func TestConcurrencyAdapts(t *testing.T) {
 func TestConcurrencyWakesWaiters(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c := newConcurrency(newGate(), 1)
+	c := newConcurrency(newGate(0), 1)
 	require.NoError(t, c.acquire(ctx))
 	got := make(chan error, 1)
 	go func() { got <- c.acquire(ctx) }()

@@ -78,7 +78,7 @@ func newClient(baseURL string, cfg config) (*Client, error) {
 	}
 	tr := &transport{
 		hc: hc, token: cfg.token, userAgent: ua, timeout: cfg.timeout, editors: cfg.editors,
-		retry: cfg.retry, logger: logger, sleep: sleepCtx, gate: newGate(),
+		retry: cfg.retry, logger: logger, sleep: sleepCtx, gate: newGate(cfg.retry.MaxInterval),
 	}
 	api, err := gen.NewClient(base, gen.WithHTTPClient(tr))
 	if err != nil {

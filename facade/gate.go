@@ -17,6 +17,10 @@ import (
 // A nil *gate is open and ignores what it is told. It is safe for
 // concurrent use.
 type gate struct {
+	// maxHold caps a hold, as RetryPolicy.MaxInterval caps every wait of
+	// the transport, Retry-After included; 0 means no cap.
+	maxHold time.Duration
+
 	mu sync.Mutex
 	// until is when the gate opens again; the zero time means open.
 	until time.Time
@@ -26,8 +30,9 @@ type gate struct {
 	throttled uint64
 }
 
-// newGate returns an open gate.
-func newGate() *gate { return &gate{} }
+// newGate returns an open gate whose holds last at most maxHold (0: no
+// cap).
+func newGate(maxHold time.Duration) *gate { return &gate{maxHold: max(maxHold, 0)} }
 
 // wait returns once the gate is open, or with ctx's error when ctx ends
 // while it waits. It sleeps with sleep, the transport's, so that tests on a fake
@@ -56,8 +61,8 @@ func (g *gate) wait(ctx context.Context, sleep func(context.Context, time.Durati
 
 // observe records one answer (resp may be nil): a 429 counts as a
 // throttle, and a 429 or 503 that carries Retry-After closes the gate for
-// that long from now. A shorter Retry-After never shortens a longer hold
-// already in force.
+// that long from now, up to maxHold. A shorter Retry-After never shortens a
+// longer hold already in force.
 func (g *gate) observe(resp *http.Response) {
 	if g == nil || resp == nil || (resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable) {
 		return
@@ -68,6 +73,9 @@ func (g *gate) observe(resp *http.Response) {
 	defer g.mu.Unlock()
 	if resp.StatusCode == http.StatusTooManyRequests {
 		g.throttled++
+	}
+	if g.maxHold > 0 {
+		retryAfter = min(retryAfter, g.maxHold)
 	}
 	if hasWait && retryAfter > 0 {
 		if until := now.Add(retryAfter); until.After(g.until) {
