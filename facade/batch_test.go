@@ -103,10 +103,12 @@ func TestAddJobsInputOrder(t *testing.T) {
 	assert.Empty(t, c.AddJobs(ctx, nil, facade.BatchOptions{}), "no input, no result")
 }
 
-// inFlightServer answers every addJob after a pause and records the most
-// requests it held at once.
-func inFlightServer(t *testing.T, pause time.Duration) (*httptest.Server, *atomic.Int32) {
-	var cur, peak atomic.Int32
+// inFlightServer answers every addJob and records the most requests it
+// held at once. The first wave of requests (the first want) is held until
+// want are in flight, or for at most a second, so that a loaded machine
+// cannot hide a worker.
+func inFlightServer(t *testing.T, want int32) (*httptest.Server, *atomic.Int32) {
+	var cur, peak, arrived atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := cur.Add(1)
 		for {
@@ -115,7 +117,12 @@ func inFlightServer(t *testing.T, pause time.Duration) (*httptest.Server, *atomi
 				break
 			}
 		}
-		time.Sleep(pause)
+		if arrived.Add(1) <= want {
+			for deadline := time.Now().Add(time.Second); cur.Load() < want && time.Now().Before(deadline); {
+				time.Sleep(time.Millisecond)
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
 		cur.Add(-1)
 		writeJSON(w, http.StatusCreated, sampleJob("job-1"))
 	}))
@@ -139,7 +146,7 @@ func TestAddJobsConcurrency(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			srv, peak := inFlightServer(t, 30*time.Millisecond)
+			srv, peak := inFlightServer(t, tc.want)
 			c := newSweepClient(t, srv.URL, "tok")
 			res := c.AddJobs(ctx, sweep(tc.inputs), facade.BatchOptions{Concurrency: tc.concurrency})
 			for i, r := range res {
