@@ -96,6 +96,9 @@ func newClient(baseURL string, cfg config) (*Client, error) {
 		hc: hc, token: cfg.token, userAgent: ua, timeout: cfg.timeout, editors: cfg.editors,
 		retry: cfg.retry.withDefaults(), logger: logger, sleep: sleepCtx,
 		maxBody: cfg.maxResponseBytes, basePath: bu.Path,
+		// A hold lasts at most MaxRetryAfter: a longer Retry-After ends
+		// the call that got it instead of being waited out.
+		gate: newGate(cfg.retry.withDefaults().MaxRetryAfter),
 	}
 	api, err := gen.NewClient(base, gen.WithHTTPClient(tr))
 	if err != nil {

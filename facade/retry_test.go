@@ -165,7 +165,19 @@ func TestRetryWaitEndsWithContext(t *testing.T) {
 	assert.Less(t, time.Since(start), 400*time.Millisecond, "the call ends at once")
 	assert.Equal(t, 1, srv.count())
 
-	// Cancelled (no deadline) during the wait: the answer is kept.
+	// The client-wide gate now holds the client's other requests for the
+	// 30 s the platform asked: one with a shorter deadline ends at once,
+	// sending nothing, with an error that says the client is rate limited.
+	start = time.Now()
+	_, err = c.GetJob(ctx, "j")
+	assert.ErrorIs(t, err, facade.ErrRateLimited)
+	assert.ErrorContains(t, err, "Retry-After")
+	assert.Less(t, time.Since(start), 400*time.Millisecond, "the call ends at once")
+	assert.Equal(t, 1, srv.count(), "nothing sent while the gate holds")
+
+	// Cancelled (no deadline) during the wait: the answer is kept. (A new
+	// client, whose gate is open.)
+	c, _ = newClient(t, srv.baseURL(), facade.WithRetry(facade.RetryPolicy{MaxAttempts: 3, MinInterval: time.Minute, MaxInterval: time.Hour}))
 	cctx, ccancel := context.WithCancel(context.Background())
 	time.AfterFunc(50*time.Millisecond, ccancel)
 	_, err = c.GetJob(cctx, "j")

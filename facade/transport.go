@@ -49,6 +49,9 @@ type transport struct {
 	// bufs holds the buffers answers are read into, by the transport
 	// (bufferBody) and by the decoder.
 	bufs bufferPool
+	// gate holds every request of the client while the platform's
+	// Retry-After is in force (gate.go).
+	gate *gate
 }
 
 // call is what the transport knows of the call a request belongs to.
@@ -108,10 +111,21 @@ func (t *transport) do(req *http.Request, c call) (*http.Response, int, error) {
 	if !canReplay {
 		attempts = 1
 	}
+	// covered is when the last wait between two attempts ended, by the
+	// transport's clock: the gate need not hold this call past it.
+	var covered time.Time
 	for attempt := 1; ; attempt++ {
 		last := attempt >= attempts
-		// The client-wide gate, if any, is waited on here, before each
-		// attempt.
+		// The client-wide gate: while the platform's Retry-After is in
+		// force, every request of the client waits here.
+		if err := t.gate.wait(ctx, t.sleep, covered); err != nil {
+			if attempt == 1 && hasBody {
+				closeReqBody(req) // attempt 1 would have sent, and so closed, it
+			}
+			// Matches ErrRateLimited: the platform's limit, not this call's
+			// own answer, kept the request from being sent.
+			return nil, attempt - 1, fmt.Errorf("%w: waiting out the platform's Retry-After: %w", ErrRateLimited, err)
+		}
 		a, err := t.attempt(ctx, req, c, attempt, hasBody, last)
 		if err != nil {
 			return nil, attempt, err
@@ -126,7 +140,7 @@ func (t *transport) do(req *http.Request, c call) (*http.Response, int, error) {
 			return nil, attempt, err
 		}
 		d := classify(c.class, a.attemptOutcome, time.Now())
-		// A Retry-After (d.wait) is known here, for the client-wide gate.
+		t.gate.observe(a.resp)
 		wait := time.Duration(0)
 		if d.retry && !last {
 			wait = t.retry.backoff(attempt)
@@ -158,6 +172,7 @@ func (t *transport) do(req *http.Request, c call) (*http.Response, int, error) {
 		a.release()
 		closeResp(a.resp)
 		t.logRetry(ctx, "istari retry", c, req, attempt+1, d.reason, wait)
+		covered = time.Now().Add(wait)
 		if err := t.sleep(ctx, wait); err != nil {
 			if kept != nil {
 				return nil, attempt, &interruptedError{resp: kept, err: err}

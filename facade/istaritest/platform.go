@@ -94,6 +94,7 @@ type config struct {
 	now       func() time.Time
 	maxBody   int64
 	wrap      func(http.Handler) http.Handler
+	limiter   *rateLimiter // WithRateLimit (ratelimit.go)
 }
 
 // ServerOption configures a Platform, and so a Server.
@@ -165,6 +166,7 @@ type Platform struct {
 	validator *spec.Validator
 	handler   http.Handler
 	maxBody   int64
+	limiter   *rateLimiter
 
 	mu      sync.Mutex
 	users   map[string]user
@@ -201,6 +203,7 @@ func New(opts ...ServerOption) *Platform {
 		store:     fakestore.New(fakestore.WithClock(c.now)),
 		validator: v,
 		maxBody:   c.maxBody,
+		limiter:   c.limiter.fresh(),
 		users:     c.users,
 		latency:   c.latency,
 		byOp:      map[Operation]int{},
@@ -406,6 +409,10 @@ func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeProblem(w, problem{status: statusClientClosedRequest, detail: "client closed request"})
 			return
 		}
+	}
+	if pr, limited := p.limiter.take(); limited {
+		writeProblem(w, pr)
+		return
 	}
 	if fault, ok := p.takeFault(op); ok {
 		writeProblem(w, fault.problem())

@@ -176,7 +176,7 @@ job's JSON file: either the --param values as one object, or the file named by
 	markExclusive(cmd, "quiet", "output")
 	_ = cmd.MarkFlagFilename("parameters-file", "json")
 	_ = cmd.RegisterFlagCompletionFunc("os", enumCompletion(facade.OSValues()))
-	return cmd
+	return a.withBatch(cmd) // --batch FILE (batch.go)
 }
 
 func (a *app) getCommand() *cobra.Command {

@@ -15,7 +15,7 @@ import (
 func (a *app) waitCommand() *cobra.Command {
 	var waitTimeout, interval, maxInterval time.Duration
 	cmd := &cobra.Command{
-		Use:   "wait JOB_ID [flags]",
+		Use:   "wait JOB_ID... [flags]",
 		Short: "Wait until a job is Completed, Failed or Canceled",
 		Long: `Poll a job until its status is Completed, Failed or Canceled, then print it.
 Each new entry of the job's status history is shown on standard error, with
@@ -24,8 +24,9 @@ on a terminal as one updating line, otherwise as one plain line per entry. The e
 --wait-timeout passes first; a job that ends Failed or Canceled still exits 0,
 so check its status.`,
 		Example: `  istari-jobs wait 3f2a...
-  istari-jobs wait 3f2a... --wait-timeout 30m --interval 2s --max-interval 1m -o json`,
-		Args: jobIDArg,
+  istari-jobs wait 3f2a... --wait-timeout 30m --interval 2s --max-interval 1m -o json
+  istari-jobs wait 3f2a... 9c1e... 5b7d...   # many jobs, polled in bulk`,
+		Args: cobra.MinimumNArgs(1),
 		RunE: a.runE(func(_ *cobra.Command, args []string) error {
 			if waitTimeout < 0 {
 				return usageErr("invalid --wait-timeout %s: must not be negative", waitTimeout)
@@ -45,6 +46,9 @@ so check its status.`,
 				ctx, cancel = context.WithTimeout(a.ctx, waitTimeout)
 			}
 			defer cancel()
+			if len(args) > 1 { // many jobs: WaitForJobs (batch.go)
+				return a.waitMany(ctx, c, args, facade.WaitOptions{MinInterval: interval, MaxInterval: maxInterval}, waitTimeout)
+			}
 
 			id := args[0]
 			live := a.terminal(a.stderr)

@@ -1,0 +1,472 @@
+package facade
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// DefaultBatchConcurrency is the number of requests [Client.AddJobs] keeps
+// in flight when [BatchOptions.Concurrency] is not set.
+const DefaultBatchConcurrency = 8
+
+// BatchOptions tune [Client.AddJobs].
+type BatchOptions struct {
+	// Concurrency is the most requests in flight at once (default
+	// DefaultBatchConcurrency; values below 1 mean the default). The batch
+	// starts there, halves it when the platform answers 429, and grows it
+	// back by one per run of successes, never above this value.
+	Concurrency int
+	// OnResult, if set, is called once for every input as its result
+	// arrives, with the input's index. Calls never overlap, so OnResult
+	// needs no locking of its own, but it should return quickly: the
+	// batch's workers wait for it.
+	OnResult func(i int, r JobResult)
+}
+
+// JobResult is the outcome of one job of a batch: the job the platform
+// created, or the error that prevented it.
+type JobResult struct {
+	// Job is the created job; nil when Err is set.
+	Job *Job
+	// Err says why the job was not created; nil on success.
+	Err error
+}
+
+// AddJobs adds many jobs, as [Client.AddJob] does each, with up to
+// o.Concurrency requests in flight. It returns one result per input, in
+// input order; no input is dropped, and nothing is retried beyond what
+// AddJob itself retries.
+//
+// The batch adapts to the platform's limits. Every request of the client
+// waits while a 429 or 503 answer's Retry-After is in force (for any of its
+// requests, including those of other calls running at the same time, such
+// as [Client.WaitForJobs]). Concurrency halves when the client receives a
+// 429 and grows back by one for each run of successes as long as the
+// current concurrency and, after a Retry-After, lasting at least that long
+// once the wait is over.
+//
+// When ctx ends, no further job is submitted: the results of inputs not yet
+// started hold ctx.Err(). A request already in flight ends as AddJob does
+// when its context ends: with its job if the answer had arrived, or with an
+// error wrapping ctx.Err(), in which case the job may or may not have been
+// created.
+func (c *Client) AddJobs(ctx context.Context, params []AddJobParams, o BatchOptions, opts ...CallOption) []JobResult {
+	res := make([]JobResult, len(params))
+	if len(params) == 0 {
+		return res
+	}
+	limit := o.Concurrency
+	if limit < 1 {
+		limit = DefaultBatchConcurrency
+	}
+	workers := min(limit, len(params))
+	ctl := newConcurrency(c.tr.gate, workers)
+
+	var (
+		mu   sync.Mutex // guards next and the calls of OnResult
+		next int
+		wg   sync.WaitGroup
+	)
+	report := func(i int, r JobResult) {
+		// Called with mu held.
+		res[i] = r
+		if o.OnResult != nil {
+			o.OnResult(i, r)
+		}
+	}
+	for range workers {
+		wg.Go(func() {
+			for {
+				err := ctl.acquire(ctx)
+				mu.Lock()
+				if next == len(params) {
+					mu.Unlock()
+					if err == nil {
+						ctl.release(false)
+					}
+					return
+				}
+				i := next
+				next++
+				if err != nil {
+					// ctx ended: this input and every one after it
+					// are not started.
+					for ; i < len(params); i++ {
+						report(i, JobResult{Err: err})
+					}
+					next = len(params)
+					mu.Unlock()
+					return
+				}
+				mu.Unlock()
+
+				job, err := c.AddJob(ctx, params[i], opts...)
+				ctl.release(err == nil)
+				mu.Lock()
+				report(i, JobResult{Job: job, Err: err})
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return res
+}
+
+// concurrency is the adaptive limit on the requests a batch keeps in
+// flight: it halves when the client is throttled (a 429, counted by the
+// gate) and grows back by one per run of
+// successes, within [1, max]. A run is as many successes as the current
+// limit and, after a Retry-After, lasts at least as long as that hold,
+// counted from when the gate opens again, so that the batch probes for
+// more at most once per period the platform named.
+type concurrency struct {
+	g *gate
+
+	mu       sync.Mutex
+	limit    int
+	max      int
+	inflight int
+	run      int           // successes since the limit last changed
+	changed  time.Time     // when the limit last changed
+	window   time.Duration // the least time between two increases
+	seen     uint64        // the gate's throttle count already acted on
+	wake     chan struct{} // closed and replaced whenever a slot may be free
+}
+
+func newConcurrency(g *gate, maxInFlight int) *concurrency {
+	seen, _ := g.state()
+	return &concurrency{g: g, limit: maxInFlight, max: maxInFlight, seen: seen, changed: time.Now(), wake: make(chan struct{})}
+}
+
+// acquire waits for a slot, or returns ctx's error when ctx ends first.
+func (c *concurrency) acquire(ctx context.Context) error {
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		c.mu.Lock()
+		c.checkGate()
+		if c.inflight < c.limit {
+			c.inflight++
+			c.mu.Unlock()
+			return nil
+		}
+		wake := c.wake
+		c.mu.Unlock()
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// release frees a slot and learns from the request's outcome: a success
+// counts toward the run that grows the limit; a 429 was already counted by
+// the gate.
+func (c *concurrency) release(success bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.inflight--
+	c.checkGate()
+	if success {
+		c.run++
+		if c.run >= c.limit && c.limit < c.max && time.Since(c.changed) >= c.window {
+			c.limit++
+			c.run = 0
+			c.changed = time.Now()
+		}
+	}
+	close(c.wake)
+	c.wake = make(chan struct{})
+}
+
+// checkGate halves the limit once for the 429s the client received since
+// the last check. Called with mu held.
+func (c *concurrency) checkGate() {
+	n, hold := c.g.state()
+	if n == c.seen {
+		return
+	}
+	c.seen = n
+	c.window = hold
+	c.decrease()
+}
+
+// decrease halves the limit. The window for the next increase starts when
+// the gate opens again, so that it is a window of requests, not of waiting.
+// Called with mu held.
+func (c *concurrency) decrease() {
+	c.limit = max(c.limit/2, 1)
+	c.run = 0
+	c.changed = time.Now().Add(c.window)
+}
+
+// waitPageSize is the page size of the lists WaitForJobs walks: the most
+// the platform gives.
+const waitPageSize = 100
+
+// WaitForJobs waits until every job of ids is Completed, Failed or
+// Canceled, and returns the final jobs in the order of ids. Reaching Failed
+// or Canceled is not an error: check each job's Status.
+//
+// It polls in bulk, so that its cost grows with the number of models and
+// pages rather than with the number of jobs. Each round walks the jobs of
+// each model concerned newest first ([Client.ListModelJobs], 100 a page),
+// and stops as soon as every job still waited on has been seen, or the page
+// reaches jobs older than the oldest one waited on: for N jobs of one
+// model, a round costs about ceil(N/100) requests, plus the pages of newer
+// jobs it has to skip. A job's model is known once it has been seen; to
+// find it, one [Client.GetJob] serves every job the walk of that model then
+// finds. Jobs a walk cannot find (those of other users, say) are polled one
+// by one with GetJob. Jobs that are done drop out of later rounds.
+//
+// Rounds back off as the polls of [Client.WaitForJob] do, from
+// o.MinInterval to o.MaxInterval with jitter. o.OnStatus is called, on the
+// waiting goroutine, once for every entry of every job's status history, in
+// order for each job; [JobStatus.JobID] says whose. A failed request ends
+// the wait unless o.Retryable accepts its error, in which case the jobs it
+// concerned are polled again in the next round.
+//
+// When ctx ends, or a request fails, WaitForJobs returns the jobs finished
+// so far (nil for the others) with an error that wraps the cause. The same
+// id given twice gets the same job twice.
+func (c *Client) WaitForJobs(ctx context.Context, ids []string, o WaitOptions, opts ...CallOption) ([]*Job, error) {
+	for i, id := range ids {
+		if err := checkID("ids["+strconv.Itoa(i)+"]", id); err != nil {
+			return nil, err
+		}
+	}
+	o, err := waitDefaults(o)
+	if err != nil {
+		return nil, err
+	}
+	w := &multiWait{c: c, o: o, opts: opts, byID: make(map[string]*waited, len(ids))}
+	for _, id := range ids {
+		if w.byID[id] == nil {
+			t := &waited{id: id}
+			w.byID[id] = t
+			w.order = append(w.order, t)
+			w.pending++
+		}
+	}
+	result := func() []*Job {
+		jobs := make([]*Job, len(ids))
+		for i, id := range ids {
+			if t := w.byID[id]; t.done {
+				jobs[i] = t.job
+			}
+		}
+		return jobs
+	}
+	delay := o.MinInterval
+	for w.pending > 0 {
+		if err := w.round(ctx); err != nil {
+			return result(), w.fail(ctx, err)
+		}
+		if w.pending == 0 {
+			break
+		}
+		wait := delay/2 + rand.N(delay/2+1)
+		if err := c.tr.sleep(ctx, wait); err != nil {
+			return result(), w.fail(ctx, err)
+		}
+		delay = min(delay*2, o.MaxInterval)
+	}
+	return result(), nil
+}
+
+// waitDefaults checks a WaitOptions and fills in its defaults.
+func waitDefaults(o WaitOptions) (WaitOptions, error) {
+	if o.MinInterval < 0 || o.MaxInterval < 0 {
+		return o, &ValidationError{Field: "WaitOptions", Reason: "intervals must not be negative"}
+	}
+	if o.MinInterval == 0 {
+		o.MinInterval = time.Second
+	}
+	if o.MaxInterval == 0 {
+		o.MaxInterval = 30 * time.Second
+	}
+	o.MaxInterval = max(o.MaxInterval, o.MinInterval)
+	return o, nil
+}
+
+// waited is one job WaitForJobs waits for.
+type waited struct {
+	id      string
+	job     *Job // the latest seen
+	cursor  statusCursor
+	model   string    // "" until the job has been seen
+	created time.Time // zero until the job has been seen
+	// misses counts the rounds in a row whose walk of the job's model
+	// should have found it and did not; after two, the job is polled with
+	// GetJob only.
+	misses  int
+	updated int // the round that last saw the job
+	tried   int // the round that last tried to see the job
+	done    bool
+}
+
+// direct reports whether the job is polled with GetJob only.
+func (t *waited) direct() bool { return t.misses >= 2 }
+
+// multiWait is the state of one WaitForJobs.
+type multiWait struct {
+	c       *Client
+	o       WaitOptions
+	opts    []CallOption
+	byID    map[string]*waited
+	order   []*waited // each id once, in the order given
+	pending int
+	n       int // the current round
+}
+
+// round polls every job still waited on once.
+func (w *multiWait) round(ctx context.Context) error {
+	w.n++
+	walked := map[string]bool{}
+	// Jobs whose model is not known yet: one GetJob tells the model, and
+	// the walk of that model may find the others.
+	for _, t := range w.order {
+		if t.done || t.model != "" || t.tried == w.n {
+			continue
+		}
+		if err := w.get(ctx, t); err != nil {
+			return err
+		}
+		if m := t.model; m != "" && !walked[m] {
+			walked[m] = true
+			if err := w.walk(ctx, m); err != nil {
+				return err
+			}
+		}
+	}
+	// Jobs of known models.
+	for _, t := range w.order {
+		if !t.done && t.model != "" && !t.direct() && t.tried != w.n && !walked[t.model] {
+			walked[t.model] = true
+			if err := w.walk(ctx, t.model); err != nil {
+				return err
+			}
+		}
+	}
+	// Jobs no walk found.
+	for _, t := range w.order {
+		if !t.done && t.tried != w.n {
+			if err := w.get(ctx, t); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// get polls one job with GetJob.
+func (w *multiWait) get(ctx context.Context, t *waited) error {
+	t.tried = w.n
+	job, err := w.c.GetJob(ctx, t.id, w.opts...)
+	if err != nil {
+		return w.skippable(ctx, fmt.Errorf("job %s: %w", t.id, err))
+	}
+	w.update(t, job, false)
+	return nil
+}
+
+// walk lists the jobs of model newest first until it has seen every job
+// of that model still waited on (and those whose model is unknown), or
+// reaches jobs older than the oldest of them.
+func (w *multiWait) walk(ctx context.Context, model string) error {
+	var (
+		targets []*waited
+		oldest  time.Time
+	)
+	for _, t := range w.order {
+		if t.done || t.updated == w.n || t.direct() || (t.model != model && t.model != "") {
+			continue
+		}
+		targets = append(targets, t)
+		if !t.created.IsZero() && (oldest.IsZero() || t.created.Before(oldest)) {
+			oldest = t.created
+		}
+	}
+	for page, seen := 1, 0; seen < len(targets); page++ {
+		p, err := w.c.ListModelJobs(ctx, model, ListModelJobsParams{
+			Sort: "-created", Size: waitPageSize, Page: page, ArchiveStatus: ArchiveStatusAll,
+		}, w.opts...)
+		if err != nil {
+			err = w.skippable(ctx, fmt.Errorf("jobs of model %s: %w", model, err))
+			if err == nil {
+				// Leave the model's jobs to the next round rather than
+				// polling each of them.
+				for _, t := range targets {
+					if t.model == model {
+						t.tried = w.n
+					}
+				}
+			}
+			return err
+		}
+		for _, j := range p.Items {
+			if t := w.byID[j.ID]; t != nil && !t.done && t.updated != w.n {
+				w.update(t, j, true)
+				seen++
+			}
+		}
+		if len(p.Items) == 0 || !p.HasNextPage() || (!oldest.IsZero() && p.Items[len(p.Items)-1].Created.Before(oldest)) {
+			break
+		}
+	}
+	// A job of this model the walk should have found and did not is left
+	// to GetJob this round; after two such rounds in a row, for good.
+	for _, t := range targets {
+		if t.model == model && t.updated != w.n {
+			t.misses++
+		}
+	}
+	return nil
+}
+
+// update records a fresh copy of a job, reports its new status entries,
+// and drops it from later rounds once it is done. listed tells whether a
+// walk found it.
+func (w *multiWait) update(t *waited, job *Job, listed bool) {
+	t.job, t.updated, t.tried = job, w.n, w.n
+	t.created = job.Created
+	switch {
+	case listed:
+		t.misses = 0
+	case job.ModelID == "":
+		t.misses = 2 // no model to list: GetJob only
+	}
+	t.model = job.ModelID
+	for _, st := range t.cursor.next(job.StatusHistory) {
+		if w.o.OnStatus != nil {
+			w.o.OnStatus(st)
+		}
+	}
+	if job.Status().IsTerminal() {
+		t.done = true
+		w.pending--
+	}
+}
+
+// skippable returns nil when a failed request may be waited out: ctx is
+// still alive and o.Retryable accepts err.
+func (w *multiWait) skippable(ctx context.Context, err error) error {
+	if ctx.Err() == nil && w.o.Retryable != nil && w.o.Retryable(err) {
+		return nil
+	}
+	return err
+}
+
+// fail words the error WaitForJobs returns.
+func (w *multiWait) fail(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		err = ctx.Err()
+	}
+	return fmt.Errorf("facade: WaitForJobs: %d of %d jobs not finished: %w", w.pending, len(w.order), err)
+}
