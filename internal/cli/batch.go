@@ -23,10 +23,6 @@ import (
 	"github.com/istari-go/sdk/facade"
 )
 
-// outputJSONLines is the JSON Lines format of --output: one JSON value a
-// line. The batch commands print JSON Lines for it and for json alike.
-const outputJSONLines = "jsonl"
-
 // batchLine is one add request of an `add --batch` file. Its field names
 // are those of the platform's form fields and of the JSON output.
 type batchLine struct {
@@ -71,7 +67,10 @@ assigned_agent_pool_id, agent_id, sources, description, version_name,
 external_identifier, display_name). A relative parameters_file is found beside
 FILE. Every line is checked before anything is sent. The jobs are submitted a
 few at a time (--concurrency), slowing down when the platform asks; one result
-line per input is printed, in input order. The exit code is 1 when any job
+per input is printed, in input order: a table row; with -o json one array of
+{"index", "job"} or {"index", "error", "status"} objects, with -o jsonl one
+such object per line; with -q the new jobs' ids, one per line (a failed
+input's error then goes to standard error). The exit code is 1 when any job
 failed.`
 	cmd.Example += `
   istari-jobs add --batch sweep.jsonl -o jsonl   # {"model_id": "7d0c...", "function": "@istari:extract", "parameters": {"mode": "fast"}}`
@@ -87,7 +86,7 @@ failed.`
 		}
 		var others []string
 		cmd.Flags().Visit(func(f *pflag.Flag) {
-			if f.Name != "batch" && f.Name != "concurrency" && cmd.LocalNonPersistentFlags().Lookup(f.Name) != nil {
+			if f.Name != "batch" && f.Name != "concurrency" && f.Name != "quiet" && cmd.LocalNonPersistentFlags().Lookup(f.Name) != nil {
 				others = append(others, "--"+f.Name)
 			}
 		})
@@ -136,7 +135,7 @@ func (a *app) readBatch(file string) ([]facade.AddJobParams, error) {
 			return nil, usageErr("invalid --batch: reading line %d: %v", n, err)
 		}
 		if line := bytes.TrimSpace(raw); len(line) > 0 {
-			p, perr := parseBatchLine(line, dir)
+			p, perr := parseBatchLine(line, dir, a.allowUnknown)
 			if perr != nil {
 				return nil, usageErr("invalid --batch: line %d: %v", n, perr)
 			}
@@ -153,8 +152,9 @@ func (a *app) readBatch(file string) ([]facade.AddJobParams, error) {
 }
 
 // parseBatchLine turns one line into AddJob's parameters, checking what the
-// CLI can: the JSON, the field names, the operating system and the sources.
-func parseBatchLine(line []byte, dir string) (facade.AddJobParams, error) {
+// CLI can: the JSON, the field names, the operating system (any clean value
+// with allowUnknown) and the sources.
+func parseBatchLine(line []byte, dir string, allowUnknown bool) (facade.AddJobParams, error) {
 	var l batchLine
 	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.DisallowUnknownFields()
@@ -164,7 +164,7 @@ func parseBatchLine(line []byte, dir string) (facade.AddJobParams, error) {
 	if dec.More() {
 		return facade.AddJobParams{}, errors.New("more than one JSON value on the line")
 	}
-	osName, err := parseEnum("operating_system", l.OperatingSystem, facade.ParseOS)
+	osName, err := parseEnum("operating_system", l.OperatingSystem, facade.ParseOS, allowUnknown)
 	if err != nil {
 		var ee *exitError
 		if errors.As(err, &ee) {
@@ -220,21 +220,30 @@ func (a *app) addBatch(file string, concurrency int) error {
 		return err
 	}
 	out := &orderedResults{a: a, res: make([]*facade.JobResult, len(params))}
+	streamed := a.quiet || a.output == outputJSON || a.output == outputJSONL
+	if a.output == outputJSON && !a.quiet {
+		if out.array, err = newJSONArray(a.stdout); err != nil {
+			return err
+		}
+	}
 	prog := a.batchProgress("jobs", len(params))
 	res := c.AddJobs(a.ctx, params, facade.BatchOptions{
 		Concurrency: concurrency,
 		OnResult: func(i int, r facade.JobResult) {
 			prog.add(r.Err == nil)
-			if a.jsonLines() {
+			if streamed {
 				out.add(i, r)
 			}
 		},
 	})
 	prog.close()
+	if out.err == nil && out.array != nil {
+		out.err = out.array.close()
+	}
 	if out.err != nil {
 		return out.err
 	}
-	if !a.jsonLines() {
+	if !streamed {
 		tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "#\tID\tFUNCTION\tSTATUS")
 		for i, r := range res {
@@ -264,13 +273,15 @@ func (a *app) addBatch(file string, concurrency int) error {
 	}
 }
 
-// orderedResults prints the results of a batch as JSON Lines in input
-// order: each one as soon as every earlier one is out.
+// orderedResults prints the results of a batch in input order, each one
+// as soon as every earlier one is out: as elements of a JSON array (array
+// set), as JSON Lines, or with -q as ids (the errors on standard error).
 type orderedResults struct {
-	a    *app
-	res  []*facade.JobResult
-	next int
-	err  error
+	a     *app
+	array *jsonArray
+	res   []*facade.JobResult
+	next  int
+	err   error
 }
 
 // add records result i and prints what is now in order. AddJobs never
@@ -287,15 +298,20 @@ func (o *orderedResults) add(i int, r facade.JobResult) {
 				br.Status = ae.StatusCode
 			}
 		}
-		o.err = o.a.writeJSON(br, false)
+		switch {
+		case o.a.quiet && r.Err != nil:
+			_, o.err = fmt.Fprintf(o.a.stderr, "istari-jobs: input %d: %s\n", br.Index, br.Error)
+		case o.a.quiet:
+			o.err = o.a.printID(r.Job)
+		case o.array != nil:
+			o.err = o.array.add(br)
+		default:
+			o.err = o.a.writeJSON(br, false)
+		}
 		o.res[o.next] = nil
 		o.next++
 	}
 }
-
-// jsonLines reports whether the output is JSON, which the batch commands
-// print as JSON Lines.
-func (a *app) jsonLines() bool { return a.output == outputJSON || a.output == outputJSONLines }
 
 // errorText is err on one line, as classify would word it.
 func (a *app) errorText(err error) string {
@@ -386,8 +402,8 @@ func (p *batchProgress) close() {
 }
 
 // waitMany waits for many jobs with facade's WaitForJobs, which polls them
-// in bulk, and prints the final jobs in the order of ids: a table, or JSON
-// Lines. Each status change is shown on standard error, as wait shows one
+// in bulk, and prints the final jobs in the order of ids: a table, one JSON
+// array (-o json) or JSON Lines (-o jsonl). Each status change is shown on standard error, as wait shows one
 // job's; on a terminal, one updating line counts the jobs done, those that
 // failed (Failed or Canceled) and the current statuses instead. When
 // timeout passes first, the jobs finished so far are printed and the exit
@@ -425,21 +441,14 @@ func (a *app) waitMany(ctx context.Context, c *facade.Client, ids []string, o fa
 	jobs, err := c.WaitForJobs(ctx, ids, o)
 	prog.close()
 
-	var perr error
-	if a.jsonLines() {
-		for _, j := range jobs {
-			if j != nil && perr == nil {
-				perr = a.writeJSON(j, false)
-			}
+	out, perr := a.newJobStream(false)
+	for _, j := range jobs {
+		if j != nil && perr == nil {
+			perr = out.add(j)
 		}
-	} else {
-		t := newJobTable(a.stdout)
-		for _, j := range jobs {
-			if j != nil {
-				t.add(j)
-			}
-		}
-		perr = t.flush()
+	}
+	if perr == nil {
+		perr = out.close(false)
 	}
 	switch {
 	case err == nil:

@@ -67,7 +67,7 @@ func TestAddBatchJSONLines(t *testing.T) {
 	}
 	require.NoError(t, os.WriteFile(file, []byte(strings.Join(lines, "\n")), 0o600))
 
-	res := e.run("add", "--batch", file, "-o", "json")
+	res := e.run("add", "--batch", file, "-o", "jsonl")
 	require.Equal(t, ExitOK, res.code, res.stderr)
 	out := strings.Split(strings.TrimRight(res.stdout, "\n"), "\n")
 	require.Len(t, out, 12, "one JSON line per input")
@@ -90,13 +90,41 @@ func TestAddBatchJSONLines(t *testing.T) {
 	}
 }
 
+// TestAddBatchOutputRule checks add --batch against the one JSON rule: -o
+// json is one array with a result per input, and -q prints the new ids,
+// with a failed input's error on standard error.
+func TestAddBatchOutputRule(t *testing.T) {
+	e := newEnv(t)
+	file := batchFile(t, `{"model_id": "m1", "function": "f1"}`, `{"model_id": "m1", "function": "f2"}`)
+	res := e.run("add", "--batch", file, "-o", "json")
+	require.Equal(t, ExitOK, res.code, res.stderr)
+	var rs []struct {
+		Index int `json:"index"`
+		Job   struct {
+			ID string `json:"id"`
+		} `json:"job"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(res.stdout), &rs), res.stdout)
+	require.Len(t, rs, 2)
+	assert.Equal(t, 2, rs[1].Index)
+
+	e.srv.FailOperation(istaritest.OpAddJob, 1, 409, 0)
+	res = e.run("add", "--batch", file, "-q", "--concurrency", "1")
+	assert.Equal(t, ExitAPI, res.code)
+	assert.Regexp(t, `^[0-9a-f-]{36}\n$`, res.stdout, "the id of the job that was added")
+	assert.Contains(t, res.stderr, "istari-jobs: input 1: AddJob failed: 409 Conflict")
+	assert.Contains(t, res.stderr, "1 of 2 jobs failed")
+}
+
 func TestAddBatchErrorInJSON(t *testing.T) {
 	e := newEnv(t)
 	e.srv.FailOperation("addJob", 1, 409, 0)
 	res := e.run("add", "--batch", batchFile(t, `{"model_id": "m1", "function": "f"}`), "-o", "json")
 	assert.Equal(t, ExitAPI, res.code)
-	var r map[string]any
-	require.NoError(t, json.Unmarshal([]byte(res.stdout), &r), res.stdout)
+	var rs []map[string]any
+	require.NoError(t, json.Unmarshal([]byte(res.stdout), &rs), "one JSON document: %s", res.stdout)
+	require.Len(t, rs, 1)
+	r := rs[0]
 	assert.EqualValues(t, 1, r["index"])
 	assert.EqualValues(t, 409, r["status"])
 	assert.Contains(t, r["error"], "AddJob failed: 409 Conflict")
@@ -188,6 +216,12 @@ func TestWaitMany(t *testing.T) {
 	assert.Equal(t, 2, e.srv.Requests().ByOperation[istaritest.OpGetJob])
 
 	res = e.run(append(args, "-o", "json")...)
+	require.Equal(t, ExitOK, res.code, res.stderr)
+	var all []map[string]any
+	require.NoError(t, json.Unmarshal([]byte(res.stdout), &all), "one JSON document: %s", res.stdout)
+	assert.Len(t, all, 6)
+
+	res = e.run(append(args, "-o", "jsonl")...)
 	require.Equal(t, ExitOK, res.code, res.stderr)
 	out := strings.Split(strings.TrimRight(res.stdout, "\n"), "\n")
 	require.Len(t, out, 6, "JSON Lines")

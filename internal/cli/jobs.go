@@ -312,7 +312,10 @@ func (a *app) runList(p facade.ListJobsParams, all bool, f listFor) error {
 		}
 		return a.printPage(page, p.CountOnly)
 	}
-	out := a.newJobStream()
+	out, err := a.newJobStream(true)
+	if err != nil {
+		return err
+	}
 	for job, err := range f.all(p) {
 		if err == nil {
 			err = out.add(job)

@@ -139,24 +139,68 @@ func (a *app) printPage(p *facade.JobPage, countOnly bool) error {
 	return err
 }
 
-// jobStream writes jobs one at a time in the chosen format: table rows and
-// a count, one JSON array, JSON Lines, or ids.
-type jobStream struct {
-	a     *app
-	table *jobTable
-	n     int
+// jsonArray writes values one at a time as one indented JSON array, so
+// that a long list is one JSON document without being held in memory.
+type jsonArray struct {
+	w io.Writer
+	n int
 }
 
-func (a *app) newJobStream() *jobStream {
-	s := &jobStream{a: a}
+func newJSONArray(w io.Writer) (*jsonArray, error) {
+	_, err := io.WriteString(w, "[")
+	return &jsonArray{w: w}, err
+}
+
+// add writes one element.
+func (j *jsonArray) add(v any) error {
+	var b bytes.Buffer
+	if j.n == 0 {
+		b.WriteString("\n  ")
+	} else {
+		b.WriteString(",\n  ")
+	}
+	j.n++
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("  ", "  ")
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	_, err := j.w.Write(bytes.TrimSuffix(b.Bytes(), []byte("\n")))
+	return err
+}
+
+// close ends the array.
+func (j *jsonArray) close() error {
+	end := "]\n"
+	if j.n > 0 {
+		end = "\n]\n"
+	}
+	_, err := io.WriteString(j.w, end)
+	return err
+}
+
+// jobStream writes jobs one at a time in the chosen format: table rows (and
+// a count when counted is set), one JSON array, JSON Lines, or ids.
+type jobStream struct {
+	a       *app
+	table   *jobTable
+	array   *jsonArray
+	counted bool
+	n       int
+}
+
+func (a *app) newJobStream(counted bool) (*jobStream, error) {
+	s := &jobStream{a: a, counted: counted}
+	var err error
 	switch {
 	case a.quiet, a.output == outputJSONL:
 	case a.output == outputJSON:
-		_, _ = io.WriteString(a.stdout, "[")
+		s.array, err = newJSONArray(a.stdout)
 	default:
 		s.table = newJobTable(a.stdout)
 	}
-	return s
+	return s, err
 }
 
 // add writes one job.
@@ -166,23 +210,10 @@ func (s *jobStream) add(j *facade.Job) error {
 	case s.table != nil:
 		s.table.add(j)
 		return nil
-	case s.a.quiet || s.a.output == outputJSONL:
-		return s.a.printJob(j)
+	case s.array != nil:
+		return s.array.add(j)
 	}
-	var b bytes.Buffer
-	if s.n == 1 {
-		b.WriteString("\n  ")
-	} else {
-		b.WriteString(",\n  ")
-	}
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("  ", "  ")
-	if err := enc.Encode(j); err != nil {
-		return err
-	}
-	_, err := s.a.stdout.Write(bytes.TrimSuffix(b.Bytes(), []byte("\n")))
-	return err
+	return s.a.printJob(j)
 }
 
 // close ends the output after the last job. After an error (failed is
@@ -190,18 +221,13 @@ func (s *jobStream) add(j *facade.Job) error {
 func (s *jobStream) close(failed bool) error {
 	switch {
 	case s.table != nil:
-		if err := s.table.flush(); err != nil || failed {
+		if err := s.table.flush(); err != nil || failed || !s.counted {
 			return err
 		}
 		_, err := fmt.Fprintln(s.a.stdout, plural(s.n, "job"))
 		return err
-	case s.a.output == outputJSON && !s.a.quiet && !failed:
-		end := "]\n"
-		if s.n > 0 {
-			end = "\n]\n"
-		}
-		_, err := io.WriteString(s.a.stdout, end)
-		return err
+	case s.array != nil && !failed:
+		return s.array.close()
 	}
 	return nil
 }
