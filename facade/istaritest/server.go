@@ -3,8 +3,9 @@ package istaritest
 import "net/http/httptest"
 
 // Server is a Platform listening on a loopback port, for a test to point a
-// client at. Its Platform's methods (Jobs, Requests, FailNext, …) are
-// promoted, so a test can inspect and steer it while it runs.
+// client at. Its Platform's methods (Jobs, Requests, FailOperation, …) are
+// promoted, so a test can inspect and steer it while it runs; they are
+// documented on [Platform] (go doc istaritest.Platform.FailOperation).
 type Server struct {
 	*Platform
 
