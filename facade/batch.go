@@ -3,7 +3,6 @@ package facade
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"strconv"
 	"sync"
 	"time"
@@ -271,28 +270,13 @@ func (c *Client) WaitForJobs(ctx context.Context, ids []string, o WaitOptions, o
 		if w.pending == 0 {
 			break
 		}
-		wait := delay/2 + rand.N(delay/2+1)
+		var wait time.Duration
+		wait, delay = o.pollWait(delay)
 		if err := c.tr.sleep(ctx, wait); err != nil {
 			return result(), w.fail(ctx, err)
 		}
-		delay = min(delay*2, o.MaxInterval)
 	}
 	return result(), nil
-}
-
-// waitDefaults checks a WaitOptions and fills in its defaults.
-func waitDefaults(o WaitOptions) (WaitOptions, error) {
-	if o.MinInterval < 0 || o.MaxInterval < 0 {
-		return o, &ValidationError{Field: "WaitOptions", Reason: "intervals must not be negative"}
-	}
-	if o.MinInterval == 0 {
-		o.MinInterval = time.Second
-	}
-	if o.MaxInterval == 0 {
-		o.MaxInterval = 30 * time.Second
-	}
-	o.MaxInterval = max(o.MaxInterval, o.MinInterval)
-	return o, nil
 }
 
 // waited is one job WaitForJobs waits for.

@@ -36,16 +36,10 @@ func (c *Client) WaitForJob(ctx context.Context, jobID string, o WaitOptions, op
 	if err := checkID("jobID", jobID); err != nil {
 		return nil, err
 	}
-	if o.MinInterval < 0 || o.MaxInterval < 0 {
-		return nil, &ValidationError{Field: "WaitOptions", Reason: "intervals must not be negative"}
+	o, err := waitDefaults(o)
+	if err != nil {
+		return nil, err
 	}
-	if o.MinInterval == 0 {
-		o.MinInterval = time.Second
-	}
-	if o.MaxInterval == 0 {
-		o.MaxInterval = 30 * time.Second
-	}
-	o.MaxInterval = max(o.MaxInterval, o.MinInterval)
 
 	var (
 		last   JobStatusName
@@ -69,11 +63,11 @@ func (c *Client) WaitForJob(ctx context.Context, jobID string, o WaitOptions, op
 		case o.Retryable == nil || !o.Retryable(err):
 			return nil, err
 		}
-		wait := delay/2 + rand.N(delay/2+1)
+		var wait time.Duration
+		wait, delay = o.pollWait(delay)
 		if err := c.tr.sleep(ctx, wait); err != nil {
 			return nil, waitErr(jobID, last, err)
 		}
-		delay = min(delay*2, o.MaxInterval)
 	}
 }
 
@@ -86,6 +80,28 @@ func waitErr(jobID string, last JobStatusName, err error) error {
 		return fmt.Errorf("facade: WaitForJob %s: last status %s: %w", jobID, status, err)
 	}
 	return fmt.Errorf("facade: WaitForJob %s: %w", jobID, err)
+}
+
+// waitDefaults checks a WaitOptions and fills in its defaults.
+func waitDefaults(o WaitOptions) (WaitOptions, error) {
+	if o.MinInterval < 0 || o.MaxInterval < 0 {
+		return o, &ValidationError{Field: "WaitOptions", Reason: "intervals must not be negative"}
+	}
+	if o.MinInterval == 0 {
+		o.MinInterval = time.Second
+	}
+	if o.MaxInterval == 0 {
+		o.MaxInterval = 30 * time.Second
+	}
+	o.MaxInterval = max(o.MaxInterval, o.MinInterval)
+	return o, nil
+}
+
+// pollWait returns the wait before the next poll, drawn with jitter between
+// half and all of delay, and the delay after that: double, up to
+// MaxInterval.
+func (o WaitOptions) pollWait(delay time.Duration) (wait, next time.Duration) {
+	return delay/2 + rand.N(delay/2+1), min(delay*2, o.MaxInterval)
 }
 
 // statusCursor remembers how much of a job's status history has been
