@@ -540,6 +540,13 @@ func numberAfterFrac(p []byte, i int) (int, state) {
 	return i, stAfterValue
 }
 
+// The literals as little-endian words, as loaded from the input.
+const (
+	litTrue  = 'e'<<24 | 'u'<<16 | 'r'<<8 | 't'
+	litNull  = 'l'<<24 | 'l'<<16 | 'u'<<8 | 'n'
+	litFalse = 'e'<<32 | 's'<<24 | 'l'<<16 | 'a'<<8 | 'f'
+)
+
 // scan runs the state machine over p, a chunk of the input following the
 // chunks already scanned. It returns -1 if p holds no error, or else the
 // index of the offending byte, with v.msg set.
@@ -591,12 +598,28 @@ loop:
 					i, st = scanNumber(p, j)
 				}
 				continue
-			case 't':
-				st, v.lit, v.n = stLit, "true", 1
-			case 'f':
-				st, v.lit, v.n = stLit, "false", 1
-			case 'n':
-				st, v.lit, v.n = stLit, "null", 1
+			case 't', 'f', 'n':
+				// A literal wholly in p is matched as one word; otherwise, or
+				// if it does not match, byte by byte, which finds the error.
+				if len(p)-i >= 8 {
+					w := binary.LittleEndian.Uint64(p[i:])
+					if uint32(w) == litTrue || uint32(w) == litNull {
+						i, st = i+4, stAfterValue
+						continue
+					}
+					if w&0xffffffffff == litFalse {
+						i, st = i+5, stAfterValue
+						continue
+					}
+				}
+				switch c {
+				case 't':
+					st, v.lit, v.n = stLit, "true", 1
+				case 'f':
+					st, v.lit, v.n = stLit, "false", 1
+				default:
+					st, v.lit, v.n = stLit, "null", 1
+				}
 			case ']':
 				if st == stArrayFirst {
 					stack = stack[:len(stack)-1]
