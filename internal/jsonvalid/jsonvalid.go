@@ -547,6 +547,54 @@ const (
 	litFalse = 'e'<<32 | 's'<<24 | 'l'<<16 | 'a'<<8 | 'f'
 )
 
+// afterValue scans on from p[i], just after a value, over what commonly
+// follows one, without a trip through the state machine per byte: the
+// closing brackets that match the open ones, then a ',' and, in an object,
+// the next key and its ':'. It returns the index and the state at which the
+// state machine goes on, and the stack of open brackets; it stops at
+// anything else, which the state machine then scans, and reports if it is
+// an error, at the same place.
+func afterValue(p []byte, i int, stack []byte) (int, state, []byte) {
+	for i < len(p) && len(stack) > 0 {
+		top := stack[len(stack)-1]
+		switch c := p[i]; c {
+		case ',':
+			if top == '[' {
+				return i + 1, stValue, stack
+			}
+			i, st := objectKey(p, i+1, stObjectKey)
+			return i, st, stack
+		case top + 2: // ']' is '[' + 2, and '}' is '{' + 2
+			stack = stack[:len(stack)-1]
+			i++
+		default:
+			return i, stAfterValue, stack
+		}
+	}
+	return i, stAfterValue, stack
+}
+
+// objectKey scans on from p[i], after the '{' or ',' that precedes an
+// object key, in state st (stObjectFirst or stObjectKey): over whitespace,
+// the key and the ':' after it, as far as they are wholly in p. It returns
+// the index and the state at which the state machine goes on.
+func objectKey(p []byte, i int, st state) (int, state) {
+	if i < len(p) && class[p[i]]&clSpace != 0 {
+		i = skipSpace(p, i+1)
+	}
+	if i >= len(p) || p[i] != '"' {
+		return i, st
+	}
+	j, closed := scanString(p, i+1)
+	if !closed {
+		return i, st // the state machine scans the key again, as far as p allows
+	}
+	if j < len(p) && p[j] == ':' {
+		return j + 1, stValue
+	}
+	return j, stColon
+}
+
 // scan runs the state machine over p, a chunk of the input following the
 // chunks already scanned. It returns -1 if p holds no error, or else the
 // index of the offending byte, with v.msg set.
@@ -568,10 +616,11 @@ loop:
 			switch c {
 			case '"':
 				j, closed := scanString(p, i+1)
-				i, st, v.key = j, stAfterValue, false
 				if !closed {
-					st = stString
+					i, st, v.key = j, stString, false
+					continue
 				}
+				i, st, stack = afterValue(p, j, stack)
 				continue
 			case '{', '[':
 				if len(stack) >= maxDepth {
@@ -579,10 +628,11 @@ loop:
 					return i
 				}
 				stack = append(stack, c)
-				st = stArrayFirst
 				if c == '{' {
-					st = stObjectFirst
+					i, st = objectKey(p, i+1, stObjectFirst)
+					continue
 				}
+				st = stArrayFirst
 			case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
 				i, st = scanNumber(p, i)
 				// In an array of numbers, go from one to the next (after ','
@@ -597,6 +647,9 @@ loop:
 					}
 					i, st = scanNumber(p, j)
 				}
+				if st == stAfterValue {
+					i, st, stack = afterValue(p, i, stack)
+				}
 				continue
 			case 't', 'f', 'n':
 				// A literal wholly in p is matched as one word; otherwise, or
@@ -604,11 +657,11 @@ loop:
 				if len(p)-i >= 8 {
 					w := binary.LittleEndian.Uint64(p[i:])
 					if uint32(w) == litTrue || uint32(w) == litNull {
-						i, st = i+4, stAfterValue
+						i, st, stack = afterValue(p, i+4, stack)
 						continue
 					}
 					if w&0xffffffffff == litFalse {
-						i, st = i+5, stAfterValue
+						i, st, stack = afterValue(p, i+5, stack)
 						continue
 					}
 				}
@@ -670,9 +723,9 @@ loop:
 			if stack[len(stack)-1] == '{' {
 				switch c {
 				case ',':
-					st = stObjectKey
+					i, st = objectKey(p, i+1, stObjectKey)
 				case '}':
-					stack = stack[:len(stack)-1]
+					i, st, stack = afterValue(p, i+1, stack[:len(stack)-1])
 				default:
 					v.invalid(c, "after object key:value pair")
 					return i
@@ -681,14 +734,14 @@ loop:
 				switch c {
 				case ',':
 					st = stValue
+					i++
 				case ']':
-					stack = stack[:len(stack)-1]
+					i, st, stack = afterValue(p, i+1, stack[:len(stack)-1])
 				default:
 					v.invalid(c, "after array element")
 					return i
 				}
 			}
-			i++
 
 		case stString:
 			j, closed := scanString(p, i)
