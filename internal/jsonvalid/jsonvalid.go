@@ -99,6 +99,7 @@ type validator struct {
 	line      int   // line number at off
 	lineStart int64 // offset of the first byte of that line
 	msg       string
+	serr      *SyntaxError // the error found by Write
 }
 
 var pool = sync.Pool{New: func() any {
@@ -117,6 +118,16 @@ func Validate(r io.Reader) error {
 	v := pool.Get().(*validator)
 	defer pool.Put(v)
 	v.reset()
+	switch r.(type) {
+	case *bytes.Reader, *bytes.Buffer:
+		// These hand their bytes to v.Write without copying them.
+		if _, err := r.(io.WriterTo).WriteTo(v); v.serr != nil {
+			return v.serr
+		} else if err != nil {
+			return fmt.Errorf("jsonvalid: reading input at offset %d: %w", v.off, err)
+		}
+		return v.finish()
+	}
 	empty := 0
 	for {
 		n, err := r.Read(v.buf)
@@ -151,6 +162,19 @@ func (v *validator) reset() {
 	v.line = 1
 	v.lineStart = 0
 	v.msg = ""
+	v.serr = nil
+}
+
+// Write scans p, the next bytes of the input given to Validate by an
+// [io.WriterTo]. At the first syntax error it sets v.serr and returns it,
+// with the number of bytes before the error.
+func (v *validator) Write(p []byte) (int, error) {
+	if i := v.scan(p); i >= 0 {
+		v.serr = v.syntaxError(p, i)
+		return i, v.serr
+	}
+	v.advance(p)
+	return len(p), nil
 }
 
 // advance accounts for the bytes of p, which have been scanned.
