@@ -226,7 +226,7 @@ func BenchmarkValidate(b *testing.B) {
 			for b.Loop() {
 				s := NewScanner()
 				for p := doc; len(p) > 0; {
-					n := min(len(p), bufSize)
+					n := min(len(p), 64<<10)
 					if _, err := s.Write(p[:n]); err != nil {
 						b.Fatal(err)
 					}
