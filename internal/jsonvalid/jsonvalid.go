@@ -311,11 +311,6 @@ func digitStops(x uint64) uint64 {
 	return (x | (a + 0x46*lsb) | ^(a + 0x50*lsb)) & msb
 }
 
-// spaceStops flags the bytes of x that are not JSON whitespace.
-func spaceStops(x uint64) uint64 {
-	return nonZero(x^(' '*lsb)) & nonZero(x^('\n'*lsb)) & nonZero(x^('\t'*lsb)) & nonZero(x^('\r'*lsb))
-}
-
 // nonZero returns x with the high bit of each byte set if and only if that
 // byte is not zero, with no carries between bytes.
 func nonZero(x uint64) uint64 {
@@ -397,12 +392,21 @@ func skipSpace(p []byte, i int) int {
 	if i < len(p) && class[p[i]]&clSpace == 0 {
 		return i
 	}
+	// Runs of indentation are mostly spaces after one line break, so each
+	// word is tested for bytes other than ' ' only, and the first one found
+	// is looked at: a tab, CR or LF is skipped and the scan goes on after it.
 	q := p[i:]
 	for len(q) >= 8 {
-		if m := spaceStops(binary.LittleEndian.Uint64(q)); m != 0 {
-			return len(p) - len(q) + bits.TrailingZeros64(m)>>3
+		m := nonZero(binary.LittleEndian.Uint64(q) ^ ' '*lsb)
+		if m == 0 {
+			q = q[8:]
+			continue
 		}
-		q = q[8:]
+		k := len(p) - len(q) + bits.TrailingZeros64(m)>>3
+		if class[p[k]]&clSpace == 0 {
+			return k
+		}
+		q = p[k+1:]
 	}
 	for k, c := range q {
 		if class[c]&clSpace == 0 {
