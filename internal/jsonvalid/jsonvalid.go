@@ -172,11 +172,26 @@ func (v *validator) reset() {
 // [io.WriterTo]. At the first syntax error it sets v.serr and returns it,
 // with the number of bytes before the error.
 func (v *validator) Write(p []byte) (int, error) {
-	if i := v.scan(p); i >= 0 {
-		v.serr = v.syntaxError(p, i)
-		return i, v.serr
+	n, err := v.write(p)
+	if err != nil {
+		v.serr = err
+		return n, err
 	}
-	v.advance(p)
+	return n, nil
+}
+
+// write scans p and accounts for its bytes, in pieces of at most bufSize
+// bytes, so that the line count of each piece (a second pass over it) finds
+// it still in the CPU's cache. It returns len(p) and nil, or the number of
+// bytes before the first syntax error and that error.
+func (v *validator) write(p []byte) (int, *SyntaxError) {
+	for k := 0; k < len(p); k += bufSize {
+		q := p[k:min(k+bufSize, len(p))]
+		if i := v.scan(q); i >= 0 {
+			return k + i, v.syntaxError(q, i)
+		}
+		v.advance(q)
+	}
 	return len(p), nil
 }
 
@@ -924,12 +939,12 @@ func (s *Scanner) Write(p []byte) (int, error) {
 	if s.v == nil {
 		return 0, errClosed
 	}
-	if i := s.v.scan(p); i >= 0 {
-		s.err = s.v.syntaxError(p, i)
-		return i, s.err
+	n, err := s.v.write(p)
+	if err != nil {
+		s.err = err
+		return n, err
 	}
-	s.v.advance(p)
-	return len(p), nil
+	return n, nil
 }
 
 // Close ends the input: it returns the first syntax error, or a

@@ -280,9 +280,10 @@ func TestChunkBoundaries(t *testing.T) {
 	lines := strings.Repeat("[1,\r\n2,\n\"x\"],\n", 2*bufSize/14)
 	doc := "[\n" + lines + "1,\n  x]"
 	nLines := strings.Count(doc, "\n") + 1
-	err = Validate(strings.NewReader(doc))
-	assert.Equal(t, &SyntaxError{Offset: int64(len(doc) - 2), Line: nLines, Column: 3,
-		Msg: "invalid character 'x' looking for beginning of value"}, err)
+	want := &SyntaxError{Offset: int64(len(doc) - 2), Line: nLines, Column: 3,
+		Msg: "invalid character 'x' looking for beginning of value"}
+	assert.Equal(t, want, Validate(strings.NewReader(doc)))
+	assert.Equal(t, want, Validate(bytes.NewReader([]byte(doc))), "scanned whole, in pieces of bufSize")
 }
 
 // TestGeneratedDocument checks the benchmark document with several readers.
