@@ -117,6 +117,9 @@ var pool = sync.Pool{New: func() any {
 // Validate stops reading at the first syntax error. An error returned by r
 // (other than io.EOF) is returned wrapped, and can be examined with errors.Is
 // and errors.As. Validate may be called concurrently.
+//
+// Validate reads r in chunks of 256 KiB; a *bytes.Reader or *bytes.Buffer is
+// scanned in place, without a copy.
 func Validate(r io.Reader) error {
 	v := pool.Get().(*validator)
 	defer pool.Put(v)
