@@ -162,6 +162,24 @@ func genNumbersDoc(size int) []byte {
 	return buf.Bytes()
 }
 
+// genRecordsDoc returns a compact document of at least size bytes, one
+// record a line, in the shape of the parameters file of the upload benchmark
+// (facade/upload_bench_test.go): short keys, strings with an escape and
+// non-ASCII text, integers, floats, booleans, nulls, nested objects and
+// arrays of numbers.
+func genRecordsDoc(size int) []byte {
+	var buf bytes.Buffer
+	buf.WriteString("[\n")
+	for i := 0; buf.Len() < size; i++ {
+		fmt.Fprintf(&buf, `{"id":%d,"name":"part-%06d","description":"mesh \"refined\" near the wing root, café",`+
+			`"active":%t,"owner":null,"score":%g,"params":{"tolerance":1e-6,"max_iter":%d,`+
+			`"matrix":[[1.5,-2.25,3e-9],[0.125,%d,-7]],"units":"mm","tags":["thermal","stress"]}},`+"\n",
+			i, i, i%2 == 0, float64(i)*0.37, i*13, i)
+	}
+	buf.WriteString(`{"id":-1,"last":true}` + "\n]\n")
+	return buf.Bytes()
+}
+
 // benchDocs are the documents of BenchmarkValidate, 16 MiB each.
 var benchDocs = sync.OnceValue(func() []struct {
 	kind string
@@ -174,6 +192,7 @@ var benchDocs = sync.OnceValue(func() []struct {
 		{"strings", genStringsDoc(16 << 20)},
 		{"numbers", genNumbersDoc(16 << 20)},
 		{"mixed", genDoc(16 << 20)},
+		{"records", genRecordsDoc(16 << 20)},
 	}
 })
 
@@ -207,7 +226,7 @@ func BenchmarkValidate(b *testing.B) {
 			for b.Loop() {
 				s := NewScanner()
 				for p := doc; len(p) > 0; {
-					n := min(len(p), bufSize)
+					n := min(len(p), 64<<10)
 					if _, err := s.Write(p[:n]); err != nil {
 						b.Fatal(err)
 					}

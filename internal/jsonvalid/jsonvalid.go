@@ -27,8 +27,11 @@ import (
 // the same limit as encoding/json.
 const maxDepth = 10000
 
-// bufSize is the size of the chunks read from the input.
-const bufSize = 64 << 10
+// bufSize is the size of the chunks read from the input: large enough that
+// the cost of a read (a system call, for a file) is small beside the scan of
+// its bytes, and small enough that the chunk stays in the CPU's L2 cache
+// between the copy into it and the scan.
+const bufSize = 256 << 10
 
 // maxEmptyReads is how many consecutive (0, nil) reads are tolerated before
 // giving up with io.ErrNoProgress, as bufio does.
@@ -99,6 +102,7 @@ type validator struct {
 	line      int   // line number at off
 	lineStart int64 // offset of the first byte of that line
 	msg       string
+	serr      *SyntaxError // the error found by Write
 }
 
 var pool = sync.Pool{New: func() any {
@@ -113,10 +117,23 @@ var pool = sync.Pool{New: func() any {
 // Validate stops reading at the first syntax error. An error returned by r
 // (other than io.EOF) is returned wrapped, and can be examined with errors.Is
 // and errors.As. Validate may be called concurrently.
+//
+// Validate reads r in chunks of 256 KiB; a *bytes.Reader or *bytes.Buffer is
+// scanned in place, without a copy.
 func Validate(r io.Reader) error {
 	v := pool.Get().(*validator)
 	defer pool.Put(v)
 	v.reset()
+	switch r.(type) {
+	case *bytes.Reader, *bytes.Buffer:
+		// These hand their bytes to v.Write without copying them.
+		if _, err := r.(io.WriterTo).WriteTo(v); v.serr != nil {
+			return v.serr
+		} else if err != nil {
+			return fmt.Errorf("jsonvalid: reading input at offset %d: %w", v.off, err)
+		}
+		return v.finish()
+	}
 	empty := 0
 	for {
 		n, err := r.Read(v.buf)
@@ -151,6 +168,34 @@ func (v *validator) reset() {
 	v.line = 1
 	v.lineStart = 0
 	v.msg = ""
+	v.serr = nil
+}
+
+// Write scans p, the next bytes of the input given to Validate by an
+// [io.WriterTo]. At the first syntax error it sets v.serr and returns it,
+// with the number of bytes before the error.
+func (v *validator) Write(p []byte) (int, error) {
+	n, err := v.write(p)
+	if err != nil {
+		v.serr = err
+		return n, err
+	}
+	return n, nil
+}
+
+// write scans p and accounts for its bytes, in pieces of at most bufSize
+// bytes, so that the line count of each piece (a second pass over it) finds
+// it still in the CPU's cache. It returns len(p) and nil, or the number of
+// bytes before the first syntax error and that error.
+func (v *validator) write(p []byte) (int, *SyntaxError) {
+	for k := 0; k < len(p); k += bufSize {
+		q := p[k:min(k+bufSize, len(p))]
+		if i := v.scan(q); i >= 0 {
+			return k + i, v.syntaxError(q, i)
+		}
+		v.advance(q)
+	}
+	return len(p), nil
 }
 
 // advance accounts for the bytes of p, which have been scanned.
@@ -284,11 +329,6 @@ func digitStops(x uint64) uint64 {
 	return (x | (a + 0x46*lsb) | ^(a + 0x50*lsb)) & msb
 }
 
-// spaceStops flags the bytes of x that are not JSON whitespace.
-func spaceStops(x uint64) uint64 {
-	return nonZero(x^(' '*lsb)) & nonZero(x^('\n'*lsb)) & nonZero(x^('\t'*lsb)) & nonZero(x^('\r'*lsb))
-}
-
 // nonZero returns x with the high bit of each byte set if and only if that
 // byte is not zero, with no carries between bytes.
 func nonZero(x uint64) uint64 {
@@ -370,12 +410,21 @@ func skipSpace(p []byte, i int) int {
 	if i < len(p) && class[p[i]]&clSpace == 0 {
 		return i
 	}
+	// Runs of indentation are mostly spaces after one line break, so each
+	// word is tested for bytes other than ' ' only, and the first one found
+	// is looked at: a tab, CR or LF is skipped and the scan goes on after it.
 	q := p[i:]
 	for len(q) >= 8 {
-		if m := spaceStops(binary.LittleEndian.Uint64(q)); m != 0 {
-			return len(p) - len(q) + bits.TrailingZeros64(m)>>3
+		m := nonZero(binary.LittleEndian.Uint64(q) ^ ' '*lsb)
+		if m == 0 {
+			q = q[8:]
+			continue
 		}
-		q = q[8:]
+		k := len(p) - len(q) + bits.TrailingZeros64(m)>>3
+		if class[p[k]]&clSpace == 0 {
+			return k
+		}
+		q = p[k+1:]
 	}
 	for k, c := range q {
 		if class[c]&clSpace == 0 {
@@ -400,14 +449,14 @@ func skipDigits(p []byte, i int) int {
 }
 
 // digits16 returns the number of leading ASCII digits of w, which is 16
-// bytes long, without a branch on the answer.
+// bytes long. The second word is tested only if the first is all digits:
+// most runs end in the first, and the branch is cheaper than the second
+// test when they do.
 func digits16(w []byte) int {
-	n := bits.TrailingZeros64(digitStops(binary.LittleEndian.Uint64(w[:8])))
-	n1 := bits.TrailingZeros64(digitStops(binary.LittleEndian.Uint64(w[8:16])))
-	if n == 64 {
-		n += n1
+	if m := digitStops(binary.LittleEndian.Uint64(w[:8])); m != 0 {
+		return bits.TrailingZeros64(m) >> 3
 	}
-	return n >> 3
+	return 8 + bits.TrailingZeros64(digitStops(binary.LittleEndian.Uint64(w[8:16])))>>3
 }
 
 // skipDigitsLoop is skipDigits past its first 16 bytes.
@@ -540,6 +589,61 @@ func numberAfterFrac(p []byte, i int) (int, state) {
 	return i, stAfterValue
 }
 
+// The literals as little-endian words, as loaded from the input.
+const (
+	litTrue  = 'e'<<24 | 'u'<<16 | 'r'<<8 | 't'
+	litNull  = 'l'<<24 | 'l'<<16 | 'u'<<8 | 'n'
+	litFalse = 'e'<<32 | 's'<<24 | 'l'<<16 | 'a'<<8 | 'f'
+)
+
+// afterValue scans on from p[i], just after a value, over what commonly
+// follows one, without a trip through the state machine per byte: the
+// closing brackets that match the open ones, then a ',' and, in an object,
+// the next key and its ':'. It returns the index and the state at which the
+// state machine goes on, and the stack of open brackets; it stops at
+// anything else, which the state machine then scans, and reports if it is
+// an error, at the same place.
+func afterValue(p []byte, i int, stack []byte) (int, state, []byte) {
+	for i < len(p) && len(stack) > 0 {
+		top := stack[len(stack)-1]
+		switch c := p[i]; c {
+		case ',':
+			if top == '[' {
+				return i + 1, stValue, stack
+			}
+			i, st := objectKey(p, i+1, stObjectKey)
+			return i, st, stack
+		case top + 2: // ']' is '[' + 2, and '}' is '{' + 2
+			stack = stack[:len(stack)-1]
+			i++
+		default:
+			return i, stAfterValue, stack
+		}
+	}
+	return i, stAfterValue, stack
+}
+
+// objectKey scans on from p[i], after the '{' or ',' that precedes an
+// object key, in state st (stObjectFirst or stObjectKey): over whitespace,
+// the key and the ':' after it, as far as they are wholly in p. It returns
+// the index and the state at which the state machine goes on.
+func objectKey(p []byte, i int, st state) (int, state) {
+	if i < len(p) && class[p[i]]&clSpace != 0 {
+		i = skipSpace(p, i+1)
+	}
+	if i >= len(p) || p[i] != '"' {
+		return i, st
+	}
+	j, closed := scanString(p, i+1)
+	if !closed {
+		return i, st // the state machine scans the key again, as far as p allows
+	}
+	if j < len(p) && p[j] == ':' {
+		return j + 1, stValue
+	}
+	return j, stColon
+}
+
 // scan runs the state machine over p, a chunk of the input following the
 // chunks already scanned. It returns -1 if p holds no error, or else the
 // index of the offending byte, with v.msg set.
@@ -561,10 +665,11 @@ loop:
 			switch c {
 			case '"':
 				j, closed := scanString(p, i+1)
-				i, st, v.key = j, stAfterValue, false
 				if !closed {
-					st = stString
+					i, st, v.key = j, stString, false
+					continue
 				}
+				i, st, stack = afterValue(p, j, stack)
 				continue
 			case '{', '[':
 				if len(stack) >= maxDepth {
@@ -572,10 +677,11 @@ loop:
 					return i
 				}
 				stack = append(stack, c)
-				st = stArrayFirst
 				if c == '{' {
-					st = stObjectFirst
+					i, st = objectKey(p, i+1, stObjectFirst)
+					continue
 				}
+				st = stArrayFirst
 			case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
 				i, st = scanNumber(p, i)
 				// In an array of numbers, go from one to the next (after ','
@@ -590,13 +696,32 @@ loop:
 					}
 					i, st = scanNumber(p, j)
 				}
+				if st == stAfterValue {
+					i, st, stack = afterValue(p, i, stack)
+				}
 				continue
-			case 't':
-				st, v.lit, v.n = stLit, "true", 1
-			case 'f':
-				st, v.lit, v.n = stLit, "false", 1
-			case 'n':
-				st, v.lit, v.n = stLit, "null", 1
+			case 't', 'f', 'n':
+				// A literal wholly in p is matched as one word; otherwise, or
+				// if it does not match, byte by byte, which finds the error.
+				if len(p)-i >= 8 {
+					w := binary.LittleEndian.Uint64(p[i:])
+					if uint32(w) == litTrue || uint32(w) == litNull {
+						i, st, stack = afterValue(p, i+4, stack)
+						continue
+					}
+					if w&0xffffffffff == litFalse {
+						i, st, stack = afterValue(p, i+5, stack)
+						continue
+					}
+				}
+				switch c {
+				case 't':
+					st, v.lit, v.n = stLit, "true", 1
+				case 'f':
+					st, v.lit, v.n = stLit, "false", 1
+				default:
+					st, v.lit, v.n = stLit, "null", 1
+				}
 			case ']':
 				if st == stArrayFirst {
 					stack = stack[:len(stack)-1]
@@ -647,9 +772,9 @@ loop:
 			if stack[len(stack)-1] == '{' {
 				switch c {
 				case ',':
-					st = stObjectKey
+					i, st = objectKey(p, i+1, stObjectKey)
 				case '}':
-					stack = stack[:len(stack)-1]
+					i, st, stack = afterValue(p, i+1, stack[:len(stack)-1])
 				default:
 					v.invalid(c, "after object key:value pair")
 					return i
@@ -658,14 +783,14 @@ loop:
 				switch c {
 				case ',':
 					st = stValue
+					i++
 				case ']':
-					stack = stack[:len(stack)-1]
+					i, st, stack = afterValue(p, i+1, stack[:len(stack)-1])
 				default:
 					v.invalid(c, "after array element")
 					return i
 				}
 			}
-			i++
 
 		case stString:
 			j, closed := scanString(p, i)
@@ -817,12 +942,12 @@ func (s *Scanner) Write(p []byte) (int, error) {
 	if s.v == nil {
 		return 0, errClosed
 	}
-	if i := s.v.scan(p); i >= 0 {
-		s.err = s.v.syntaxError(p, i)
-		return i, s.err
+	n, err := s.v.write(p)
+	if err != nil {
+		s.err = err
+		return n, err
 	}
-	s.v.advance(p)
-	return len(p), nil
+	return n, nil
 }
 
 // Close ends the input: it returns the first syntax error, or a

@@ -18,6 +18,7 @@ import (
 func readers(b []byte) map[string]io.Reader {
 	return map[string]io.Reader{
 		"bytes":       bytes.NewReader(b),
+		"buffer":      bytes.NewBuffer(b),
 		"one-byte":    iotest.OneByteReader(bytes.NewReader(b)),
 		"half":        iotest.HalfReader(bytes.NewReader(b)),
 		"data-err":    iotest.DataErrReader(bytes.NewReader(b)),
@@ -249,14 +250,19 @@ func TestChunkBoundaries(t *testing.T) {
 			prefix := "[" + strings.Repeat(" ", bufSize-1-shift)
 			doc := []byte(prefix + tok + "]")
 			require.True(t, json.Valid(doc))
-			assert.NoError(t, Validate(bytes.NewReader(doc)), "%q at shift %d", tok, shift)
-
 			bad := []byte(prefix + tok + ",]")
-			err := Validate(bytes.NewReader(bad))
-			var se *SyntaxError
-			if assert.ErrorAs(t, err, &se) {
-				assert.Equal(t, int64(len(bad)-1), se.Offset, "%q at shift %d", tok, shift)
-				assert.Equal(t, len(bad)-1-bytes.LastIndexByte(bad, '\n'), se.Column)
+			// A plain reader is read in chunks; a bytes.Reader is scanned whole.
+			for name, r := range map[string]func([]byte) io.Reader{
+				"reader":       func(b []byte) io.Reader { return struct{ io.Reader }{bytes.NewReader(b)} },
+				"bytes.Reader": func(b []byte) io.Reader { return bytes.NewReader(b) },
+			} {
+				assert.NoError(t, Validate(r(doc)), "%s: %q at shift %d", name, tok, shift)
+				err := Validate(r(bad))
+				var se *SyntaxError
+				if assert.ErrorAs(t, err, &se) {
+					assert.Equal(t, int64(len(bad)-1), se.Offset, "%s: %q at shift %d", name, tok, shift)
+					assert.Equal(t, len(bad)-1-bytes.LastIndexByte(bad, '\n'), se.Column)
+				}
 			}
 		}
 	}
@@ -274,9 +280,10 @@ func TestChunkBoundaries(t *testing.T) {
 	lines := strings.Repeat("[1,\r\n2,\n\"x\"],\n", 2*bufSize/14)
 	doc := "[\n" + lines + "1,\n  x]"
 	nLines := strings.Count(doc, "\n") + 1
-	err = Validate(strings.NewReader(doc))
-	assert.Equal(t, &SyntaxError{Offset: int64(len(doc) - 2), Line: nLines, Column: 3,
-		Msg: "invalid character 'x' looking for beginning of value"}, err)
+	want := &SyntaxError{Offset: int64(len(doc) - 2), Line: nLines, Column: 3,
+		Msg: "invalid character 'x' looking for beginning of value"}
+	assert.Equal(t, want, Validate(strings.NewReader(doc)))
+	assert.Equal(t, want, Validate(bytes.NewReader([]byte(doc))), "scanned whole, in pieces of bufSize")
 }
 
 // TestGeneratedDocument checks the benchmark document with several readers.
@@ -287,8 +294,9 @@ func TestGeneratedDocument(t *testing.T) {
 		assert.NoError(t, Validate(r), name)
 	}
 	// Truncated at many points (so almost never valid), the verdict and the
-	// error match what encoding/json reports.
-	for n := 0; n < len(doc); n += 4999 {
+	// error match what encoding/json reports; the cuts are in the first
+	// 192 KiB, as each costs a scan of the document up to it.
+	for n := 0; n < min(len(doc), 192<<10); n += 4999 {
 		checkAgainstEncodingJSON(t, doc[:n])
 	}
 }

@@ -21,7 +21,7 @@ func TestStopMasks(t *testing.T) {
 	}{
 		{"stringStops", stringStops, func(c byte) bool { return class[c]&clStrSafe == 0 }},
 		{"digitStops", digitStops, func(c byte) bool { return class[c]&clDigit == 0 }},
-		{"spaceStops", spaceStops, func(c byte) bool { return class[c]&clSpace == 0 }},
+		{"nonZero", nonZero, func(c byte) bool { return c != 0 }},
 	}
 	var w [8]byte
 	for _, m := range masks {
