@@ -28,9 +28,12 @@ const iteratorPageSize = 100
 //
 // Paging is by offset, so jobs that change during a walk shift the pages:
 //   - a job added ahead of the walk's position pushes a job seen on one
-//     page onto the next; each job is yielded once (the iterator keeps the
-//     ids it has yielded: about 100 bytes per job, at most Pages×Size ids,
-//     freed when the loop ends);
+//     page onto a later one; such a job is yielded once. The iterator
+//     remembers the ids of the pages it has read most recently, as many
+//     as the prefetch depth plus two (at most that many pages' worth of
+//     ids, about 100 bytes each, whatever the length of the list), so a
+//     repeat is caught unless more jobs than those pages hold were added
+//     during the walk;
 //   - a job removed ahead of the position pulls a job back onto a page
 //     already read, so it is missed; a job added after the first page is
 //     read may be missed too, since the page count is fixed;
@@ -153,7 +156,7 @@ func (c *Client) iterate(ctx context.Context, first int, fetch pageFetcher, yiel
 	var (
 		next     = first + 1
 		inFlight []*pageResult
-		seen     = make(map[string]struct{}, len(page.Items))
+		seen     = newRecentIDs(max(c.prefetch, 1) + 2)
 		// budget bounds the requests of the walk, whatever happens to the
 		// arithmetic below: the pages from first to lastPage, plus one.
 		budget = max(lastPage-first, 0) + 1
@@ -170,11 +173,11 @@ func (c *Client) iterate(ctx context.Context, first int, fetch pageFetcher, yiel
 			next++
 			budget--
 		}
+		seen.startPage(len(page.Items))
 		for _, j := range page.Items {
-			if _, dup := seen[j.ID]; dup {
+			if !seen.add(j.ID) {
 				continue // shifted onto this page by a job added meanwhile
 			}
-			seen[j.ID] = struct{}{}
 			if !yield(j, nil) {
 				return
 			}
@@ -201,4 +204,34 @@ func (c *Client) iterate(ctx context.Context, first int, fetch pageFetcher, yiel
 		}
 		page, err = r.page, r.err
 	}
+}
+
+// recentIDs remembers the ids of the last few pages a walk has read, so
+// that a job shifted onto a later page is yielded once, in memory bounded
+// by those pages rather than by the length of the list.
+type recentIDs struct {
+	pages []map[string]struct{} // oldest first; the last is the current page
+	keep  int
+}
+
+func newRecentIDs(keep int) *recentIDs { return &recentIDs{keep: keep} }
+
+// startPage begins the set of a new page, forgetting the oldest beyond keep.
+func (r *recentIDs) startPage(n int) {
+	if len(r.pages) == r.keep {
+		r.pages = append(r.pages[:0], r.pages[1:]...)
+	}
+	r.pages = append(r.pages, make(map[string]struct{}, n))
+}
+
+// add records id on the current page and reports whether it is new to
+// the pages remembered.
+func (r *recentIDs) add(id string) bool {
+	for _, p := range r.pages {
+		if _, ok := p[id]; ok {
+			return false
+		}
+	}
+	r.pages[len(r.pages)-1][id] = struct{}{}
+	return true
 }
