@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"mime"
-	"mime/multipart"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -243,7 +241,7 @@ func FuzzParametersFile(f *testing.F) {
 		var filePart []byte
 		rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
 			sent.Add(1)
-			part, err := fileOf(r)
+			part, err := readFilePart(r)
 			if err != nil {
 				return nil, err
 			}
@@ -277,23 +275,4 @@ func FuzzParametersFile(f *testing.F) {
 			t.Fatalf("the file part is %q, want %q", filePart, data)
 		}
 	})
-}
-
-// fileOf returns the content of the multipart request's "file" part.
-func fileOf(r *http.Request) ([]byte, error) {
-	defer r.Body.Close()
-	_, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil {
-		return nil, err
-	}
-	mr := multipart.NewReader(r.Body, params["boundary"])
-	for {
-		p, err := mr.NextPart()
-		if err != nil {
-			return nil, err
-		}
-		if p.FormName() == "file" {
-			return io.ReadAll(p)
-		}
-	}
 }

@@ -151,9 +151,13 @@ func TestAllJobsHonoursContext(t *testing.T) {
 
 // testCtx is the context of a test that iterates, polls or waits: a
 // deadline of a few seconds, so that a regression fails instead of hanging.
-func testCtx(t *testing.T) context.Context {
+func testCtx(t *testing.T) context.Context { return testCtxWithin(t, 5*time.Second) }
+
+// testCtxWithin is testCtx with a deadline of d, for tests that move more
+// bytes.
+func testCtxWithin(t *testing.T, d time.Duration) context.Context {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), d)
 	t.Cleanup(cancel)
 	return ctx
 }

@@ -4,10 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"mime"
-	"mime/multipart"
-	"strings"
 	"testing"
 	"time"
 
@@ -17,33 +13,27 @@ import (
 	"github.com/istari-go/sdk/facade"
 )
 
+// formFields returns the plain fields and the file of the last request
+// srv received, read with parseMultipart.
+func formFields(t *testing.T, srv *recorder) (map[string]string, string) {
+	t.Helper()
+	reqs := srv.requests()
+	require.NotEmpty(t, reqs)
+	fields, file := map[string]string{}, ""
+	for _, p := range parseMultipart(t, reqs[len(reqs)-1]) {
+		if p.Name == "file" {
+			file = p.Body
+			continue
+		}
+		fields[p.Name] = p.Body
+	}
+	return fields, file
+}
+
 // plainClient is a client without the contract transport, for requests the
 // spec would refuse on purpose (values the SDK does not list).
 func plainClient(t *testing.T, baseURL string, opts ...facade.Option) *facade.Client {
-	t.Helper()
-	c, err := facade.NewClient(baseURL, append([]facade.Option{facade.WithToken("tok"), facade.WithRetry(facade.NoRetry())}, opts...)...)
-	require.NoError(t, err)
-	t.Cleanup(c.CloseIdleConnections)
-	return c
-}
-
-// formValues reads the plain fields and the file of a recorded multipart body.
-func formValues(t *testing.T, rec recorded) (map[string]string, string) {
-	t.Helper()
-	_, params, err := mime.ParseMediaType(rec.ContentType)
-	require.NoError(t, err)
-	form, err := multipart.NewReader(strings.NewReader(string(rec.Body)), params["boundary"]).ReadForm(1 << 20)
-	require.NoError(t, err)
-	fields := map[string]string{}
-	for k, v := range form.Value {
-		fields[k] = v[0]
-	}
-	f, err := form.File["file"][0].Open()
-	require.NoError(t, err)
-	defer f.Close()
-	data, err := io.ReadAll(f)
-	require.NoError(t, err)
-	return fields, string(data)
+	return newSweepClient(t, baseURL, "tok", append([]facade.Option{facade.WithRetry(facade.NoRetry())}, opts...)...)
 }
 
 func TestLenientEnums(t *testing.T) {
@@ -72,13 +62,12 @@ func TestLenientEnums(t *testing.T) {
 		c := plainClient(t, srv.baseURL(), facade.WithLenientEnums())
 		_, err := c.AddJob(ctx, add)
 		require.NoError(t, err)
-		reqs := srv.requests()
-		fields, _ := formValues(t, reqs[len(reqs)-1])
+		fields, _ := formFields(t, srv)
 		assert.Equal(t, "Windows 12", fields["operating_system"])
 
 		_, err = c.ListJobs(ctx, facade.ListJobsParams{StatusName: "Paused", ArchiveStatus: "deleted"})
 		require.NoError(t, err)
-		reqs = srv.requests()
+		reqs := srv.requests()
 		assert.Equal(t, "status_name=Paused&archive_status=deleted", reqs[len(reqs)-1].Query)
 
 		_, err = c.UpdateJobStatus(ctx, "job-1", facade.UpdateJobStatusParams{Status: "Paused"})
@@ -129,8 +118,7 @@ func TestParametersEdgeCases(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			_, err := c.AddJob(ctx, facade.AddJobParams{ModelID: "m", Function: "f", Parameters: v})
 			require.NoError(t, err)
-			reqs := srv.requests()
-			_, file := formValues(t, reqs[len(reqs)-1])
+			_, file := formFields(t, srv)
 			assert.Equal(t, "{}", file)
 		})
 	}
@@ -138,8 +126,7 @@ func TestParametersEdgeCases(t *testing.T) {
 		path := writeFile(t, "p.json", `{"a":1}`)
 		_, err := c.AddJob(ctx, facade.AddJobParams{ModelID: "m", Function: "f", Parameters: map[string]any(nil), ParametersFile: path})
 		require.NoError(t, err)
-		reqs := srv.requests()
-		_, file := formValues(t, reqs[len(reqs)-1])
+		_, file := formFields(t, srv)
 		assert.Equal(t, `{"a":1}`, file)
 	})
 	t.Run("nesting limit", func(t *testing.T) {

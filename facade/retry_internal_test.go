@@ -19,19 +19,6 @@ import (
 	"github.com/istari-go/sdk/internal/spec"
 )
 
-// retryClock records the waits between attempts instead of waiting.
-type retryClock struct {
-	mu    sync.Mutex
-	waits []time.Duration
-}
-
-func (f *retryClock) sleep(ctx context.Context, d time.Duration) error {
-	f.mu.Lock()
-	f.waits = append(f.waits, d)
-	f.mu.Unlock()
-	return ctx.Err()
-}
-
 // answering returns a server that answers status (with Retry-After ra when
 // set) to the first failures requests, and a job afterwards.
 func answering(t *testing.T, status int, ra string, failures int) *httptest.Server {
@@ -67,12 +54,12 @@ func watchdog(t *testing.T) context.Context {
 	return ctx
 }
 
-func fakeClockClient(t *testing.T, url string, p RetryPolicy) (*Client, *retryClock) {
+func fakeClockClient(t *testing.T, url string, p RetryPolicy) (*Client, *fakeSleep) {
 	t.Helper()
 	c, err := NewClient(url, WithRetry(p))
 	require.NoError(t, err)
 	t.Cleanup(c.CloseIdleConnections)
-	fs := &retryClock{}
+	fs := &fakeSleep{}
 	c.tr.sleep = fs.sleep
 	return c, fs
 }

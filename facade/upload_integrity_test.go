@@ -66,11 +66,8 @@ func uploadServer(t *testing.T, opts ...facade.Option) (*istaritest.Server, *fac
 	return srv, c
 }
 
-func callCtx(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+// callCtx bounds an upload test's call: uploads of several MiB get 10 s.
+func callCtx(t *testing.T) context.Context { return testCtxWithin(t, 10*time.Second) }
 
 // assertNoScanner fails if a scanner goroutine of an upload is still
 // running: none may outlive its call. A scanner's last act, closing the
