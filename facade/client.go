@@ -152,14 +152,14 @@ func normalizeBaseURL(baseURL string, hasToken, insecureOK bool) (string, error)
 	return u.String(), nil
 }
 
-// schemelessValue is a URL without a scheme as an error may show it: not at
-// all when it may carry credentials or a query.
+// schemelessValue is a URL without a scheme as an error may show it:
+// masked as maskURL masks any URL, or not at all when it does not parse.
 func schemelessValue(s string) string {
-	s = strings.TrimSpace(s)
-	if strings.ContainsAny(s, "@?#") {
-		return "<hidden: it may hold credentials>"
+	u, err := url.Parse("//" + strings.TrimSpace(s))
+	if err != nil {
+		return "<not shown: not a URL>"
 	}
-	return s
+	return strings.TrimPrefix(maskURL(u), "//")
 }
 
 // maskURL prints u with its user info and every query value masked

@@ -18,8 +18,9 @@ import (
 // A nil *gate is open and ignores what it is told. It is safe for
 // concurrent use.
 type gate struct {
-	// maxHold caps a hold, as RetryPolicy.MaxInterval caps every wait of
-	// the transport, Retry-After included; 0 means no cap.
+	// maxHold caps a hold: the RetryPolicy's MaxRetryAfter, past which a
+	// Retry-After ends the call that got it instead of being waited out;
+	// 0 means no cap.
 	maxHold time.Duration
 
 	mu sync.Mutex

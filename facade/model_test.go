@@ -217,8 +217,17 @@ func TestNeedsAScheme(t *testing.T) {
 		assert.Equal(t, "baseURL", ve.Field)
 		assert.Contains(t, err.Error(), `needs a scheme: "https://"`, u)
 	}
-	_, err := facade.NewClient("user:pa55@registry.example.com")
-	assert.NotContains(t, err.Error(), "pa55")
+	// Without a scheme, secrets are masked as in any other base URL.
+	for u, want := range map[string]string{
+		"user:pa55@registry.example.com":      `"***@registry.example.com"`,
+		"registry.example.com/x?sig=pa55&v=1": `"registry.example.com/x?sig=***&v=***"`,
+	} {
+		_, err := facade.NewClient(u)
+		require.Error(t, err, u)
+		assert.NotContains(t, err.Error(), "pa55")
+		assert.Contains(t, err.Error(), want)
+		assert.Contains(t, err.Error(), "needs a scheme")
+	}
 }
 
 // TestJobJSONIsTheWireForm: a job marshals to what the platform sent.
