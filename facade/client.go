@@ -56,7 +56,11 @@ func newClient(baseURL string, cfg config) (*Client, error) {
 	if err := checkToken(cfg.token, cfg.tokenField); err != nil {
 		return nil, err
 	}
-	base, err := normalizeBaseURL(baseURL, cfg.token != "", cfg.insecureHTTP)
+	urlField := cfg.urlField
+	if urlField == "" {
+		urlField = "baseURL"
+	}
+	base, err := normalizeBaseURL(urlField, baseURL, cfg.token != "", cfg.insecureHTTP)
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +94,7 @@ func newClient(baseURL string, cfg config) (*Client, error) {
 	}
 	bu, err := url.Parse(base)
 	if err != nil {
-		return nil, &ValidationError{Field: "baseURL", Reason: "not a URL"}
+		return nil, &ValidationError{Field: urlField, Reason: "not a URL"}
 	}
 	tr := &transport{
 		hc: hc, token: cfg.token, userAgent: ua, timeout: cfg.timeout, editors: cfg.editors,
@@ -113,21 +117,21 @@ func newClient(baseURL string, cfg config) (*Client, error) {
 
 // normalizeBaseURL checks baseURL and returns it with the /api/v2 prefix and
 // without a trailing slash.
-func normalizeBaseURL(baseURL string, hasToken, insecureOK bool) (string, error) {
+func normalizeBaseURL(field, baseURL string, hasToken, insecureOK bool) (string, error) {
 	if !strings.Contains(baseURL, "://") {
 		// "localhost:8080" parses with the scheme "localhost", and
 		// "127.0.0.1:8080" does not parse: say the same for both, and for
 		// a bare host.
-		return "", &ValidationError{Field: "baseURL", Value: schemelessValue(baseURL),
+		return "", &ValidationError{Field: field, Value: schemelessValue(baseURL),
 			Reason: `needs a scheme: "https://" (or "http://" for a local platform)`}
 	}
 	u, err := url.Parse(strings.TrimSpace(baseURL))
 	if err != nil {
 		// The text of err holds the URL, which may carry a password.
-		return "", &ValidationError{Field: "baseURL", Reason: "not a URL"}
+		return "", &ValidationError{Field: field, Reason: "not a URL"}
 	}
 	bad := func(reason string) error {
-		return &ValidationError{Field: "baseURL", Value: maskURL(u), Reason: reason}
+		return &ValidationError{Field: field, Value: maskURL(u), Reason: reason}
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return "", bad(`needs the scheme "https://" (or "http://")`)

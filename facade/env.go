@@ -118,13 +118,8 @@ func NewClientFromEnv(opts ...Option) (*Client, error) {
 	if cfg.token == "" {
 		return nil, envErr("ISTARI_REGISTRY_AUTH_TOKEN", "", "is not set: it must hold a personal access token or a JWT", nil)
 	}
-	c, err := newClient(baseURL, cfg)
-	var ve *ValidationError
-	if errors.As(err, &ve) && ve.Field == "baseURL" {
-		// The URL came from the environment: name the variable.
-		ve.Field = "ISTARI_REGISTRY_URL"
-	}
-	return c, err
+	cfg.urlField = "ISTARI_REGISTRY_URL"
+	return newClient(baseURL, cfg)
 }
 
 // maxEnvInt bounds the whole-number variables: a retry count or interval

@@ -14,7 +14,10 @@ type Option func(*config)
 type config struct {
 	token Token
 	// tokenField names where the token came from, for its errors.
-	tokenField   string
+	tokenField string
+	// urlField names where the base URL came from, for its errors
+	// ("baseURL" when empty).
+	urlField     string
 	httpClient   *http.Client
 	timeout      time.Duration
 	userAgent    string
