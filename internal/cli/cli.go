@@ -231,7 +231,6 @@ func apiMessage(e *facade.APIError) string {
 var fieldFlags = map[string]string{
 	"jobID":                             "JOB_ID",
 	"modelID":                           "--model",
-	"baseURL":                           "--url",
 	"WithTimeout":                       "--timeout",
 	"WaitOptions":                       "--interval",
 	"AssignedAgent":                     "--agent or --agent-pool",

@@ -114,7 +114,7 @@ func (a *app) clientFor(base, source, tok string, extra ...facade.Option) (*faca
 	c, err := facade.NewClientFromEnv(append(opts, extra...)...)
 	if err != nil {
 		var ve *facade.ValidationError
-		if errors.As(err, &ve) && (ve.Field == "baseURL" || ve.Field == envURL) {
+		if errors.As(err, &ve) && ve.Field == envURL {
 			// The facade masks what may be secret in the URL it shows (user
 			// info, query values); only the name of its source changes.
 			msg := validationMessage(ve)
