@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"os"
 	"path/filepath"
@@ -135,10 +136,14 @@ func TestREADMEExamples(t *testing.T) {
 			return nil
 		}()
 	}()
-	readmeQuickStart()
+	out := stdout(t, readmeQuickStart)
 	require.NoError(t, <-agentDone)
 	job := srv.Jobs()[0]
 	assert.Equal(t, facade.JobStatusCompleted, job.Status())
+	// OnStatus printed every entry of the history once, in order, however
+	// the agent's updates fell between the polls.
+	assert.Equal(t, "status: Pending \nstatus: Claimed agent: Claimed\nstatus: Running agent: Running\n"+
+		"status: Completed agent: Completed\n"+job.ID+" Completed\n", out)
 
 	got, err := readmeTimeouts(ctx, agent, job.ID)
 	require.NoError(t, err)
@@ -146,8 +151,23 @@ func TestREADMEExamples(t *testing.T) {
 	assert.ErrorIs(t, readmeErrors(ctx, agent, "no-such-job"), facade.ErrNotFound)
 	assert.NoError(t, readmeErrors(ctx, agent, job.ID))
 	assert.NoError(t, readmePagination(ctx, agent))
-	readmeRaw(ctx, agent, job.ID)
-	readmeModel(got)
+	assert.Equal(t, "@istari:extract\n", stdout(t, func() { readmeRaw(ctx, agent, job.ID) }))
+	assert.Equal(t, "Completed agent: Completed  4\n", stdout(t, func() { readmeModel(got) }))
+}
+
+// stdout returns what fn prints to standard output.
+func stdout(t *testing.T, fn func()) string {
+	t.Helper()
+	r, w, err := os.Pipe()
+	require.NoError(t, err)
+	saved := os.Stdout
+	os.Stdout = w
+	defer func() { os.Stdout = saved }()
+	fn()
+	require.NoError(t, w.Close())
+	out, err := io.ReadAll(r)
+	require.NoError(t, err)
+	return string(out)
 }
 
 // TestREADMEGoBlocksAreTested checks that every Go block of the README
