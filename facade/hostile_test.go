@@ -244,6 +244,15 @@ func TestHostilePaging(t *testing.T) {
 				items = jobsNamed(0, 2)
 			}
 			return gen.PageJob{Items: items, Total: 2000, Page: page, Size: 2, Pages: 1000}
+		}, 6, 2, true}, // an empty page its own total contradicts is an error: 2 requests, or 6 with 4 pages prefetched
+		{"an empty first page that claims jobs", func(page, _ int) gen.PageJob {
+			return gen.PageJob{Items: []gen.Job{}, Total: 6, Page: page, Size: 2, Pages: 3}
+		}, 1, 0, true},
+		{"the list shrinks to one page during the walk", func(page, _ int) gen.PageJob {
+			if page == 1 {
+				return gen.PageJob{Items: jobsNamed(0, 2), Total: 2000, Page: 1, Size: 2, Pages: 1000}
+			}
+			return gen.PageJob{Items: []gen.Job{}, Total: 2, Page: page, Size: 2, Pages: 1}
 		}, 6, 2, false}, // the first empty page ends the walk: 2 requests, or 6 with 4 pages prefetched
 		{"sends more items than the size", func(page, _ int) gen.PageJob {
 			return gen.PageJob{Items: jobsNamed(0, 5), Total: 10, Page: page, Size: 2, Pages: 5}

@@ -23,8 +23,10 @@ const iteratorPageSize = 100
 // The walk cannot loop, whatever the server answers. The first page fixes
 // how many pages are read: its Pages, which must equal ceil(Total/Size).
 // A page whose echoed number differs from the one asked for, or that holds
-// more items than its size, ends the walk with a [*DecodeError], and so no
-// more than Pages requests are made. An empty page ends the walk early.
+// more items than its size, or that is empty while its own Total counts
+// jobs on it, ends the walk with a [*DecodeError], and so no more than
+// Pages requests are made. An empty page that its Total agrees with (the
+// list shrank during the walk) ends the walk early.
 //
 // Paging is by offset, so jobs that change during a walk shift the pages:
 //   - a job added ahead of the walk's position pushes a job seen on one
@@ -112,6 +114,10 @@ func checkPage(op string, p *JobPage, asked, size int) error {
 		return bad("items", "%d items on a page of size %d (asked for %d)", len(p.Items), p.Size, size)
 	case p.Size > 0 && p.Pages != (p.Total+p.Size-1)/p.Size:
 		return bad("pages", "pages %d is not ceil(total %d / size %d)", p.Pages, p.Total, p.Size)
+	case len(p.Items) == 0 && p.Total > (asked-1)*p.Size:
+		// Read as "no more jobs", this page would hide the ones its own
+		// total counts.
+		return bad("items", "page %d holds no items, but its total of %d says it should", asked, p.Total)
 	}
 	return nil
 }
