@@ -644,6 +644,148 @@ func objectKey(p []byte, i int, st state) (int, state) {
 	return j, stColon
 }
 
+// fastMargin is how many bytes values needs at hand at the start of a
+// value to scan the common tokens without checks against the end of p.
+const fastMargin = 64
+
+// values scans on from p[i], where a value (or, in state stArrayFirst, a
+// ']') may start after optional whitespace, in state st (stValue or
+// stArrayFirst), over the run of values, separators, keys and brackets that
+// make up most documents, in one loop and without calls for short strings
+// and numbers. It returns the index and the state at which the state
+// machine goes on, and the stack of open brackets: it stops before the
+// first token it does not handle (a long or escaped string that is not
+// wholly in p, an error, the last fastMargin bytes of p), which the state
+// machine then scans, and reports if it is an error, at the same place.
+func values(p []byte, i int, st state, stack []byte) (int, state, []byte) {
+	for len(p)-i >= fastMargin {
+		// A value starts at p[i], after optional whitespace.
+		c := p[i]
+		if class[c]&clSpace != 0 {
+			i = skipSpace(p, i+1)
+			continue
+		}
+		start := i
+		switch {
+		case c == '"':
+			j, closed := scanString(p, i+1)
+			if !closed {
+				return start, st, stack
+			}
+			i = j
+		case c-'0' < 10 || c == '-':
+			// A number whose digits run on for long, or to near the end
+			// of p, is left to the state machine, which scans it again.
+			j := i
+			if c == '-' {
+				j++
+			}
+			switch d := p[j]; {
+			case d == '0':
+				j++
+			case d-'1' < 9:
+				n := digits16(p[j+1 : j+17])
+				if j += 1 + n; n == 16 {
+					if j = skipDigits(p, j); len(p)-j < 40 {
+						return start, st, stack
+					}
+				}
+			default:
+				return start, st, stack
+			}
+			if p[j] == '.' {
+				n := digits16(p[j+1 : j+17])
+				if n == 0 {
+					return start, st, stack
+				}
+				if j += 1 + n; n == 16 {
+					if j = skipDigits(p, j); len(p)-j < 24 {
+						return start, st, stack
+					}
+				}
+			}
+			if p[j]|0x20 == 'e' {
+				if j++; p[j] == '+' || p[j] == '-' {
+					j++
+				}
+				n := digits16(p[j : j+16])
+				if n == 0 {
+					return start, st, stack
+				}
+				if j += n; n == 16 {
+					if j = skipDigits(p, j); j == len(p) {
+						return start, st, stack
+					}
+				}
+			}
+			i = j
+		case c == '{':
+			if len(stack) >= maxDepth {
+				return start, st, stack
+			}
+			stack = append(stack, '{')
+			i++
+			if p[i] == '}' {
+				stack = stack[:len(stack)-1]
+				i++
+				break
+			}
+			if i, st = objectKey(p, i, stObjectFirst); st != stValue {
+				return i, st, stack
+			}
+			continue
+		case c == '[':
+			if len(stack) >= maxDepth {
+				return start, st, stack
+			}
+			stack = append(stack, '[')
+			i, st = i+1, stArrayFirst
+			continue
+		case c == ']' && st == stArrayFirst:
+			stack = stack[:len(stack)-1]
+			i++
+		default:
+			w := binary.LittleEndian.Uint64(p[i:])
+			switch {
+			case uint32(w) == litTrue || uint32(w) == litNull:
+				i += 4
+			case w&0xffffffffff == litFalse:
+				i += 5
+			default:
+				return start, st, stack
+			}
+		}
+		// After a value: the closing brackets that follow it, then a ','.
+		for {
+			if i >= len(p) || len(stack) == 0 {
+				return i, stAfterValue, stack
+			}
+			top := stack[len(stack)-1]
+			switch p[i] {
+			case ',':
+				i++
+				if top == '[' {
+					st = stValue
+				} else {
+					var kst state
+					if i, kst = objectKey(p, i, stObjectKey); kst != stValue {
+						return i, kst, stack
+					}
+					st = stValue
+				}
+			case top + 2: // ']' is '[' + 2, and '}' is '{' + 2
+				stack = stack[:len(stack)-1]
+				i++
+				continue
+			default:
+				return i, stAfterValue, stack
+			}
+			break
+		}
+	}
+	return i, st, stack
+}
+
 // scan runs the state machine over p, a chunk of the input following the
 // chunks already scanned. It returns -1 if p holds no error, or else the
 // index of the offending byte, with v.msg set.
@@ -662,6 +804,12 @@ loop:
 		}
 		switch st {
 		case stValue, stArrayFirst:
+			if len(p)-i >= fastMargin {
+				if j, st2, stack2 := values(p, i, st, stack); j != i || st2 != st {
+					i, st, stack = j, st2, stack2
+					continue
+				}
+			}
 			switch c {
 			case '"':
 				j, closed := scanString(p, i+1)
