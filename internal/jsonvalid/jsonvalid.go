@@ -589,6 +589,14 @@ func numberAfterFrac(p []byte, i int) (int, state) {
 	return i, stAfterValue
 }
 
+// b2i returns 1 for true and 0 for false, without a branch.
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // The literals as little-endian words, as loaded from the input.
 const (
 	litTrue  = 'e'<<24 | 'u'<<16 | 'r'<<8 | 't'
@@ -673,25 +681,22 @@ func values(p []byte, i int, st state, stack []byte) (int, state, []byte) {
 				return start, st, stack
 			}
 			i = j
-		case c-'0' < 10 || c == '-':
+		case class[c]&clNumStart != 0:
 			// A number whose digits run on for long, or to near the end
 			// of p, is left to the state machine, which scans it again.
-			j := i
-			if c == '-' {
-				j++
+			// Whether it has a sign varies too much from one number to
+			// the next to branch on: the integer part ends at the first
+			// byte after p[i] that is not a digit either way.
+			n := digits16(p[i+1 : i+17])
+			minus := b2i(c == '-')
+			if minus > n || b2i(p[i+minus] == '0')&b2i(n > minus) != 0 {
+				return start, st, stack // "-" alone, or a leading zero
 			}
-			switch d := p[j]; {
-			case d == '0':
-				j++
-			case d-'1' < 9:
-				n := digits16(p[j+1 : j+17])
-				if j += 1 + n; n == 16 {
-					if j = skipDigits(p, j); len(p)-j < 40 {
-						return start, st, stack
-					}
+			j := i + 1 + n
+			if n == 16 {
+				if j = skipDigits(p, j); len(p)-j < 40 {
+					return start, st, stack
 				}
-			default:
-				return start, st, stack
 			}
 			if p[j] == '.' {
 				n := digits16(p[j+1 : j+17])
