@@ -343,10 +343,13 @@ func skipString(p []byte, i int) int {
 		m0 := stringStops(binary.LittleEndian.Uint64(q))
 		m1 := stringStops(binary.LittleEndian.Uint64(q[8:16]))
 		if m0|m1 != 0 {
+			// Which of the two words the run ends in is not branched on:
+			// it is as likely to be one as the other.
+			k := 8 + bits.TrailingZeros64(m1)>>3
 			if m0 != 0 {
-				return len(p) - len(q) + bits.TrailingZeros64(m0)>>3
+				k = bits.TrailingZeros64(m0) >> 3
 			}
-			return len(p) - len(q) + 8 + bits.TrailingZeros64(m1)>>3
+			return len(p) - len(q) + k
 		}
 		q = q[16:]
 	}
