@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+
+	"github.com/stretchr/testify/require"
 )
 
 // TestStopMasks checks the word-at-a-time masks byte by byte: in a word of
@@ -163,6 +165,51 @@ func TestNumberForms(t *testing.T) {
 							checkAgainstEncodingJSON(t, []byte(doc))
 						}
 					}
+				}
+			}
+		}
+	}
+}
+
+// TestValuesMatchesStateMachine checks the run-of-values fast path
+// (values), which a whole document in memory goes through, against the
+// state machine alone, which writes of 32 bytes go through (the fast path
+// needs 64 bytes at hand): small documents
+// of every kind, each with one byte replaced at every offset by bytes that
+// break or change the grammar, must get the same verdict and the same error
+// from both, and json.Valid's verdict.
+func TestValuesMatchesStateMachine(t *testing.T) {
+	numbers := genNumbersDoc(400)
+	numbers = append(numbers[:bytes.Index(numbers, []byte(`],"pressure"`))], "]}"...) // 1000 numbers fewer
+	docs := [][]byte{
+		genRecordsDoc(600),
+		numbers,
+		genDoc(500),
+		genStringsDoc(500),
+		[]byte(`{"a":[[],[1,-0,0.5,1e5,-2E-3,12345678901234567890,1.0000000000000000001e+10],{},{"b":{}}],"c":[true,false,null,"x\"y\u00e9"]}`),
+	}
+	replacements := []byte{'x', '"', ',', ':', ']', '}', '[', '{', '0', '-', '.', 'e', ' ', '\n', '\\', 0x01}
+	stride := 1
+	if raceEnabled {
+		stride = 7
+	}
+	for _, doc := range docs {
+		require.True(t, json.Valid(doc), "%s", doc)
+		// Pad the end so that the fast path, which needs 64 bytes at
+		// hand, runs up to the last token too.
+		doc = append(doc, strings.Repeat(" ", 70)...)
+		b := make([]byte, len(doc))
+		for k := 0; k < len(doc); k += stride {
+			for _, c := range replacements {
+				copy(b, doc)
+				b[k] = c
+				whole := Validate(bytes.NewReader(b))
+				machine := scanInPieces(b, 32)
+				if !equalErr(whole, machine) {
+					t.Fatalf("byte %d replaced by %q in %q: whole %v, state machine alone %v", k, c, b, whole, machine)
+				}
+				if (whole == nil) != json.Valid(b) {
+					t.Fatalf("byte %d replaced by %q in %q: Validate %v, json.Valid %v", k, c, b, whole, json.Valid(b))
 				}
 			}
 		}
