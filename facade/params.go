@@ -31,7 +31,9 @@ type AddJobParams struct {
 	// with neither, the job's file is {}.
 	Parameters any
 	// ParametersFile is the path of a JSON file sent, byte for byte, as the
-	// job's file. It must be a readable regular file of well-formed JSON.
+	// job's file. It must be a readable regular file of well-formed JSON
+	// that keeps its size during the call; see Client.AddJob for when it
+	// is checked.
 	ParametersFile string
 	// ToolName and ToolVersion select the tool the function runs with.
 	ToolName, ToolVersion string
