@@ -31,7 +31,9 @@ var (
 )
 
 // ValidationError reports input that failed a check on the client side,
-// before any request was sent. It matches [ErrInvalidInput].
+// before any request was sent, or, for a parameters file over 8 MiB that is
+// checked as it is sent, before the request was complete (see
+// [Client.AddJob]). It matches [ErrInvalidInput].
 type ValidationError struct {
 	// Field names the offending field, such as "AddJobParams.OperatingSystem".
 	Field string
