@@ -662,12 +662,13 @@ const fastMargin = 64
 // values scans on from p[i], where a value (or, in state stArrayFirst, a
 // ']') may start after optional whitespace, in state st (stValue or
 // stArrayFirst), over the run of values, separators, keys and brackets that
-// make up most documents, in one loop and without calls for short strings
-// and numbers. It returns the index and the state at which the state
-// machine goes on, and the stack of open brackets: it stops before the
-// first token it does not handle (a long or escaped string that is not
-// wholly in p, an error, the last fastMargin bytes of p), which the state
-// machine then scans, and reports if it is an error, at the same place.
+// make up most documents, in one loop: without a trip through the state
+// machine per token, and with numbers of short digit runs checked inline.
+// It returns the index and the state at which the state machine goes on,
+// and the stack of open brackets: it stops before the first token it does
+// not handle (a string not wholly in p, a long number, anything malformed,
+// the last fastMargin bytes of p), which the state machine then scans, and
+// reports if it is an error, at the same place.
 func values(p []byte, i int, st state, stack []byte) (int, state, []byte) {
 	for len(p)-i >= fastMargin {
 		// A value starts at p[i], after optional whitespace.
