@@ -491,55 +491,35 @@ func scanNumber(p []byte, i int) (int, state) {
 	}
 	// With 64 bytes at hand, a number whose runs of digits are shorter
 	// than 16 bytes is scanned without bounds checks against p's end and
-	// without a loop.
-	w := p[i : i+64]
-	j := 0
-	if w[0] == '-' {
-		j++
+	// without a loop. Whether it has a sign varies too much from one
+	// number to the next to branch on: the integer part ends at the first
+	// byte after p[i] that is not a digit either way. A lone '-', a
+	// leading zero and a long integer part are left to scanNumberTail.
+	n := digits16(p[i+1 : i+17])
+	minus := b2i(p[i] == '-')
+	if minus > n || b2i(p[i+minus] == '0')&b2i(n > minus) != 0 || n == 16 {
+		return scanNumberTail(p, i)
 	}
-	switch c := w[j]; {
-	case c == '0':
-		j++
-	case c-'1' < 9:
-		n := digits16(w[j+1 : j+17])
-		if n == 16 {
-			return numberAfterInt(p, skipDigits(p, i+j+17), stNumInt)
-		}
-		j += 1 + n
-	default:
-		return i + j, stNumMinus
-	}
-	if w[j] == '.' {
-		n := digits16(w[j+1 : j+17])
-		switch n {
-		case 0:
-			return i + j + 1, stNumDot
-		case 16:
-			if k := skipDigits(p, i+j+17); k < len(p) {
-				return numberAfterFrac(p, k)
-			}
-			return len(p), stNumFrac
+	j := i + 1 + n
+	if p[j] == '.' {
+		n := digits16(p[j+1 : j+17])
+		if n == 0 || n == 16 {
+			return numberAfterInt(p, j, stNumInt)
 		}
 		j += 1 + n
 	}
-	if w[j]|0x20 == 'e' {
-		j++
-		if w[j] == '+' || w[j] == '-' {
-			j++
+	if p[j]|0x20 == 'e' {
+		k := j + 1
+		if p[k] == '+' || p[k] == '-' {
+			k++
 		}
-		n := digits16(w[j : j+16])
-		switch n {
-		case 0:
-			return i + j, stNumESign
-		case 16:
-			if k := skipDigits(p, i+j+16); k < len(p) {
-				return k, stAfterValue
-			}
-			return len(p), stNumExp
+		n := digits16(p[k : k+16])
+		if n == 0 || n == 16 {
+			return numberAfterFrac(p, j)
 		}
-		j += n
+		j = k + n
 	}
-	return i + j, stAfterValue
+	return j, stAfterValue
 }
 
 // scanNumberTail is scanNumber for numbers near the end of p, and long ones.
@@ -662,9 +642,8 @@ const fastMargin = 64
 // values scans on from p[i], where a value (or, in state stArrayFirst, a
 // ']') may start after optional whitespace, in state st (stValue or
 // stArrayFirst), over the run of values, separators, keys and brackets that
-// make up most documents, in one loop: without a trip through the state
-// machine per token, and with numbers of short digit runs checked inline.
-// It returns the index and the state at which the state machine goes on,
+// make up most documents, in one loop, without a trip through the state
+// machine per token. It returns the index and the state at which the state machine goes on,
 // and the stack of open brackets: it stops before the first token it does
 // not handle (a string not wholly in p, a long number, anything malformed,
 // the last fastMargin bytes of p), which the state machine then scans, and
@@ -686,46 +665,11 @@ func values(p []byte, i int, st state, stack []byte) (int, state, []byte) {
 			}
 			i = j
 		case class[c]&clNumStart != 0:
-			// A number whose digits run on for long, or to near the end
-			// of p, is left to the state machine, which scans it again.
-			// Whether it has a sign varies too much from one number to
-			// the next to branch on: the integer part ends at the first
-			// byte after p[i] that is not a digit either way.
-			n := digits16(p[i+1 : i+17])
-			minus := b2i(c == '-')
-			if minus > n || b2i(p[i+minus] == '0')&b2i(n > minus) != 0 {
-				return start, st, stack // "-" alone, or a leading zero
-			}
-			j := i + 1 + n
-			if n == 16 {
-				if j = skipDigits(p, j); len(p)-j < 40 {
-					return start, st, stack
-				}
-			}
-			if p[j] == '.' {
-				n := digits16(p[j+1 : j+17])
-				if n == 0 {
-					return start, st, stack
-				}
-				if j += 1 + n; n == 16 {
-					if j = skipDigits(p, j); len(p)-j < 24 {
-						return start, st, stack
-					}
-				}
-			}
-			if p[j]|0x20 == 'e' {
-				if j++; p[j] == '+' || p[j] == '-' {
-					j++
-				}
-				n := digits16(p[j : j+16])
-				if n == 0 {
-					return start, st, stack
-				}
-				if j += n; n == 16 {
-					if j = skipDigits(p, j); j == len(p) {
-						return start, st, stack
-					}
-				}
+			// A number not wholly in p, or malformed, is left to the
+			// state machine, which scans it again.
+			j, nst := scanNumber(p, i)
+			if nst != stAfterValue {
+				return start, st, stack
 			}
 			i = j
 		case c == '{':
@@ -840,20 +784,7 @@ loop:
 				}
 				st = stArrayFirst
 			case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
-				i, st = scanNumber(p, i)
-				// In an array of numbers, go from one to the next (after ','
-				// or ", ") without a trip through the state machine.
-				for st == stAfterValue && len(p)-i >= 3 && p[i] == ',' && len(stack) > 0 && stack[len(stack)-1] == '[' {
-					j := i + 1
-					if p[j] == ' ' {
-						j++
-					}
-					if class[p[j]]&clNumStart == 0 {
-						break
-					}
-					i, st = scanNumber(p, j)
-				}
-				if st == stAfterValue {
+				if i, st = scanNumber(p, i); st == stAfterValue {
 					i, st, stack = afterValue(p, i, stack)
 				}
 				continue
