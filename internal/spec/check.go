@@ -96,14 +96,7 @@ func (v *Validator) CheckResponse(ctx context.Context, req *http.Request, status
 		Request: req, PathParams: params, Route: route,
 		Options: &openapi3filter.Options{MultiError: true},
 	}
-	out := &openapi3filter.ResponseValidationInput{
-		RequestValidationInput: in,
-		Status:                 status,
-		Header:                 header,
-		Options:                &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
-	}
-	out.SetBodyBytes(body)
-	if err := openapi3filter.ValidateResponse(ctx, out); err != nil {
+	if err := v.ValidateResponse(ctx, in, status, header, body); err != nil {
 		for _, f := range findingsOf(err) {
 			add(f)
 		}
