@@ -56,14 +56,23 @@ func uploadServer(t *testing.T, opts ...facade.Option) (*istaritest.Server, *fac
 	t.Helper()
 	ignore := goleak.IgnoreCurrent()
 	srv := istaritest.NewServer()
-	c, err := facade.NewClient(srv.URL, append([]facade.Option{facade.WithToken(srv.Token), facade.WithRetry(facade.NoRetry())}, opts...)...)
+	return srv, leakCheckedClient(t, srv.URL, srv.Close, ignore, append([]facade.Option{facade.WithToken(srv.Token)}, opts...)...)
+}
+
+// leakCheckedClient returns a client of the server at url that retries
+// nothing. When the test ends it closes the client's idle connections, then
+// the server (closeServer), and checks that no goroutine is left but those
+// in ignore.
+func leakCheckedClient(t *testing.T, url string, closeServer func(), ignore goleak.Option, opts ...facade.Option) *facade.Client {
+	t.Helper()
+	c, err := facade.NewClient(url, append([]facade.Option{facade.WithRetry(facade.NoRetry())}, opts...)...)
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		c.CloseIdleConnections()
-		srv.Close()
+		closeServer()
 		goleak.VerifyNone(t, ignore)
 	})
-	return srv, c
+	return c
 }
 
 // callCtx bounds an upload test's call: uploads of several MiB get 10 s.
@@ -183,14 +192,7 @@ func TestUploadRewrittenToInvalidLargeFile(t *testing.T) {
 		}
 		writeJSON(w, http.StatusCreated, sampleJob("job-1"))
 	}))
-	ignore := goleak.IgnoreCurrent()
-	c, err := facade.NewClient(srv.URL, facade.WithRetry(facade.NoRetry()))
-	require.NoError(t, err)
-	defer func() {
-		c.CloseIdleConnections()
-		srv.Close()
-		goleak.VerifyNone(t, ignore)
-	}()
+	c := leakCheckedClient(t, srv.URL, srv.Close, goleak.IgnoreCurrent())
 	orig := jsonArray(facade.SmallFileMax + 1<<20)
 	path := writeFile(t, "big.json", string(orig))
 	var failed, ok int
@@ -388,14 +390,7 @@ func TestUploadPipelinedFailureNeverCompletes(t *testing.T) {
 		received <- got{b, err}
 		writeJSON(w, http.StatusCreated, sampleJob("job-1"))
 	}))
-	ignore := goleak.IgnoreCurrent()
-	c, err := facade.NewClient(srv.URL, facade.WithRetry(facade.NoRetry()))
-	require.NoError(t, err)
-	defer func() {
-		c.CloseIdleConnections()
-		srv.Close()
-		goleak.VerifyNone(t, ignore)
-	}()
+	c := leakCheckedClient(t, srv.URL, srv.Close, goleak.IgnoreCurrent())
 	orig := jsonArray(3 << 20)
 	for _, at := range []int{1, len(orig) / 2, len(orig) - 1} {
 		t.Run(fmt.Sprint(at), func(t *testing.T) {
