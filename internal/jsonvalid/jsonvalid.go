@@ -485,45 +485,10 @@ func skipDigitsLoop(p []byte, i int) int {
 // or the state in which the byte at the returned index (or the next chunk)
 // must be scanned, which reports the error if that byte cannot continue the
 // number.
+//
+// It goes byte by byte where a number's form is decided; values has the
+// fast path for the numbers of most documents.
 func scanNumber(p []byte, i int) (int, state) {
-	if len(p)-i < 64 {
-		return scanNumberTail(p, i)
-	}
-	// With 64 bytes at hand, a number whose runs of digits are shorter
-	// than 16 bytes is scanned without bounds checks against p's end and
-	// without a loop. Whether it has a sign varies too much from one
-	// number to the next to branch on: the integer part ends at the first
-	// byte after p[i] that is not a digit either way. A lone '-', a
-	// leading zero and a long integer part are left to scanNumberTail.
-	n := digits16(p[i+1 : i+17])
-	minus := b2i(p[i] == '-')
-	if minus > n || b2i(p[i+minus] == '0')&b2i(n > minus) != 0 || n == 16 {
-		return scanNumberTail(p, i)
-	}
-	j := i + 1 + n
-	if p[j] == '.' {
-		n := digits16(p[j+1 : j+17])
-		if n == 0 || n == 16 {
-			return numberAfterInt(p, j, stNumInt)
-		}
-		j += 1 + n
-	}
-	if p[j]|0x20 == 'e' {
-		k := j + 1
-		if p[k] == '+' || p[k] == '-' {
-			k++
-		}
-		n := digits16(p[k : k+16])
-		if n == 0 || n == 16 {
-			return numberAfterFrac(p, j)
-		}
-		j = k + n
-	}
-	return j, stAfterValue
-}
-
-// scanNumberTail is scanNumber for numbers near the end of p, and long ones.
-func scanNumberTail(p []byte, i int) (int, state) {
 	if p[i] == '-' {
 		if i++; i == len(p) || class[p[i]]&clDigit == 0 {
 			return i, stNumMinus
@@ -643,11 +608,11 @@ const fastMargin = 64
 // ']') may start after optional whitespace, in state st (stValue or
 // stArrayFirst), over the run of values, separators, keys and brackets that
 // make up most documents, in one loop, without a trip through the state
-// machine per token. It returns the index and the state at which the state machine goes on,
-// and the stack of open brackets: it stops before the first token it does
-// not handle (a string not wholly in p, a long number, anything malformed,
-// the last fastMargin bytes of p), which the state machine then scans, and
-// reports if it is an error, at the same place.
+// machine per token. It returns the index and the state at which the state
+// machine goes on, and the stack of open brackets: it stops before the
+// first token it does not handle (a string or number not wholly in p,
+// anything malformed, the last fastMargin bytes of p), which the state
+// machine then scans, and reports if it is an error, at the same place.
 func values(p []byte, i int, st state, stack []byte) (int, state, []byte) {
 	for len(p)-i >= fastMargin {
 		// A value starts at p[i], after optional whitespace.
@@ -665,11 +630,46 @@ func values(p []byte, i int, st state, stack []byte) (int, state, []byte) {
 			}
 			i = j
 		case class[c]&clNumStart != 0:
-			// A number not wholly in p, or malformed, is left to the
-			// state machine, which scans it again.
-			j, nst := scanNumber(p, i)
-			if nst != stAfterValue {
-				return start, st, stack
+			// A number whose digits run on for long, or to near the end
+			// of p, is left to the state machine, which scans it again.
+			// Whether it has a sign varies too much from one number to
+			// the next to branch on: the integer part ends at the first
+			// byte after p[i] that is not a digit either way.
+			n := digits16(p[i+1 : i+17])
+			minus := b2i(c == '-')
+			if minus > n || b2i(p[i+minus] == '0')&b2i(n > minus) != 0 {
+				return start, st, stack // "-" alone, or a leading zero
+			}
+			j := i + 1 + n
+			if n == 16 {
+				if j = skipDigits(p, j); len(p)-j < 40 {
+					return start, st, stack
+				}
+			}
+			if p[j] == '.' {
+				n := digits16(p[j+1 : j+17])
+				if n == 0 {
+					return start, st, stack
+				}
+				if j += 1 + n; n == 16 {
+					if j = skipDigits(p, j); len(p)-j < 24 {
+						return start, st, stack
+					}
+				}
+			}
+			if p[j]|0x20 == 'e' {
+				if j++; p[j] == '+' || p[j] == '-' {
+					j++
+				}
+				n := digits16(p[j : j+16])
+				if n == 0 {
+					return start, st, stack
+				}
+				if j += n; n == 16 {
+					if j = skipDigits(p, j); j == len(p) {
+						return start, st, stack
+					}
+				}
 			}
 			i = j
 		case c == '{':
