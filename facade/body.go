@@ -23,7 +23,10 @@ const defaultMaxResponseBytes = 64 << 20
 const maxErrorBody = 64 << 10
 
 // tooLargeError is an answer past its limit. It matches ErrResponseTooLarge.
-type tooLargeError struct{ limit int64 }
+type tooLargeError struct {
+	limit  int64
+	status int // the answer's status, when the transport refused it
+}
 
 func (e *tooLargeError) Error() string {
 	return "response body larger than the limit of " + formatBytes(e.limit) + " (see WithMaxResponseBytes)"

@@ -80,7 +80,7 @@ func (c *Client) decode(op string, resp *http.Response, err error, dst any, sh *
 		}
 		var tl *tooLargeError
 		if errors.As(err, &tl) {
-			return &DecodeError{Operation: op, StatusCode: http.StatusOK, Reason: tl.Error(), Err: err}
+			return &DecodeError{Operation: op, StatusCode: tl.status, Reason: tl.Error(), Err: err}
 		}
 		return fmt.Errorf("facade: %s: %w", op, err)
 	}

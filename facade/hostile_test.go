@@ -49,6 +49,35 @@ func hugeServer(t *testing.T, status int, size int64) *httptest.Server {
 	return srv
 }
 
+// TestTooLargeAnswerKeepsItsStatus checks that the DecodeError of an
+// oversized 2xx answer carries the answer's own status, whether its
+// Content-Length gave it away or its body ran past the limit.
+func TestTooLargeAnswerKeepsItsStatus(t *testing.T) {
+	for _, declared := range []bool{true, false} {
+		t.Run(fmt.Sprintf("Content-Length declared %v", declared), func(t *testing.T) {
+			body := bytes.Repeat([]byte(" "), 2<<20)
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				if declared {
+					w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+				}
+				w.WriteHeader(http.StatusCreated)
+				_, _ = w.Write(body)
+			}))
+			defer srv.Close()
+			c, err := facade.NewClient(srv.URL, facade.WithRetry(facade.NoRetry()), facade.WithMaxResponseBytes(1<<20))
+			require.NoError(t, err)
+			defer c.CloseIdleConnections()
+			_, err = c.GetJob(testCtx(t), "j")
+			var de *facade.DecodeError
+			require.ErrorAs(t, err, &de)
+			assert.Equal(t, http.StatusCreated, de.StatusCode)
+			assert.ErrorIs(t, err, facade.ErrResponseTooLarge)
+			assert.Contains(t, err.Error(), "unexpected 201 answer")
+		})
+	}
+}
+
 // peakHeapGrowth runs fn and returns how far the heap grew above where it
 // was before, sampled every millisecond: live and not yet collected bytes
 // alike, which is what a process's memory limit sees.

@@ -301,7 +301,7 @@ func (t *transport) limit(resp *http.Response, stall *stallTimer) (*http.Respons
 		limit = t.maxBody
 		if resp.ContentLength > limit {
 			_ = resp.Body.Close() // unread: it is too large
-			return nil, &tooLargeError{limit: limit}
+			return nil, &tooLargeError{limit: limit, status: resp.StatusCode}
 		}
 	}
 	lb := &limitedBody{rc: resp.Body, limit: limit, stall: stall}
@@ -309,6 +309,10 @@ func (t *transport) limit(resp *http.Response, stall *stallTimer) (*http.Respons
 	if ok {
 		bb, err := t.bufs.bufferBody(lb, resp.ContentLength, limit)
 		if err != nil {
+			var tl *tooLargeError
+			if errors.As(err, &tl) {
+				tl.status = resp.StatusCode
+			}
 			return nil, err
 		}
 		resp.Body = bb
