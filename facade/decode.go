@@ -45,8 +45,9 @@ func decodePage(c *Client, op string, resp *http.Response, err error) (*JobPage,
 // DecodeError reports a 2xx answer whose body is not what the operation
 // returns: the wrong content type, an empty, truncated or oversized body,
 // JSON of the wrong shape (a field the spec requires is missing or null),
-// or a page that does not match the page asked for. The call's result is
-// never a zero value in that case.
+// a page that does not match the page asked for, or an answer to an upload
+// that came before the server can have read the whole request body. The
+// call's result is never a zero value in that case.
 type DecodeError struct {
 	// Operation is the operation, such as "GetJob".
 	Operation string

@@ -342,7 +342,17 @@ func (c *Client) sendUpload(ctx context.Context, op string, opts []CallOption, u
 		}
 		return decodeJob(c, op, resp, err)
 	}
+	status := resp.StatusCode
 	job, err := decodeJob(c, op, resp, nil)
-	uc.end()
+	sent, total := uc.mostSent()
+	failed := uc.end()
+	if err == nil && sent < total {
+		// A server that reads the whole request cannot answer before the
+		// body has handed out its last byte: this one answered a request it
+		// did not receive, and whatever it made of it is not the file.
+		return nil, &DecodeError{Operation: op, StatusCode: status, Err: failed, Reason: fmt.Sprintf(
+			"the server answered after %d of the request's %d bytes, before it had the whole file; it reports job %s, which may hold a partial file",
+			sent, total, job.ID)}
+	}
 	return job, err
 }

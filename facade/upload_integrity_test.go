@@ -519,3 +519,32 @@ func TestUploadRetryFileGone(t *testing.T) {
 	assertFileError(t, err, paramsField, path, "cannot be read")
 	assert.Empty(t, srv.Jobs())
 }
+
+// TestUploadEarlyAnswerIsAnError checks a server that answers 201 as soon as
+// it has the headers, without reading the body: it cannot have the file it
+// says it made a job of, so AddJob returns a DecodeError naming the job and
+// how much was sent, never the job as if the upload had succeeded. That
+// holds for a valid file and for one whose error comes late in it.
+func TestUploadEarlyAnswerIsAnError(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusCreated, sampleJob("job-1"))
+	}))
+	c := leakCheckedClient(t, srv.URL, srv.Close, goleak.IgnoreCurrent())
+	// Larger than what loopback's socket buffers take before the answer.
+	orig := jsonArray(16 << 20)
+	bad := bytes.Clone(orig)
+	bad[len(bad)-2] = '}'
+	for name, content := range map[string][]byte{"valid": orig, "invalid at its end": bad} {
+		t.Run(name, func(t *testing.T) {
+			path := writeFile(t, "p.json", string(content))
+			job, err := facade.AddJobWithSmallMax(callCtx(t), c, facade.AddJobParams{ModelID: "m", Function: "f", ParametersFile: path}, 0)
+			assert.Nil(t, job)
+			var de *facade.DecodeError
+			require.ErrorAs(t, err, &de)
+			assert.Equal(t, http.StatusCreated, de.StatusCode)
+			assert.Contains(t, de.Reason, "before it had the whole file")
+			assert.Contains(t, de.Reason, "job job-1")
+			assertNoScanner(t)
+		})
+	}
+}

@@ -118,6 +118,22 @@ func (uc *uploadCall) open() (io.ReadCloser, error) {
 	return p, nil
 }
 
+// mostSent returns the most bytes a pass has handed to the connection so
+// far, and the body's size: a pass that has handed out all of them sent the
+// whole request.
+func (uc *uploadCall) mostSent() (sent, total int64) {
+	uc.mu.Lock()
+	passes := uc.passes
+	uc.mu.Unlock()
+	total = uc.up.length()
+	for _, p := range passes {
+		p.mu.Lock()
+		sent = max(sent, p.sent)
+		p.mu.Unlock()
+	}
+	return sent, total
+}
+
 // fail records the first failure of a pass.
 func (uc *uploadCall) fail(err error) {
 	uc.mu.Lock()
