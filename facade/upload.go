@@ -346,13 +346,16 @@ func (c *Client) sendUpload(ctx context.Context, op string, opts []CallOption, u
 	job, err := decodeJob(c, op, resp, nil)
 	sent, total := uc.mostSent()
 	failed := uc.end()
-	if err == nil && sent < total {
-		// A server that reads the whole request cannot answer before the
+	if status >= 200 && status <= 299 && sent < total {
+		// A server that reads the whole request cannot succeed before the
 		// body has handed out its last byte: this one answered a request it
-		// did not receive, and whatever it made of it is not the file.
-		return nil, &DecodeError{Operation: op, StatusCode: status, Err: failed, Reason: fmt.Sprintf(
-			"the server answered after %d of the request's %d bytes, before it had the whole file; it reports job %s, which may hold a partial file",
-			sent, total, job.ID)}
+		// did not receive, and whatever it made of it is not the file. (An
+		// early error answer, such as a 401, is an answer like any other.)
+		reason := fmt.Sprintf("the server answered after %d of the request's %d bytes, before it had the whole file", sent, total)
+		if job != nil {
+			reason += "; it reports job " + job.ID + ", which may hold a partial file"
+		}
+		return nil, &DecodeError{Operation: op, StatusCode: status, Reason: reason, Err: errors.Join(failed, err)}
 	}
 	return job, err
 }

@@ -522,29 +522,57 @@ func TestUploadRetryFileGone(t *testing.T) {
 
 // TestUploadEarlyAnswerIsAnError checks a server that answers 201 as soon as
 // it has the headers, without reading the body: it cannot have the file it
-// says it made a job of, so AddJob returns a DecodeError naming the job and
-// how much was sent, never the job as if the upload had succeeded. That
-// holds for a valid file and for one whose error comes late in it.
+// says it made a job of, so AddJob returns a DecodeError that says so (and
+// names the job, when the answer is one), never the job as if the upload had
+// succeeded. That holds for a valid file and for one whose error comes late
+// in it.
 func TestUploadEarlyAnswerIsAnError(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusCreated, sampleJob("job-1"))
-	}))
-	c := leakCheckedClient(t, srv.URL, srv.Close, goleak.IgnoreCurrent())
 	// Larger than what loopback's socket buffers take before the answer.
 	orig := jsonArray(16 << 20)
 	bad := bytes.Clone(orig)
 	bad[len(bad)-2] = '}'
-	for name, content := range map[string][]byte{"valid": orig, "invalid at its end": bad} {
-		t.Run(name, func(t *testing.T) {
-			path := writeFile(t, "p.json", string(content))
-			job, err := facade.AddJobWithSmallMax(callCtx(t), c, facade.AddJobParams{ModelID: "m", Function: "f", ParametersFile: path}, 0)
-			assert.Nil(t, job)
-			var de *facade.DecodeError
-			require.ErrorAs(t, err, &de)
-			assert.Equal(t, http.StatusCreated, de.StatusCode)
-			assert.Contains(t, de.Reason, "before it had the whole file")
-			assert.Contains(t, de.Reason, "job job-1")
-			assertNoScanner(t)
-		})
+	for _, answer := range []struct {
+		name string
+		body any
+		job  string // what the error says of the job
+	}{{"a job", sampleJob("job-1"), "it reports job job-1"}, {"not a job", []int{}, ""}} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, http.StatusCreated, answer.body)
+		}))
+		c := leakCheckedClient(t, srv.URL, srv.Close, goleak.IgnoreCurrent())
+		for name, content := range map[string][]byte{"valid": orig, "invalid at its end": bad} {
+			t.Run(answer.name+"/"+name, func(t *testing.T) {
+				path := writeFile(t, "p.json", string(content))
+				job, err := facade.AddJobWithSmallMax(callCtx(t), c, facade.AddJobParams{ModelID: "m", Function: "f", ParametersFile: path}, 0)
+				assert.Nil(t, job)
+				var de *facade.DecodeError
+				require.ErrorAs(t, err, &de)
+				assert.Equal(t, http.StatusCreated, de.StatusCode)
+				assert.Contains(t, de.Reason, "before it had the whole file")
+				if answer.job != "" {
+					assert.Contains(t, de.Reason, answer.job)
+				} else {
+					assert.NotContains(t, de.Reason, "reports job")
+				}
+				assertNoScanner(t)
+			})
+		}
 	}
+}
+
+// TestUploadEarlyErrorAnswerIsAnAPIError checks that an error answer sent
+// before the body was read, as a server refusing the token does, is the
+// APIError it is, not taken for an incomplete upload.
+func TestUploadEarlyErrorAnswerIsAnAPIError(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"detail": "bad token"})
+	}))
+	c := leakCheckedClient(t, srv.URL, srv.Close, goleak.IgnoreCurrent())
+	path := writeFile(t, "p.json", string(jsonArray(16<<20)))
+	_, err := facade.AddJobWithSmallMax(callCtx(t), c, facade.AddJobParams{ModelID: "m", Function: "f", ParametersFile: path}, 0)
+	var ae *facade.APIError
+	require.ErrorAs(t, err, &ae)
+	assert.Equal(t, http.StatusUnauthorized, ae.StatusCode)
+	assert.ErrorIs(t, err, facade.ErrUnauthorized)
+	assertNoScanner(t)
 }
