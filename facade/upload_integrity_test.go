@@ -78,17 +78,17 @@ func leakCheckedClient(t *testing.T, url string, closeServer func(), ignore gole
 // callCtx bounds an upload test's call: uploads of several MiB get 10 s.
 func callCtx(t *testing.T) context.Context { return testCtxWithin(t, 10*time.Second) }
 
-// assertNoScanner fails if a scanner goroutine of an upload is still
-// running: none may outlive its call. A scanner's last act, closing the
-// channel its pass waits on, happens before the call returns; only the
-// goroutine's exit may lag, by microseconds, so the check allows 200 ms.
+// assertNoScanner fails if a goroutine of an upload's JSON check is still
+// running: none may outlive its call. The call waits for them to be done
+// before it returns; only a goroutine's exit may lag, by microseconds, so
+// the check allows 200 ms.
 func assertNoScanner(t *testing.T) {
 	t.Helper()
 	buf := make([]byte, 1<<20)
 	deadline := time.Now().Add(200 * time.Millisecond)
 	for {
 		stacks := string(buf[:runtime.Stack(buf, true)])
-		if !strings.Contains(stacks, "(*scanRing).run") {
+		if !strings.Contains(stacks, "jsonvalid.(*Pipeline).work") {
 			return
 		}
 		if time.Now().After(deadline) {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/bits"
 	"os"
+	"runtime"
 	"sync"
 
 	"github.com/istari-go/sdk/internal/jsonvalid"
@@ -378,18 +379,21 @@ func (p *uploadPass) Close() error {
 	return nil
 }
 
-// scanRing runs the JSON scanner over a pass's chunks on its own goroutine.
+// scanRing runs the JSON check over a pass's chunks on goroutines of its
+// own (a jsonvalid.Pipeline), which give each chunk back to the free list
+// once it has been checked.
 type scanRing struct {
 	pools *uploadPools
 	mem   *[]byte
 	free  chan []byte // chunks the body may fill
-	full  chan []byte // chunks to scan, in order; closed at the end of the file
-	quit  chan struct{}
-	done  chan struct{} // closed when the goroutine has returned
-	bad   chan struct{} // closed when the scanner has found an error
-	// badErr is set before bad is closed; verdict before done is closed.
-	badErr  error
-	verdict error
+	check *jsonvalid.Pipeline
+}
+
+// scanWorkers is how many goroutines check a pass's chunks: two where two
+// CPUs can run Go code at once, so that the check of one chunk overlaps
+// the check of the next, and one otherwise.
+func scanWorkers() int {
+	return min(runtime.GOMAXPROCS(0), 2)
 }
 
 func startScanRing(pools *uploadPools) *scanRing {
@@ -398,84 +402,43 @@ func startScanRing(pools *uploadPools) *scanRing {
 		b := make([]byte, ringChunks*ringChunkSize)
 		mem = &b
 	}
-	r := &scanRing{
-		pools: pools, mem: mem,
-		free: make(chan []byte, ringChunks), full: make(chan []byte, ringChunks),
-		quit: make(chan struct{}), done: make(chan struct{}), bad: make(chan struct{}),
-	}
+	r := &scanRing{pools: pools, mem: mem, free: make(chan []byte, ringChunks)}
 	for i := range ringChunks {
 		r.free <- (*mem)[i*ringChunkSize : (i+1)*ringChunkSize : (i+1)*ringChunkSize]
 	}
-	go r.run(jsonvalid.NewScanner())
+	// After a syntax error the pipeline gives chunks back unchecked, so
+	// that the body never waits.
+	r.check = jsonvalid.NewPipeline(scanWorkers(), ringChunks, func(c []byte) { r.free <- c[:ringChunkSize] })
 	return r
 }
 
-// run scans the chunks in order and gives each back. After an error it
-// keeps giving chunks back unscanned, so that the body never waits.
-func (r *scanRing) run(sc *jsonvalid.Scanner) {
-	defer close(r.done)
-	var err error
-	for {
-		select {
-		case c, ok := <-r.full:
-			if !ok {
-				if cerr := sc.Close(); err == nil {
-					err = cerr
-				}
-				r.verdict = err
-				return
-			}
-			if err == nil {
-				if _, err = sc.Write(c); err != nil {
-					r.badErr = err
-					close(r.bad)
-				}
-			}
-			r.free <- c[:ringChunkSize]
-		case <-r.quit:
-			_ = sc.Close()
-			r.verdict = errPassClosed
-			return
-		}
-	}
-}
+// failure returns the check's error if it has found one.
+func (r *scanRing) failure() error { return r.check.Err() }
 
-// failure returns the scanner's error if it has found one.
-func (r *scanRing) failure() error {
-	select {
-	case <-r.bad:
-		return r.badErr
-	default:
-		return nil
-	}
-}
-
-// next returns a free chunk, waiting for the scanner to give one back.
+// next returns a free chunk, waiting for the check to give one back.
 func (r *scanRing) next() ([]byte, error) {
 	select {
 	case c := <-r.free:
 		return c, nil
-	case <-r.bad:
-		return nil, r.badErr
+	case <-r.check.Failed():
+		return nil, r.check.Err()
 	}
 }
 
-// give hands a filled chunk to the scanner. It never blocks: there are
-// only ringChunks chunks.
-func (r *scanRing) give(c []byte) { r.full <- c }
+// give hands a filled chunk to the check. It never blocks: there are only
+// ringChunks chunks.
+func (r *scanRing) give(c []byte) { r.check.Write(c) }
 
-// finish ends the input and waits for the scanner's verdict on all of it.
+// finish ends the input and waits for the check's verdict on all of it.
 func (r *scanRing) finish() error {
-	close(r.full)
-	<-r.done
+	err := r.check.Close()
 	r.recycle()
-	return r.verdict
+	return err
 }
 
-// stop ends the scanner early and waits for its goroutine to return.
+// stop ends the check early and waits for its goroutines to return.
 func (r *scanRing) stop() {
-	close(r.quit)
-	<-r.done
+	r.check.Stop()
 	r.recycle()
 }
 

@@ -1,0 +1,357 @@
+package jsonvalid
+
+import (
+	"bytes"
+	"errors"
+	"sync"
+	"sync/atomic"
+)
+
+// A Pipeline checks JSON that arrives in chunks, like a [Scanner], on
+// goroutines of its own, so that the check overlaps the caller's work; with
+// more than one worker it checks several chunks at once where it can. Its
+// verdict and its errors are those of [Validate], at the same offsets.
+//
+// # How chunks are checked in parallel
+//
+// A line break can only be whitespace between two tokens in valid JSON: a
+// string cannot hold one unescaped. So at a line break the scanner is
+// between tokens, and its whole state is where it is in the grammar and the
+// stack of open brackets. Documents with one record a line, or with
+// indentation, are in the same state at most line starts that look alike:
+// the same line break, indentation and first byte.
+//
+// A worker that takes a chunk therefore guesses the state at the first such
+// line start in it, from a state seen at an earlier one, and scans the rest
+// of the chunk from there while the chunk before it is still being scanned.
+// Chunks are then committed one at a time, in order: the bytes before the
+// line start are scanned from where the previous chunk ended, and if the
+// state there is the guessed one, the guess is known to have been right and
+// the rest of the chunk is accounted for with its result. Otherwise (a wrong
+// guess, or a syntax error found from the guess) the rest of the chunk is
+// scanned again from the true state, which also reports errors at their
+// exact place. A chunk with no such line start is scanned only at its
+// commit. After a wrong guess, guesses stop for a number of chunks that
+// doubles with each further wrong one, so a document whose line starts
+// mislead costs little more than a scan on one goroutine.
+type Pipeline struct {
+	release func([]byte)
+	workers int
+	jobs    chan pipeJob
+	quit    chan struct{}
+	bad     chan struct{} // closed when err is set
+	wg      sync.WaitGroup
+
+	// Owned by the caller's goroutine.
+	seq     int64
+	stopped bool
+
+	// The turn to commit: turn is the number of the next chunk to commit.
+	// A worker with a later chunk waits on turnCond, until it is its turn
+	// or quitting is set.
+	turnMu   sync.Mutex
+	turnCond sync.Cond
+	turn     int64
+	quitting bool
+
+	guess    atomic.Pointer[lineState]
+	guessOff atomic.Int64 // the first chunk at which workers guess again
+
+	// Owned by the commits, which run one at a time, in chunk order.
+	v      *validator
+	err    error // the first syntax error; set before bad is closed
+	misses int   // wrong guesses in a row
+	stats  PipelineStats
+}
+
+// PipelineStats counts how the chunks of a Pipeline were checked.
+type PipelineStats struct {
+	// Chunks is the number of chunks committed.
+	Chunks int
+	// Guessed is the number of chunks whose rest was scanned from a
+	// guessed state, and Right how many of those guesses were right.
+	Guessed, Right int
+}
+
+// lineState is the state of the scanner at a line start: after the bytes of
+// a chunk up to and including a '\n'. sig is the line start as it appears
+// in the input, the '\n', the whitespace after it and the first byte that
+// is not whitespace; st is normalized for that byte (see normalize).
+type lineState struct {
+	st    state
+	stack []byte
+	sig   []byte
+}
+
+// pipeJob is one chunk given to a Pipeline, and its number.
+type pipeJob struct {
+	chunk []byte
+	seq   int64
+}
+
+// Bounds of the guesses.
+const (
+	// maxSigLen is the longest line start that is used for a guess: an
+	// indentation deeper than this is not looked for.
+	maxSigLen = 64
+	// maxGuessPause is the longest run of chunks without a guess after
+	// wrong guesses.
+	maxGuessPause = 64
+)
+
+// NewPipeline returns a Pipeline that checks the chunks given to Write on
+// workers goroutines (at least 1), and calls release with each chunk once it
+// no longer needs it, in the order of the Writes, from one of those
+// goroutines. At most maxChunks chunks may be held by the Pipeline (given to
+// Write and not yet released) at a time.
+//
+// Every Pipeline must end with Close or Stop, which wait for its goroutines
+// to return.
+func NewPipeline(workers, maxChunks int, release func(chunk []byte)) *Pipeline {
+	workers = max(workers, 1)
+	p := &Pipeline{
+		release: release,
+		workers: workers,
+		jobs:    make(chan pipeJob, max(maxChunks, 1)),
+		quit:    make(chan struct{}),
+		bad:     make(chan struct{}),
+		v:       newStateValidator(),
+	}
+	p.turnCond.L = &p.turnMu
+	p.wg.Add(workers)
+	for range workers {
+		go p.work()
+	}
+	return p
+}
+
+// Write hands chunk, the next bytes of the input, to the workers. The
+// Pipeline reads chunk until it passes it to release; the caller must not
+// change it before then. Write blocks only if more than maxChunks chunks
+// would be held.
+func (p *Pipeline) Write(chunk []byte) {
+	p.jobs <- pipeJob{chunk: chunk, seq: p.seq}
+	p.seq++
+}
+
+// Failed returns a channel that is closed once a syntax error has been
+// found; Err then returns it.
+func (p *Pipeline) Failed() <-chan struct{} { return p.bad }
+
+// Err returns the first syntax error found so far, or nil.
+func (p *Pipeline) Err() error {
+	select {
+	case <-p.bad:
+		return p.err
+	default:
+		return nil
+	}
+}
+
+// Close ends the input. It waits for every chunk to be checked and
+// released and for the workers to return, and returns the verdict of
+// Validate on the whole input: nil or a *SyntaxError.
+func (p *Pipeline) Close() error {
+	if p.stopped {
+		return errPipelineEnded
+	}
+	p.stopped = true
+	close(p.jobs)
+	p.wg.Wait()
+	if p.err != nil {
+		return p.err
+	}
+	return p.v.finish()
+}
+
+// Stop abandons the input: it stops the workers and waits for them to
+// return. Chunks not yet released are not released.
+func (p *Pipeline) Stop() {
+	if p.stopped {
+		return
+	}
+	p.stopped = true
+	close(p.quit)
+	p.turnMu.Lock()
+	p.quitting = true
+	p.turnCond.Broadcast()
+	p.turnMu.Unlock()
+	p.wg.Wait()
+}
+
+// Stats returns the counts of the chunks committed; it may be called after
+// Close or Stop.
+func (p *Pipeline) Stats() PipelineStats {
+	return p.stats
+}
+
+// speculation is what a worker found from a guessed state.
+type speculation struct {
+	guess *lineState
+	start int  // the index of the line start in the chunk
+	ok    bool // the rest of the chunk holds no error from the guess
+}
+
+// work is a worker: it takes chunks, guesses where it can, and commits
+// each chunk in its turn.
+func (p *Pipeline) work() {
+	defer p.wg.Done()
+	sv := newStateValidator()
+	for {
+		var j pipeJob
+		select {
+		case c, ok := <-p.jobs:
+			if !ok {
+				return
+			}
+			j = c
+		case <-p.quit:
+			return
+		}
+		sp := p.speculate(sv, j)
+		if !p.waitTurn(j.seq) {
+			return
+		}
+		p.commit(j, sp, sv)
+		p.release(j.chunk)
+		p.turnMu.Lock()
+		p.turn++
+		p.turnCond.Broadcast()
+		p.turnMu.Unlock()
+	}
+}
+
+// waitTurn waits until the chunk numbered seq is the next to commit, and
+// reports whether it is, or false if the Pipeline is stopping.
+func (p *Pipeline) waitTurn(seq int64) bool {
+	p.turnMu.Lock()
+	defer p.turnMu.Unlock()
+	for p.turn != seq && !p.quitting {
+		p.turnCond.Wait()
+	}
+	return !p.quitting
+}
+
+// newStateValidator returns a validator at the start of its input, for
+// Write and scan only: it has no read buffer.
+func newStateValidator() *validator {
+	v := &validator{stack: make([]byte, 0, 64)}
+	v.reset()
+	return v
+}
+
+// speculate scans the chunk of j from its first line start that looks like
+// the guessed one, in the guessed state, with sv. It returns the zero
+// speculation if it made no guess.
+func (p *Pipeline) speculate(sv *validator, j pipeJob) speculation {
+	g := p.guess.Load()
+	if g == nil || p.workers < 2 || j.seq < p.guessOff.Load() || p.Err() != nil {
+		return speculation{}
+	}
+	// Only the first half of the chunk is searched, so that what is
+	// scanned from the guess is most of it.
+	c := j.chunk
+	i := bytes.Index(c[:min(len(c), len(c)/2+len(g.sig))], g.sig)
+	if i < 0 {
+		return speculation{}
+	}
+	sv.reset()
+	sv.st = g.st
+	sv.stack = append(sv.stack, g.stack...)
+	sp := speculation{guess: g, start: i + 1}
+	sp.ok = sv.scan(c[sp.start:]) < 0
+	return sp
+}
+
+// commit accounts for the chunk of j, after every chunk before it: it scans
+// the chunk with p.v, or, where the speculation sp with sv was right, takes
+// the state sv ended in.
+func (p *Pipeline) commit(j pipeJob, sp speculation, sv *validator) {
+	if p.err != nil {
+		return
+	}
+	p.stats.Chunks++
+	c := j.chunk
+	if sp.guess == nil {
+		if p.workers > 1 {
+			c = p.sample(c)
+		}
+		p.scan(c)
+		return
+	}
+	p.stats.Guessed++
+	if !p.scan(c[:sp.start]) {
+		return
+	}
+	g := sp.guess
+	b := g.sig[len(g.sig)-1]
+	if sp.ok && normalize(p.v.st, b) == g.st && bytes.Equal(p.v.stack, g.stack) {
+		p.stats.Right++
+		p.misses = 0
+		p.v.st, p.v.key, p.v.n, p.v.lit = sv.st, sv.key, sv.n, sv.lit
+		p.v.stack = append(p.v.stack[:0], sv.stack...)
+		p.v.advance(c[sp.start:])
+		return
+	}
+	// The true state at this line start is the better guess for the next.
+	p.guess.Store(&lineState{st: normalize(p.v.st, b), stack: bytes.Clone(p.v.stack), sig: g.sig})
+	p.misses++
+	p.guessOff.Store(j.seq + 1 + min(int64(1)<<min(p.misses, 30), maxGuessPause))
+	p.scan(c[sp.start:])
+}
+
+// sample scans c up to a line start after its middle, takes the state
+// there as the guess for the chunks that follow if there is none yet or
+// if the last one was wrong, and returns the rest of c.
+func (p *Pipeline) sample(c []byte) []byte {
+	if p.guess.Load() != nil && p.misses == 0 {
+		return c
+	}
+	half := len(c) / 2
+	k := bytes.IndexByte(c[half:], '\n')
+	if k < 0 {
+		return c
+	}
+	k += half + 1 // the line start
+	e := skipSpace(c, k)
+	if e == len(c) || e-k >= maxSigLen {
+		return c
+	}
+	if !p.scan(c[:k]) {
+		return nil
+	}
+	b := c[e]
+	p.guess.Store(&lineState{st: normalize(p.v.st, b), stack: bytes.Clone(p.v.stack), sig: bytes.Clone(c[k-1 : e+1])})
+	return c[k:]
+}
+
+// scan scans q with p.v, after the bytes already committed, and records the
+// first syntax error. It reports whether q holds none.
+func (p *Pipeline) scan(q []byte) bool {
+	if p.err != nil {
+		return false
+	}
+	if _, err := p.v.write(q); err != nil {
+		p.err = err
+		close(p.bad)
+		return false
+	}
+	return true
+}
+
+// normalize returns the state st, at a line start whose first byte that is
+// not whitespace is b, as one of the states that scan b and what follows it
+// alike: the state after '[' scans anything but ']' as a value does, and
+// the state after '{' anything but '}' as the one after ',' in an object.
+func normalize(st state, b byte) state {
+	switch {
+	case st == stArrayFirst && b != ']':
+		return stValue
+	case st == stObjectFirst && b != '}':
+		return stObjectKey
+	}
+	return st
+}
+
+// errPipelineEnded is what Close returns after Close or Stop.
+var errPipelineEnded = errors.New("jsonvalid: Pipeline closed twice or after Stop")
