@@ -46,13 +46,15 @@ type Pipeline struct {
 	seq     int64
 	stopped bool
 
-	// The turn to commit: turn is the number of the next chunk to commit.
-	// A worker with a later chunk waits on turnCond, until it is its turn
-	// or quitting is set.
-	turnMu   sync.Mutex
-	turnCond sync.Cond
-	turn     int64
-	quitting bool
+	// The chunks being checked, each in slot seq%len(slots), and the
+	// commits. A worker that has scanned its chunk marks it ready and goes
+	// on to the next chunk, unless its chunk is the next to commit and no
+	// other worker is committing: it then commits its chunk and every ready
+	// one after it. No worker ever waits for another.
+	mu         sync.Mutex
+	slots      []pipeSlot
+	turn       int64 // the number of the next chunk to commit
+	committing bool
 
 	guess    atomic.Pointer[lineState]
 	guessOff atomic.Int64 // the first chunk at which workers guess again
@@ -89,6 +91,15 @@ type pipeJob struct {
 	seq   int64
 }
 
+// pipeSlot is a chunk that has been scanned from a guess, or not, and
+// waits for its commit.
+type pipeSlot struct {
+	job   pipeJob
+	sp    speculation
+	sv    *validator // the state the scan from the guess ended in
+	ready bool
+}
+
 // Bounds of the guesses.
 const (
 	// maxSigLen is the longest line start that is used for a guess: an
@@ -109,15 +120,19 @@ const (
 // to return.
 func NewPipeline(workers, maxChunks int, release func(chunk []byte)) *Pipeline {
 	workers = max(workers, 1)
+	maxChunks = max(maxChunks, 1)
 	p := &Pipeline{
 		release: release,
 		workers: workers,
-		jobs:    make(chan pipeJob, max(maxChunks, 1)),
+		jobs:    make(chan pipeJob, maxChunks),
 		quit:    make(chan struct{}),
 		bad:     make(chan struct{}),
 		v:       newStateValidator(),
+		slots:   make([]pipeSlot, maxChunks),
 	}
-	p.turnCond.L = &p.turnMu
+	for i := range p.slots {
+		p.slots[i].sv = newStateValidator()
+	}
 	p.wg.Add(workers)
 	for range workers {
 		go p.work()
@@ -172,10 +187,6 @@ func (p *Pipeline) Stop() {
 	}
 	p.stopped = true
 	close(p.quit)
-	p.turnMu.Lock()
-	p.quitting = true
-	p.turnCond.Broadcast()
-	p.turnMu.Unlock()
 	p.wg.Wait()
 }
 
@@ -192,11 +203,11 @@ type speculation struct {
 	ok    bool // the rest of the chunk holds no error from the guess
 }
 
-// work is a worker: it takes chunks, guesses where it can, and commits
-// each chunk in its turn.
+// work is a worker: it takes chunks, scans each from a guess where it
+// can, and commits the chunks that are ready in order when it is the one
+// to.
 func (p *Pipeline) work() {
 	defer p.wg.Done()
-	sv := newStateValidator()
 	for {
 		var j pipeJob
 		select {
@@ -208,28 +219,46 @@ func (p *Pipeline) work() {
 		case <-p.quit:
 			return
 		}
-		sp := p.speculate(sv, j)
-		if !p.waitTurn(j.seq) {
-			return
+		// The slot is free: its previous chunk, seq-len(slots) or before,
+		// has been released, or the caller would hold more than maxChunks.
+		sl := &p.slots[j.seq%int64(len(p.slots))]
+		sl.job = j
+		sl.sp = p.speculate(sl.sv, j)
+		p.mu.Lock()
+		sl.ready = true
+		if p.committing || j.seq != p.turn {
+			p.mu.Unlock()
+			continue
 		}
-		p.commit(j, sp, sv)
-		p.release(j.chunk)
-		p.turnMu.Lock()
-		p.turn++
-		p.turnCond.Broadcast()
-		p.turnMu.Unlock()
+		p.committing = true
+		for {
+			sl := &p.slots[p.turn%int64(len(p.slots))]
+			if !sl.ready {
+				break
+			}
+			sl.ready = false
+			p.mu.Unlock()
+			p.commit(sl.job, sl.sp, sl.sv)
+			p.release(sl.job.chunk)
+			p.mu.Lock()
+			p.turn++
+			if p.stopping() {
+				break
+			}
+		}
+		p.committing = false
+		p.mu.Unlock()
 	}
 }
 
-// waitTurn waits until the chunk numbered seq is the next to commit, and
-// reports whether it is, or false if the Pipeline is stopping.
-func (p *Pipeline) waitTurn(seq int64) bool {
-	p.turnMu.Lock()
-	defer p.turnMu.Unlock()
-	for p.turn != seq && !p.quitting {
-		p.turnCond.Wait()
+// stopping reports whether Stop has been called.
+func (p *Pipeline) stopping() bool {
+	select {
+	case <-p.quit:
+		return true
+	default:
+		return false
 	}
-	return !p.quitting
 }
 
 // newStateValidator returns a validator at the start of its input, for
