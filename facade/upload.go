@@ -262,9 +262,7 @@ func (u *upload) readWhole(pools *uploadPools) (*[]byte, error) {
 	}
 	u.data, u.size = b[:n], int64(n)
 	if u.check {
-		sc := jsonvalid.NewScanner()
-		_, _ = sc.Write(u.data)
-		if err := sc.Close(); err != nil {
+		if err := jsonvalid.ValidateParallel(u.data, scanWorkers()); err != nil {
 			pools.putBuf(buf)
 			return nil, u.invalidJSON(err)
 		}

@@ -57,7 +57,8 @@ type Pipeline struct {
 	committing bool
 
 	guess    atomic.Pointer[lineState]
-	guessOff atomic.Int64 // the first chunk at which workers guess again
+	guessOff atomic.Int64  // the first chunk at which workers guess again
+	sampled  chan struct{} // closed once the first chunk has been committed
 
 	// Owned by the commits, which run one at a time, in chunk order.
 	v      *validator
@@ -129,6 +130,7 @@ func NewPipeline(workers, maxChunks int, release func(chunk []byte)) *Pipeline {
 		bad:     make(chan struct{}),
 		v:       newStateValidator(),
 		slots:   make([]pipeSlot, maxChunks),
+		sampled: make(chan struct{}),
 	}
 	for i := range p.slots {
 		p.slots[i].sv = newStateValidator()
@@ -239,6 +241,9 @@ func (p *Pipeline) work() {
 			sl.ready = false
 			p.mu.Unlock()
 			p.commit(sl.job, sl.sp, sl.sv)
+			if sl.job.seq == 0 {
+				close(p.sampled)
+			}
 			p.release(sl.job.chunk)
 			p.mu.Lock()
 			p.turn++
@@ -273,8 +278,20 @@ func newStateValidator() *validator {
 // the guessed one, in the guessed state, with sv. It returns the zero
 // speculation if it made no guess.
 func (p *Pipeline) speculate(sv *validator, j pipeJob) speculation {
+	if p.workers < 2 {
+		return speculation{}
+	}
+	if j.seq > 0 {
+		// The first chunk's commit takes the first guess; without it, the
+		// workers would run through the chunks after it with nothing to do.
+		select {
+		case <-p.sampled:
+		case <-p.quit:
+			return speculation{}
+		}
+	}
 	g := p.guess.Load()
-	if g == nil || p.workers < 2 || j.seq < p.guessOff.Load() || p.Err() != nil {
+	if g == nil || j.seq < p.guessOff.Load() || p.Err() != nil {
 		return speculation{}
 	}
 	// Only the first half of the chunk is searched, so that what is
@@ -303,7 +320,13 @@ func (p *Pipeline) commit(j pipeJob, sp speculation, sv *validator) {
 	c := j.chunk
 	if sp.guess == nil {
 		if p.workers > 1 {
-			c = p.sample(c)
+			// The first chunk gives its first line start, as early as can
+			// be; a later one a line start after its middle.
+			from := len(c) / 2
+			if j.seq == 0 {
+				from = 0
+			}
+			c = p.sample(c, from)
 		}
 		p.scan(c)
 		return
@@ -329,19 +352,18 @@ func (p *Pipeline) commit(j pipeJob, sp speculation, sv *validator) {
 	p.scan(c[sp.start:])
 }
 
-// sample scans c up to a line start after its middle, takes the state
-// there as the guess for the chunks that follow if there is none yet or
-// if the last one was wrong, and returns the rest of c.
-func (p *Pipeline) sample(c []byte) []byte {
+// sample scans c up to its first line start at or after from, takes the
+// state there as the guess for the chunks that follow if there is none yet
+// or if the last one was wrong, and returns the rest of c.
+func (p *Pipeline) sample(c []byte, from int) []byte {
 	if p.guess.Load() != nil && p.misses == 0 {
 		return c
 	}
-	half := len(c) / 2
-	k := bytes.IndexByte(c[half:], '\n')
+	k := bytes.IndexByte(c[from:], '\n')
 	if k < 0 {
 		return c
 	}
-	k += half + 1 // the line start
+	k += from + 1 // the line start
 	e := skipSpace(c, k)
 	if e == len(c) || e-k >= maxSigLen {
 		return c
@@ -384,3 +406,26 @@ func normalize(st state, b byte) state {
 
 // errPipelineEnded is what Close returns after Close or Stop.
 var errPipelineEnded = errors.New("jsonvalid: Pipeline closed twice or after Stop")
+
+// pieceSize is the size of the chunks ValidateParallel hands to its
+// Pipeline: the size of Validate's reads.
+const pieceSize = bufSize
+
+// ValidateParallel reports, like [Validate], whether p holds exactly one
+// well-formed JSON value, with the same errors, but checks it on workers
+// goroutines through a [Pipeline], in chunks of 256 KiB. With one worker,
+// or an input of at most two chunks, it scans p on the calling goroutine.
+func ValidateParallel(p []byte, workers int) error {
+	if workers <= 1 || len(p) <= 2*pieceSize {
+		v := newStateValidator()
+		if _, err := v.write(p); err != nil {
+			return err
+		}
+		return v.finish()
+	}
+	pl := NewPipeline(workers, (len(p)+pieceSize-1)/pieceSize, func([]byte) {})
+	for q := p; len(q) > 0; q = q[min(pieceSize, len(q)):] {
+		pl.Write(q[:min(pieceSize, len(q))])
+	}
+	return pl.Close()
+}
