@@ -11,8 +11,8 @@ import (
 
 // pipelineCheck feeds b to a Pipeline with the given workers in chunks of
 // size bytes, checks that every chunk is released once, in order, and
-// returns Close's result and the stats.
-func pipelineCheck(t testing.TB, b []byte, workers, size int) (error, PipelineStats) {
+// returns the stats and Close's result.
+func pipelineCheck(t testing.TB, b []byte, workers, size int) (PipelineStats, error) {
 	t.Helper()
 	var chunks [][]byte
 	for q := b; len(q) > 0; q = q[min(size, len(q)):] {
@@ -45,7 +45,7 @@ func pipelineCheck(t testing.TB, b []byte, workers, size int) (error, PipelineSt
 	if len(released) != 0 {
 		t.Fatalf("%d chunks released twice", len(released))
 	}
-	return err, p.Stats()
+	return p.Stats(), err
 }
 
 func sameChunk(a, b []byte) bool {
@@ -117,7 +117,7 @@ func TestPipelineMatchesValidate(t *testing.T) {
 					if size < 4096 && k > 2 {
 						continue // enough small chunks: they are slow under -race
 					}
-					got, _ := pipelineCheck(t, d, workers, size)
+					_, got := pipelineCheck(t, d, workers, size)
 					if !equalErr(got, want) {
 						t.Fatalf("%s #%d, %d workers, chunks of %d: Close() = %v, want %v", name, k, workers, size, got, want)
 					}
@@ -143,7 +143,7 @@ func TestPipelineGuesses(t *testing.T) {
 		{doc: "nested", wantWrong: true},
 		{doc: "one line", wantNoneAt: true},
 	} {
-		err, st := pipelineCheck(t, docs[tc.doc], 2, 4096)
+		st, err := pipelineCheck(t, docs[tc.doc], 2, 4096)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.doc, err)
 		}
@@ -164,7 +164,7 @@ func TestPipelineGuesses(t *testing.T) {
 		}
 	}
 	// One worker never guesses: no goroutine would scan beside it.
-	if _, st := pipelineCheck(t, docs["records"], 1, 4096); st.Guessed != 0 {
+	if st, _ := pipelineCheck(t, docs["records"], 1, 4096); st.Guessed != 0 {
 		t.Errorf("one worker: %+v, want no guesses", st)
 	}
 }
@@ -215,7 +215,7 @@ func FuzzPipeline(f *testing.F) {
 		doc := append([]byte("[\n"), bytes.Repeat(append(b[:len(b):len(b)], ",\n"...), int(repeat%16)+1)...)
 		doc = append(doc, "0]"...)
 		want := Validate(bytes.NewReader(doc))
-		got, _ := pipelineCheck(t, doc, 2, int(size%128)+1)
+		_, got := pipelineCheck(t, doc, 2, int(size%128)+1)
 		if !equalErr(got, want) {
 			t.Fatalf("Pipeline(%q) = %v, want %v", doc, got, want)
 		}
