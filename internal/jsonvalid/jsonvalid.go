@@ -10,6 +10,10 @@
 // The input is read in fixed-size chunks through a resumable state machine, so
 // memory use does not grow with the input size, apart from a stack of at most
 // 10000 bytes for the nesting depth.
+//
+// Validate and Scanner check on the calling goroutine. A Pipeline, and
+// ValidateParallel for input held in memory, check on several goroutines,
+// with the same verdict and errors; see Pipeline for how.
 package jsonvalid
 
 import (
