@@ -22,7 +22,8 @@ import (
 // the same line break, indentation and first byte.
 //
 // A worker that takes a chunk therefore guesses the state at the first such
-// line start in it, from a state seen at an earlier one, and scans the rest
+// line start in the chunk's first half, from a state seen at an earlier one
+// (the first chunk's first line start gives the first guess), and scans the rest
 // of the chunk from there while the chunk before it is still being scanned.
 // Chunks are then committed one at a time, in order: the bytes before the
 // line start are scanned from where the previous chunk ended, and if the
@@ -38,6 +39,7 @@ type Pipeline struct {
 	release func([]byte)
 	workers int
 	jobs    chan pipeJob
+	held    chan struct{} // a token for each chunk held, given to Write and not released
 	quit    chan struct{}
 	bad     chan struct{} // closed when err is set
 	wg      sync.WaitGroup
@@ -114,8 +116,8 @@ const (
 // NewPipeline returns a Pipeline that checks the chunks given to Write on
 // workers goroutines (at least 1), and calls release with each chunk once it
 // no longer needs it, in the order of the Writes, from one of those
-// goroutines. At most maxChunks chunks may be held by the Pipeline (given to
-// Write and not yet released) at a time.
+// goroutines. The Pipeline holds at most maxChunks chunks (given to Write
+// and not yet released) at a time.
 //
 // Every Pipeline must end with Close or Stop, which wait for its goroutines
 // to return.
@@ -126,6 +128,7 @@ func NewPipeline(workers, maxChunks int, release func(chunk []byte)) *Pipeline {
 		release: release,
 		workers: workers,
 		jobs:    make(chan pipeJob, maxChunks),
+		held:    make(chan struct{}, maxChunks),
 		quit:    make(chan struct{}),
 		bad:     make(chan struct{}),
 		v:       newStateValidator(),
@@ -144,9 +147,9 @@ func NewPipeline(workers, maxChunks int, release func(chunk []byte)) *Pipeline {
 
 // Write hands chunk, the next bytes of the input, to the workers. The
 // Pipeline reads chunk until it passes it to release; the caller must not
-// change it before then. Write blocks only if more than maxChunks chunks
-// would be held.
+// change it before then. Write blocks while maxChunks chunks are held.
 func (p *Pipeline) Write(chunk []byte) {
+	p.held <- struct{}{}
 	p.jobs <- pipeJob{chunk: chunk, seq: p.seq}
 	p.seq++
 }
@@ -221,8 +224,8 @@ func (p *Pipeline) work() {
 		case <-p.quit:
 			return
 		}
-		// The slot is free: its previous chunk, seq-len(slots) or before,
-		// has been released, or the caller would hold more than maxChunks.
+		// The slot is free: Write waited for the chunk seq-len(slots) to be
+		// done with.
 		sl := &p.slots[j.seq%int64(len(p.slots))]
 		sl.job = j
 		sl.sp = p.speculate(sl.sv, j)
@@ -244,7 +247,10 @@ func (p *Pipeline) work() {
 			if sl.job.seq == 0 {
 				close(p.sampled)
 			}
-			p.release(sl.job.chunk)
+			// The slot is done with: a Write may now reuse it.
+			chunk := sl.job.chunk
+			<-p.held
+			p.release(chunk)
 			p.mu.Lock()
 			p.turn++
 			if p.stopping() {

@@ -246,3 +246,24 @@ func TestValidateParallel(t *testing.T) {
 		}
 	}
 }
+
+// TestPipelineWriteWaits checks that a caller who writes chunk after chunk
+// without waiting for any to be released is held back by Write, not given
+// a wrong verdict: two slots are shared by 64 chunks.
+func TestPipelineWriteWaits(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	docs := pipelineDocs()
+	for _, name := range []string{"records", "nested", "indented"} {
+		for k, d := range append([][]byte{docs[name]}, corrupt(docs[name])...) {
+			want := Validate(bytes.NewReader(d))
+			p := NewPipeline(3, 2, func([]byte) {})
+			size := len(d)/64 + 1
+			for q := d; len(q) > 0; q = q[min(size, len(q)):] {
+				p.Write(q[:min(size, len(q))])
+			}
+			if got := p.Close(); !equalErr(got, want) {
+				t.Fatalf("%s #%d: Close() = %v, want %v", name, k, got, want)
+			}
+		}
+	}
+}
