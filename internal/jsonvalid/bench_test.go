@@ -285,3 +285,37 @@ func reportCPUThroughput(b *testing.B, size int) func() {
 		}
 	}
 }
+
+// BenchmarkValidateParallel checks the documents of BenchmarkValidate, and
+// the records written on one line, through a Pipeline of three workers that
+// holds 8 chunks of 256 KiB, as the upload's check does. right/chunk is the share of the chunks whose
+// guessed state was right.
+func BenchmarkValidateParallel(b *testing.B) {
+	docs := benchDocs()
+	for _, d := range docs {
+		if d.kind == "records" {
+			docs = append(docs, struct {
+				kind string
+				doc  []byte
+			}{"records-one-line", bytes.ReplaceAll(d.doc, []byte("\n"), []byte(" "))})
+		}
+	}
+	for _, d := range docs {
+		doc := d.doc
+		b.Run("kind="+d.kind, func(b *testing.B) {
+			b.SetBytes(int64(len(doc)))
+			var st PipelineStats
+			for b.Loop() {
+				p := NewPipeline(3, 8, func([]byte) {})
+				for q := doc; len(q) > 0; q = q[min(pieceSize, len(q)):] {
+					p.Write(q[:min(pieceSize, len(q))])
+				}
+				if err := p.Close(); err != nil {
+					b.Fatal(err)
+				}
+				st = p.Stats()
+			}
+			b.ReportMetric(float64(st.Right)/float64(st.Chunks), "right/chunk")
+		})
+	}
+}

@@ -14,27 +14,34 @@ import (
 //
 // # How chunks are checked in parallel
 //
-// A line break can only be whitespace between two tokens in valid JSON: a
-// string cannot hold one unescaped. So at a line break the scanner is
-// between tokens, and its whole state is where it is in the grammar and the
-// stack of open brackets. Documents with one record a line, or with
-// indentation, are in the same state at most line starts that look alike:
-// the same line break, indentation and first byte.
+// A worker that takes a chunk guesses the scanner's state at a resync point
+// in the chunk's first half, and scans the rest of the chunk from there
+// while the chunk before it is still being scanned. Chunks are then
+// committed one at a time, in order: the bytes before the resync point are
+// scanned from where the previous chunk ended, and if the true state there
+// is the guessed one, the guess is known to have been right and the rest
+// of the chunk is accounted for with its result. Otherwise (a wrong guess,
+// or a syntax error found from a guess) the rest of the chunk is scanned
+// again from the true state, which also reports errors at their exact
+// place. So a guess can only cost time, never change the verdict.
 //
-// A worker that takes a chunk therefore guesses the state at the first such
-// line start in the chunk's first half, from a state seen at an earlier one
-// (the first chunk's first line start gives the first guess), and scans the rest
-// of the chunk from there while the chunk before it is still being scanned.
-// Chunks are then committed one at a time, in order: the bytes before the
-// line start are scanned from where the previous chunk ended, and if the
-// state there is the guessed one, the guess is known to have been right and
-// the rest of the chunk is accounted for with its result. Otherwise (a wrong
-// guess, or a syntax error found from the guess) the rest of the chunk is
-// scanned again from the true state, which also reports errors at their
-// exact place. A chunk with no such line start is scanned only at its
-// commit. After a wrong guess, guesses stop for a number of chunks that
-// doubles with each further wrong one, so a document whose line starts
-// mislead costs little more than a scan on one goroutine.
+// Between tokens, the scanner's whole state is where it is in the grammar
+// and the stack of open brackets, and documents repeat it at places that
+// look alike. A resync point is one of those: a line start (a line break
+// can only be whitespace between two tokens), known by the line break, the
+// indentation and the first byte after it, as in a file with one record a
+// line or an indented one; or, in a chunk with no line break, the object
+// after "},", known by those bytes and the object's first key, as in an
+// array of records written on one line, or the array after "],", as in an
+// array of rows of numbers. The guess is the state seen at the
+// same bytes in an earlier chunk: the first chunk's first resync point gives
+// the first guess, and the true state at a wrong guess the next one.
+//
+// A chunk with no resync point like the guessed one is scanned only at its
+// commit, so a document with none checks at the speed of one goroutine.
+// After a wrong guess, guesses stop for a number of chunks that doubles with
+// each further wrong one, so a document whose resync points mislead costs
+// little more than a scan on one goroutine.
 type Pipeline struct {
 	release func([]byte)
 	workers int
@@ -78,14 +85,19 @@ type PipelineStats struct {
 	Guessed, Right int
 }
 
-// lineState is the state of the scanner at a line start: after the bytes of
-// a chunk up to and including a '\n'. sig is the line start as it appears
-// in the input, the '\n', the whitespace after it and the first byte that
-// is not whitespace; st is normalized for that byte (see normalize).
+// lineState is a guess: the state of the scanner at a resync point, a
+// place in the input where it is likely to be in the same state each time
+// the same bytes appear around it. sig is those bytes, and the scan starts
+// off bytes into them; b is the first byte that is not whitespace from
+// there, and st is normalized for it (see normalize). st is always a state
+// between tokens (before stString), so a guess never matches a true state
+// inside a string, number or literal.
 type lineState struct {
 	st    state
 	stack []byte
 	sig   []byte
+	off   int
+	b     byte
 }
 
 // pipeJob is one chunk given to a Pipeline, and its number.
@@ -105,8 +117,8 @@ type pipeSlot struct {
 
 // Bounds of the guesses.
 const (
-	// maxSigLen is the longest line start that is used for a guess: an
-	// indentation deeper than this is not looked for.
+	// maxSigLen bounds the bytes that tell a resync point: an indentation
+	// deeper than this, or a first key longer, is not looked for.
 	maxSigLen = 64
 	// maxGuessPause is the longest run of chunks without a guess after
 	// wrong guesses.
@@ -204,7 +216,7 @@ func (p *Pipeline) Stats() PipelineStats {
 // speculation is what a worker found from a guessed state.
 type speculation struct {
 	guess *lineState
-	start int  // the index of the line start in the chunk
+	start int  // the index of the resync point in the chunk
 	ok    bool // the rest of the chunk holds no error from the guess
 }
 
@@ -280,8 +292,8 @@ func newStateValidator() *validator {
 	return v
 }
 
-// speculate scans the chunk of j from its first line start that looks like
-// the guessed one, in the guessed state, with sv. It returns the zero
+// speculate scans the chunk of j from its first resync point that looks
+// like the guessed one, in the guessed state, with sv. It returns the zero
 // speculation if it made no guess.
 func (p *Pipeline) speculate(sv *validator, j pipeJob) speculation {
 	if p.workers < 2 {
@@ -310,7 +322,7 @@ func (p *Pipeline) speculate(sv *validator, j pipeJob) speculation {
 	sv.reset()
 	sv.st = g.st
 	sv.stack = append(sv.stack, g.stack...)
-	sp := speculation{guess: g, start: i + 1}
+	sp := speculation{guess: g, start: i + g.off}
 	sp.ok = sv.scan(c[sp.start:]) < 0
 	return sp
 }
@@ -326,8 +338,8 @@ func (p *Pipeline) commit(j pipeJob, sp speculation, sv *validator) {
 	c := j.chunk
 	if sp.guess == nil {
 		if p.workers > 1 {
-			// The first chunk gives its first line start, as early as can
-			// be; a later one a line start after its middle.
+			// The first chunk gives its first resync point, as early as
+			// can be; a later one a resync point after its middle.
 			from := len(c) / 2
 			if j.seq == 0 {
 				from = 0
@@ -342,8 +354,7 @@ func (p *Pipeline) commit(j pipeJob, sp speculation, sv *validator) {
 		return
 	}
 	g := sp.guess
-	b := g.sig[len(g.sig)-1]
-	if sp.ok && normalize(p.v.st, b) == g.st && bytes.Equal(p.v.stack, g.stack) {
+	if sp.ok && normalize(p.v.st, g.b) == g.st && bytes.Equal(p.v.stack, g.stack) {
 		p.stats.Right++
 		p.misses = 0
 		p.v.st, p.v.key, p.v.n, p.v.lit = sv.st, sv.key, sv.n, sv.lit
@@ -351,35 +362,79 @@ func (p *Pipeline) commit(j pipeJob, sp speculation, sv *validator) {
 		p.v.advance(c[sp.start:])
 		return
 	}
-	// The true state at this line start is the better guess for the next.
-	p.guess.Store(&lineState{st: normalize(p.v.st, b), stack: bytes.Clone(p.v.stack), sig: g.sig})
+	// The true state here is the better guess for the next chunks.
+	p.setGuess(g.sig, g.off, g.b)
 	p.misses++
 	p.guessOff.Store(j.seq + 1 + min(int64(1)<<min(p.misses, 30), maxGuessPause))
 	p.scan(c[sp.start:])
 }
 
-// sample scans c up to its first line start at or after from, takes the
+// sample scans c up to its first resync point at or after from, takes the
 // state there as the guess for the chunks that follow if there is none yet
 // or if the last one was wrong, and returns the rest of c.
 func (p *Pipeline) sample(c []byte, from int) []byte {
 	if p.guess.Load() != nil && p.misses == 0 {
 		return c
 	}
-	k := bytes.IndexByte(c[from:], '\n')
+	k, sig, off := resyncPoint(c, from)
 	if k < 0 {
-		return c
-	}
-	k += from + 1 // the line start
-	e := skipSpace(c, k)
-	if e == len(c) || e-k >= maxSigLen {
 		return c
 	}
 	if !p.scan(c[:k]) {
 		return nil
 	}
-	b := c[e]
-	p.guess.Store(&lineState{st: normalize(p.v.st, b), stack: bytes.Clone(p.v.stack), sig: bytes.Clone(c[k-1 : e+1])})
+	p.setGuess(sig, off, c[skipSpace(c, k)])
 	return c[k:]
+}
+
+// setGuess makes the state of p.v, at the resync point off bytes into sig
+// whose first byte that is not whitespace is b, the guess for the chunks
+// that follow, unless p.v is inside a token there.
+func (p *Pipeline) setGuess(sig []byte, off int, b byte) {
+	if p.v.st >= stString {
+		return
+	}
+	p.guess.Store(&lineState{st: normalize(p.v.st, b), stack: bytes.Clone(p.v.stack), sig: bytes.Clone(sig), off: off, b: b})
+}
+
+// resyncPoint returns the first resync point in c at or after from: a line
+// start (after a '\n'), or, in a chunk with no line break, the first object
+// after "}," (the next record of an array of records written on one line),
+// or failing that the first array after "]," (the next row of an array of
+// arrays). It returns the index of the point, the bytes around it that are
+// looked for in later chunks, and the point's offset in them; or -1 if
+// there is none. A line start's bytes are the '\n', the indentation and the
+// first byte after it; an object's or array's are the "}," or "]," before
+// it, the whitespace and its '{' or '['; an object's also take in its first
+// key and ':', which tell records apart from objects nested in them.
+func resyncPoint(c []byte, from int) (k int, sig []byte, off int) {
+	if n := bytes.IndexByte(c[from:], '\n'); n >= 0 {
+		k = from + n + 1
+		if e := skipSpace(c, k); e < len(c) && e-k < maxSigLen {
+			return k, c[k-1 : e+1], 1
+		}
+		return -1, nil, 0
+	}
+	for _, open := range []byte{'{', '['} {
+		sep := []byte{open + 2, ','} // "}," or "],"
+		for i := from; ; {
+			n := bytes.Index(c[i:], sep)
+			if n < 0 {
+				break
+			}
+			k = i + n + 2
+			e := skipSpace(c, k)
+			if e < len(c) && e-k < maxSigLen && c[e] == open {
+				end := e + 1
+				if colon := bytes.IndexByte(c[e:min(len(c), e+maxSigLen)], ':'); open == '{' && colon > 0 {
+					end = e + colon + 1
+				}
+				return k, c[k-2 : end], 2
+			}
+			i = k // a "}," before a key, or a "]," before a value
+		}
+	}
+	return -1, nil, 0
 }
 
 // scan scans q with p.v, after the bytes already committed, and records the
@@ -396,8 +451,8 @@ func (p *Pipeline) scan(q []byte) bool {
 	return true
 }
 
-// normalize returns the state st, at a line start whose first byte that is
-// not whitespace is b, as one of the states that scan b and what follows it
+// normalize returns the state st, at a resync point whose first byte that
+// is not whitespace is b, as one of the states that scan b and what follows it
 // alike: the state after '[' scans anything but ']' as a value does, and
 // the state after '{' anything but '}' as the one after ',' in an object.
 func normalize(st state, b byte) state {

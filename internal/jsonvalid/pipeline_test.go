@@ -68,14 +68,48 @@ func pipelineDocs() map[string][]byte {
 		fmt.Fprintf(&deep, ",\n  \"k%d\": [\n  %d,\n  {\n  \"x\": 1}]\n", i, i)
 	}
 	deep.WriteString("}}\n")
+	// Python's json.dumps: one line, ", " and ": ", objects nested in
+	// objects and in arrays.
+	var py, pyNested, nums strings.Builder
+	py.WriteString("[")
+	for i := range 3000 {
+		fmt.Fprintf(&py, `{"id": %d, "sub": {"a": 1}, "items": [{"k": %d}, {"k": 2}], "s": "}, {\"id\": 1"}, `, i, i)
+	}
+	py.WriteString(`{"id": -1}]`)
+	// On one line, "},{" followed by the same key at depths 1 and 3.
+	pyNested.WriteString("[")
+	for i := range 3000 {
+		fmt.Fprintf(&pyNested, `{"a":[{"a":%d},{"a":[]}]},`, i)
+	}
+	pyNested.WriteString("{}]")
+	nums.WriteString("[")
+	for i := range 30000 {
+		fmt.Fprintf(&nums, "%d,", i)
+	}
+	nums.WriteString("0]")
+	// Rows of numbers on one line, and some rows of rows.
+	var rows strings.Builder
+	rows.WriteString(`{"rows": [`)
+	for i := range 10000 {
+		if i%100 == 99 {
+			fmt.Fprintf(&rows, "[[%d, 1], [2]], ", i)
+			continue
+		}
+		fmt.Fprintf(&rows, "[%d, 1.5, -2e-3], ", i)
+	}
+	rows.WriteString("[]]}")
 	return map[string][]byte{
-		"records":  genRecordsDoc(256 << 10),
-		"indented": genDoc(256 << 10),
-		"strings":  genStringsDoc(128 << 10),
-		"numbers":  genNumbersDoc(128 << 10),
-		"nested":   []byte(nested.String()),
-		"deep":     []byte(deep.String()),
-		"one line": bytes.ReplaceAll(genRecordsDoc(64<<10), []byte("\n"), []byte(" ")),
+		"python":        []byte(py.String()),
+		"nested python": []byte(pyNested.String()),
+		"numbers line":  []byte(nums.String()),
+		"rows":          []byte(rows.String()),
+		"records":       genRecordsDoc(256 << 10),
+		"indented":      genDoc(256 << 10),
+		"strings":       genStringsDoc(128 << 10),
+		"numbers":       genNumbersDoc(128 << 10),
+		"nested":        []byte(nested.String()),
+		"deep":          []byte(deep.String()),
+		"one line":      bytes.ReplaceAll(genRecordsDoc(64<<10), []byte("\n"), []byte(" ")),
 	}
 }
 
@@ -140,8 +174,12 @@ func TestPipelineGuesses(t *testing.T) {
 		wantNoneAt bool // no guess was made at all
 	}{
 		{doc: "records", wantRight: true},
+		{doc: "one line", wantRight: true},
+		{doc: "python", wantRight: true},
+		{doc: "rows", wantRight: true},
 		{doc: "nested", wantWrong: true},
-		{doc: "one line", wantNoneAt: true},
+		{doc: "nested python", wantWrong: true},
+		{doc: "numbers line", wantNoneAt: true},
 	} {
 		st, err := pipelineCheck(t, docs[tc.doc], 2, 4096)
 		if err != nil {
@@ -160,7 +198,7 @@ func TestPipelineGuesses(t *testing.T) {
 			t.Errorf("%s: %+v, want guesses and some of them wrong", tc.doc, st)
 		}
 		if tc.wantNoneAt && st.Guessed != 0 {
-			t.Errorf("%s: %+v, want no guess on a document without line breaks", tc.doc, st)
+			t.Errorf("%s: %+v, want no guess on a document without resync points", tc.doc, st)
 		}
 	}
 	// One worker never guesses: no goroutine would scan beside it.
@@ -207,17 +245,21 @@ func FuzzPipeline(f *testing.F) {
 	}
 	f.Add([]byte("{\"a\":[\n{\"b\":1}]},\n"), uint8(5), uint8(6))
 	f.Add([]byte("  \"k\": [\n  1,\n  {\n  \"x\": 1}],\n"), uint8(7), uint8(4))
+	f.Add([]byte(`{"a": [{"a": 1}, {"b": "}, {\"a\": 2"}]}`), uint8(9), uint8(8))
 	f.Fuzz(func(t *testing.T, b []byte, size, repeat uint8) {
 		if len(b) > 4096 {
 			return
 		}
-		// As an array of repeats, the input's line starts recur.
-		doc := append([]byte("[\n"), bytes.Repeat(append(b[:len(b):len(b)], ",\n"...), int(repeat%16)+1)...)
-		doc = append(doc, "0]"...)
-		want := Validate(bytes.NewReader(doc))
-		_, got := pipelineCheck(t, doc, 2, int(size%128)+1)
-		if !equalErr(got, want) {
-			t.Fatalf("Pipeline(%q) = %v, want %v", doc, got, want)
+		// As an array of repeats, one a line or all on one, the input's
+		// resync points recur.
+		for _, form := range []struct{ open, sep string }{{"[\n", ",\n"}, {"[", ","}} {
+			doc := append([]byte(form.open), bytes.Repeat(append(b[:len(b):len(b)], form.sep...), int(repeat%16)+1)...)
+			doc = append(doc, "0]"...)
+			want := Validate(bytes.NewReader(doc))
+			_, got := pipelineCheck(t, doc, 2, int(size%128)+1)
+			if !equalErr(got, want) {
+				t.Fatalf("Pipeline(%q) = %v, want %v", doc, got, want)
+			}
 		}
 	})
 }
