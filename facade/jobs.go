@@ -17,12 +17,12 @@ import (
 // A parameters file is read once per attempt, exactly the size that Stat
 // reported when the call began (a file that reports 0 bytes, such as one in
 // /proc, is read to its end, up to 8 MiB), and the bytes checked are the
-// bytes sent. A
-// file of at most 8 MiB is read whole, checked, and sent from memory, so a
-// malformed one sends nothing. A larger one is checked as it is sent, and
-// the request is cut short before its end if the file is not valid JSON or
-// changes size, so that the server never receives a complete request. Either
-// way the error is a *ValidationError for AddJobParams.ParametersFile.
+// bytes sent. A file of at most 8 MiB is read whole, checked, and sent from
+// memory, so a malformed one sends nothing. A larger one is checked as it
+// is sent, and the request is cut short before its end if the file is not
+// valid JSON or changes size, so that the server never receives a complete
+// request. Either way the error is a *ValidationError for
+// AddJobParams.ParametersFile.
 //
 // AddJob is not idempotent: it is retried only when the request cannot have
 // reached the server, never after a timeout.

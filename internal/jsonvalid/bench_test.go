@@ -287,12 +287,13 @@ func reportCPUThroughput(b *testing.B, size int) func() {
 }
 
 // BenchmarkValidateParallel checks the documents of BenchmarkValidate, and
-// the records written on one line, through a Pipeline of three workers that
-// holds 8 chunks of 256 KiB, as the upload's check does. right/chunk is the share of the chunks whose
-// guessed state was right.
+// the records written on one line, with ValidateParallel on three workers,
+// as the upload's check does (its Pipeline holds 8 chunks of 256 KiB, as
+// the upload's ring). right/chunk is the share of the chunks whose guessed
+// state was right.
 func BenchmarkValidateParallel(b *testing.B) {
 	docs := benchDocs()
-	for _, d := range docs {
+	for _, d := range benchDocs() {
 		if d.kind == "records" {
 			docs = append(docs, struct {
 				kind string
@@ -306,14 +307,10 @@ func BenchmarkValidateParallel(b *testing.B) {
 			b.SetBytes(int64(len(doc)))
 			var st PipelineStats
 			for b.Loop() {
-				p := NewPipeline(3, 8, func([]byte) {})
-				for q := doc; len(q) > 0; q = q[min(pieceSize, len(q)):] {
-					p.Write(q[:min(pieceSize, len(q))])
-				}
-				if err := p.Close(); err != nil {
+				var err error
+				if st, err = validateParallel(doc, 3); err != nil {
 					b.Fatal(err)
 				}
-				st = p.Stats()
 			}
 			b.ReportMetric(float64(st.Right)/float64(st.Chunks), "right/chunk")
 		})

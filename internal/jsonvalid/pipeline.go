@@ -65,7 +65,7 @@ type Pipeline struct {
 	turn       int64 // the number of the next chunk to commit
 	committing bool
 
-	guess    atomic.Pointer[lineState]
+	guess    atomic.Pointer[resyncGuess]
 	guessOff atomic.Int64  // the first chunk at which workers guess again
 	sampled  chan struct{} // closed once the first chunk has been committed
 
@@ -85,14 +85,14 @@ type PipelineStats struct {
 	Guessed, Right int
 }
 
-// lineState is a guess: the state of the scanner at a resync point, a
+// resyncGuess is a guess: the state of the scanner at a resync point, a
 // place in the input where it is likely to be in the same state each time
 // the same bytes appear around it. sig is those bytes, and the scan starts
 // off bytes into them; b is the first byte that is not whitespace from
 // there, and st is normalized for it (see normalize). st is always a state
 // between tokens (before stString), so a guess never matches a true state
 // inside a string, number or literal.
-type lineState struct {
+type resyncGuess struct {
 	st    state
 	stack []byte
 	sig   []byte
@@ -215,7 +215,7 @@ func (p *Pipeline) Stats() PipelineStats {
 
 // speculation is what a worker found from a guessed state.
 type speculation struct {
-	guess *lineState
+	guess *resyncGuess
 	start int  // the index of the resync point in the chunk
 	ok    bool // the rest of the chunk holds no error from the guess
 }
@@ -249,18 +249,18 @@ func (p *Pipeline) work() {
 		}
 		p.committing = true
 		for {
-			sl := &p.slots[p.turn%int64(len(p.slots))]
-			if !sl.ready {
+			next := &p.slots[p.turn%int64(len(p.slots))]
+			if !next.ready {
 				break
 			}
-			sl.ready = false
+			next.ready = false
 			p.mu.Unlock()
-			p.commit(sl.job, sl.sp, sl.sv)
-			if sl.job.seq == 0 {
+			p.commit(next.job, next.sp, next.sv)
+			if next.job.seq == 0 {
 				close(p.sampled)
 			}
 			// The slot is done with: a Write may now reuse it.
-			chunk := sl.job.chunk
+			chunk := next.job.chunk
 			<-p.held
 			p.release(chunk)
 			p.mu.Lock()
@@ -394,7 +394,7 @@ func (p *Pipeline) setGuess(sig []byte, off int, b byte) {
 	if p.v.st >= stString {
 		return
 	}
-	p.guess.Store(&lineState{st: normalize(p.v.st, b), stack: bytes.Clone(p.v.stack), sig: bytes.Clone(sig), off: off, b: b})
+	p.guess.Store(&resyncGuess{st: normalize(p.v.st, b), stack: bytes.Clone(p.v.stack), sig: bytes.Clone(sig), off: off, b: b})
 }
 
 // resyncPoint returns the first resync point in c at or after from: a line
@@ -472,21 +472,29 @@ var errPipelineEnded = errors.New("jsonvalid: Pipeline closed twice or after Sto
 // Pipeline: the size of Validate's reads.
 const pieceSize = bufSize
 
+// parallelChunks is how many chunks ValidateParallel's Pipeline holds, as
+// many as the upload's ring.
+const parallelChunks = 8
+
 // ValidateParallel reports, like [Validate], whether p holds exactly one
 // well-formed JSON value, with the same errors, but checks it on workers
 // goroutines through a [Pipeline], in chunks of 256 KiB. With one worker,
-// or an input of at most two chunks, it scans p on the calling goroutine.
+// or an input of at most two chunks, it is Validate.
 func ValidateParallel(p []byte, workers int) error {
 	if workers <= 1 || len(p) <= 2*pieceSize {
-		v := newStateValidator()
-		if _, err := v.write(p); err != nil {
-			return err
-		}
-		return v.finish()
+		return Validate(bytes.NewReader(p))
 	}
-	pl := NewPipeline(workers, (len(p)+pieceSize-1)/pieceSize, func([]byte) {})
+	_, err := validateParallel(p, workers)
+	return err
+}
+
+// validateParallel checks p through a Pipeline of workers goroutines, and
+// returns the Pipeline's stats with its verdict.
+func validateParallel(p []byte, workers int) (PipelineStats, error) {
+	pl := NewPipeline(workers, parallelChunks, func([]byte) {})
 	for q := p; len(q) > 0; q = q[min(pieceSize, len(q)):] {
 		pl.Write(q[:min(pieceSize, len(q))])
 	}
-	return pl.Close()
+	err := pl.Close()
+	return pl.Stats(), err
 }
