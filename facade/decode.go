@@ -108,8 +108,13 @@ func (c *Client) decode(op string, resp *http.Response, err error, dst any, sh *
 	}
 	if err := json.Unmarshal(data, dst); err != nil {
 		reason := "invalid JSON: " + err.Error()
-		if len(data) == 0 {
+		var te *json.UnmarshalTypeError
+		switch {
+		case len(data) == 0:
 			reason = "empty body"
+		case errors.As(err, &te):
+			// Well-formed JSON, with a value of the wrong type.
+			reason = "JSON of the wrong shape: " + err.Error()
 		}
 		return &DecodeError{Operation: op, StatusCode: resp.StatusCode, Reason: reason, Err: err}
 	}

@@ -96,9 +96,9 @@ func TestBadSuccessBodies(t *testing.T) {
 		{"invalid JSON", "application/json", `{id: j}`, "invalid JSON"},
 		{"HTML", "text/html", "<html>ok</html>", "content type"},
 		{"no content type", "", `{"id":"j"}`, "content type"},
-		{"wrong shape", "application/json", `{"id": 12}`, "invalid JSON"},
+		{"wrong shape", "application/json", `{"id": 12}`, "JSON of the wrong shape: json: cannot unmarshal number"},
 		{"no id", "application/json", `{}`, "field id is missing"},
-		{"array", "application/json", `[]`, "invalid JSON"},
+		{"array", "application/json", `[]`, "JSON of the wrong shape: json: cannot unmarshal array"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
