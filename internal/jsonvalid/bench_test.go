@@ -287,10 +287,9 @@ func reportCPUThroughput(b *testing.B, size int) func() {
 }
 
 // BenchmarkValidateParallel checks the documents of BenchmarkValidate, and
-// the records written on one line, with ValidateParallel on three workers,
-// as the upload's check does (its Pipeline holds 8 chunks of 256 KiB, as
-// the upload's ring). right/chunk is the share of the chunks whose guessed
-// state was right.
+// the records written on one line, through a Pipeline of three workers that
+// holds 8 chunks of 256 KiB, as the upload's check does. right/chunk is the
+// share of the chunks whose guessed state was right.
 func BenchmarkValidateParallel(b *testing.B) {
 	docs := benchDocs()
 	for _, d := range benchDocs() {
@@ -308,7 +307,7 @@ func BenchmarkValidateParallel(b *testing.B) {
 			var st PipelineStats
 			for b.Loop() {
 				var err error
-				if st, err = validateParallel(doc, 3); err != nil {
+				if st, err = validateParallel(doc, 3, 8); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -472,10 +472,6 @@ var errPipelineEnded = errors.New("jsonvalid: Pipeline closed twice or after Sto
 // Pipeline: the size of Validate's reads.
 const pieceSize = bufSize
 
-// parallelChunks is how many chunks ValidateParallel's Pipeline holds, as
-// many as the upload's ring.
-const parallelChunks = 8
-
 // ValidateParallel reports, like [Validate], whether p holds exactly one
 // well-formed JSON value, with the same errors, but checks it on workers
 // goroutines through a [Pipeline], in chunks of 256 KiB. With one worker,
@@ -484,14 +480,17 @@ func ValidateParallel(p []byte, workers int) error {
 	if workers <= 1 || len(p) <= 2*pieceSize {
 		return Validate(bytes.NewReader(p))
 	}
-	_, err := validateParallel(p, workers)
+	// The Pipeline may hold every chunk: they are p's, and never reused,
+	// so no Write need wait for one to be released.
+	_, err := validateParallel(p, workers, (len(p)+pieceSize-1)/pieceSize)
 	return err
 }
 
-// validateParallel checks p through a Pipeline of workers goroutines, and
-// returns the Pipeline's stats with its verdict.
-func validateParallel(p []byte, workers int) (PipelineStats, error) {
-	pl := NewPipeline(workers, parallelChunks, func([]byte) {})
+// validateParallel checks p through a Pipeline of workers goroutines that
+// holds at most maxChunks chunks, and returns the Pipeline's stats with its
+// verdict.
+func validateParallel(p []byte, workers, maxChunks int) (PipelineStats, error) {
+	pl := NewPipeline(workers, maxChunks, func([]byte) {})
 	for q := p; len(q) > 0; q = q[min(pieceSize, len(q)):] {
 		pl.Write(q[:min(pieceSize, len(q))])
 	}

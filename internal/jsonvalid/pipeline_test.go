@@ -288,7 +288,7 @@ func TestValidateParallel(t *testing.T) {
 		}
 	}
 	// The records are checked from guesses, not in order on one goroutine.
-	if st, err := validateParallel(genRecordsDoc(2<<20), 3); err != nil || st.Right < st.Chunks-2 {
+	if st, err := validateParallel(genRecordsDoc(2<<20), 3, 8); err != nil || st.Right < st.Chunks-2 {
 		t.Fatalf("validateParallel(records) = %+v, %v; want every chunk but the first and last guessed right", st, err)
 	}
 }
