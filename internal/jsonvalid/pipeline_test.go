@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 )
@@ -234,6 +236,44 @@ func TestPipelineStopsEarly(t *testing.T) {
 	p.Write(doc[1<<16 : 2<<16]) // after the error: released unscanned
 	if err, want := p.Close(), Validate(bytes.NewReader(bad)); !equalErr(err, want) {
 		t.Fatalf("Close() = %v, want %v", err, want)
+	}
+}
+
+// TestPipelineEndWaitsForWorkers checks that Stop and Close do not return
+// while a worker is still at work: here a worker is held inside release,
+// and neither may return until it lets go. (That the goroutine then exits
+// is up to the scheduler, which goleak allows for.)
+func TestPipelineEndWaitsForWorkers(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	for _, end := range []string{"Stop", "Close"} {
+		t.Run(end, func(t *testing.T) {
+			inRelease, letGo := make(chan struct{}), make(chan struct{})
+			var once sync.Once
+			p := NewPipeline(2, 4, func([]byte) {
+				once.Do(func() {
+					close(inRelease)
+					<-letGo
+				})
+			})
+			p.Write([]byte(`[1, 2, `))
+			<-inRelease
+			returned := make(chan struct{})
+			go func() {
+				defer close(returned)
+				if end == "Stop" {
+					p.Stop()
+				} else {
+					_ = p.Close()
+				}
+			}()
+			select {
+			case <-returned:
+				t.Fatalf("%s returned while a worker was in release", end)
+			case <-time.After(50 * time.Millisecond):
+			}
+			close(letGo)
+			<-returned
+		})
 	}
 }
 
