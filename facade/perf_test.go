@@ -15,6 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/istari-go/sdk/facade"
+	"github.com/istari-go/sdk/internal/leakcheck"
 )
 
 // TestDefaultTransportReusesConnections checks that the facade's default
@@ -109,5 +110,5 @@ func TestAllJobsBreakCancelsPrefetches(t *testing.T) {
 
 	c.CloseIdleConnections()
 	srv.Close()
-	goleak.VerifyNone(t, ignore)
+	leakcheck.VerifyNone(t, ignore)
 }

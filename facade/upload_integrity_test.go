@@ -24,6 +24,7 @@ import (
 
 	"github.com/istari-go/sdk/facade"
 	"github.com/istari-go/sdk/facade/istaritest"
+	"github.com/istari-go/sdk/internal/leakcheck"
 )
 
 // The tests of "what is checked is what is sent": a parameters file is read
@@ -70,7 +71,7 @@ func leakCheckedClient(t *testing.T, url string, closeServer func(), ignore gole
 	t.Cleanup(func() {
 		c.CloseIdleConnections()
 		closeServer()
-		goleak.VerifyNone(t, ignore)
+		leakcheck.VerifyNone(t, ignore)
 	})
 	return c
 }

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
+	"github.com/istari-go/sdk/internal/leakcheck"
 )
 
 // pipelineCheck feeds b to a Pipeline with the given workers in chunks of
@@ -140,7 +140,7 @@ func corrupt(doc []byte) [][]byte {
 // and not, in chunks of many sizes, with one to three workers, whether its
 // guesses are right or wrong.
 func TestPipelineMatchesValidate(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer leakcheck.VerifyNone(t)
 	for name, doc := range pipelineDocs() {
 		docs := append([][]byte{doc}, corrupt(doc)...)
 		for k, d := range docs {
@@ -213,7 +213,7 @@ func TestPipelineGuesses(t *testing.T) {
 // possibly waiting for its turn, returns with every goroutine gone, and
 // that Failed and Err report an error before Close.
 func TestPipelineStopsEarly(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer leakcheck.VerifyNone(t)
 	doc := genRecordsDoc(1 << 20)
 	p := NewPipeline(2, 8, func([]byte) {})
 	for k := range 3 {
@@ -244,7 +244,7 @@ func TestPipelineStopsEarly(t *testing.T) {
 // and neither may return until it lets go. (That the goroutine then exits
 // is up to the scheduler, which goleak allows for.)
 func TestPipelineEndWaitsForWorkers(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer leakcheck.VerifyNone(t)
 	for _, end := range []string{"Stop", "Close"} {
 		t.Run(end, func(t *testing.T) {
 			inRelease, letGo := make(chan struct{}), make(chan struct{})
@@ -307,7 +307,7 @@ func FuzzPipeline(f *testing.F) {
 // TestValidateParallel checks ValidateParallel against Validate on
 // documents of a few chunks, valid and not, with one to three workers.
 func TestValidateParallel(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer leakcheck.VerifyNone(t)
 	for name, doc := range map[string][]byte{
 		"records":  genRecordsDoc(2 << 20),
 		"indented": genDoc(1 << 20),
@@ -337,7 +337,7 @@ func TestValidateParallel(t *testing.T) {
 // without waiting for any to be released is held back by Write, not given
 // a wrong verdict: two slots are shared by 64 chunks.
 func TestPipelineWriteWaits(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer leakcheck.VerifyNone(t)
 	docs := pipelineDocs()
 	for _, name := range []string{"records", "nested", "indented"} {
 		for k, d := range append([][]byte{docs[name]}, corrupt(docs[name])...) {
