@@ -8,7 +8,6 @@
 package leakcheck
 
 import (
-	"fmt"
 	"testing"
 	"time"
 
@@ -35,7 +34,7 @@ func verifyWithin(t testing.TB, d time.Duration, opts ...goleak.Option) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Error(fmt.Sprintf("still running after %v: %v", d, err))
+			t.Errorf("still running after %v: %v", d, err)
 			return
 		}
 	}

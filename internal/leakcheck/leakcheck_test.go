@@ -1,6 +1,7 @@
 package leakcheck
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -16,10 +17,8 @@ type recorder struct {
 
 func (r *recorder) Helper() {}
 
-func (r *recorder) Error(args ...any) {
-	for _, a := range args {
-		r.errs = append(r.errs, a.(string))
-	}
+func (r *recorder) Errorf(format string, args ...any) {
+	r.errs = append(r.errs, fmt.Sprintf(format, args...))
 }
 
 func TestVerifyWithin(t *testing.T) {
