@@ -85,11 +85,12 @@ func callCtx(t *testing.T) context.Context { return testCtxWithin(t, 10*time.Sec
 // lag while the scheduler runs others: under -race on a loaded 2-core CI
 // machine a worker stood runnable at its last line for over 200 ms. A
 // worker that really outlived its call would never exit, so the check waits
-// up to 5 s, and a passing check returns as soon as the workers are gone.
+// up to leakcheck.Patience, and a passing check returns as soon as the
+// workers are gone.
 func assertNoScanner(t *testing.T) {
 	t.Helper()
 	buf := make([]byte, 1<<20)
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(leakcheck.Patience)
 	for {
 		stacks := string(buf[:runtime.Stack(buf, true)])
 		if !strings.Contains(stacks, "jsonvalid.(*Pipeline).work") {
