@@ -159,7 +159,8 @@ func NewPipeline(workers, maxChunks int, release func(chunk []byte)) *Pipeline {
 
 // Write hands chunk, the next bytes of the input, to the workers. The
 // Pipeline reads chunk until it passes it to release; the caller must not
-// change it before then. Write blocks while maxChunks chunks are held.
+// change it before then. Write blocks while maxChunks chunks are held. It
+// must not be called after Close or Stop.
 func (p *Pipeline) Write(chunk []byte) {
 	p.held <- struct{}{}
 	p.jobs <- pipeJob{chunk: chunk, seq: p.seq}
