@@ -209,6 +209,9 @@ type FileRevision struct {
 	// Name The uploaded file's name, without its extension.
 	Name string `json:"name"`
 
+	// Products The outputs recorded on the revision. On a job's file, the latest revision's products are the job's outputs.
+	Products *[]Product `json:"products,omitempty"`
+
 	// Size The uploaded file's size in bytes.
 	Size int64 `json:"size"`
 
@@ -452,6 +455,25 @@ type PageJob struct {
 	Total int `json:"total"`
 }
 
+// Product An output of a job: a file revision that the job's agent produced, recorded on the job
+// file's latest revision. Once the job is Completed or Failed, its products do not change.
+type Product struct {
+	// FileID The id of the product's file.
+	FileID *string `json:"file_id,omitempty"`
+
+	// RelationshipIdentifier How the product relates to the job, such as the name the function gave it.
+	RelationshipIdentifier *string `json:"relationship_identifier,omitempty"`
+
+	// ResourceID The id of the resource the product belongs to.
+	ResourceID *string `json:"resource_id,omitempty"`
+
+	// ResourceType The kind of resource the product belongs to, such as `Artifact`.
+	ResourceType *string `json:"resource_type,omitempty"`
+
+	// RevisionID The id of the product's file revision.
+	RevisionID string `json:"revision_id"`
+}
+
 // ResourceArchiveStatus One entry of a resource's archive history.
 type ResourceArchiveStatus struct {
 	// Created When the entry was made.
@@ -478,11 +500,20 @@ type Restore struct {
 
 // Source A source of a file revision, as stored.
 type Source struct {
+	// FileID The id of the file the source revision belongs to.
+	FileID *string `json:"file_id,omitempty"`
+
 	// ID The id of the source entry.
 	ID *string `json:"id,omitempty"`
 
 	// RelationshipIdentifier How the source relates to the revision.
 	RelationshipIdentifier *string `json:"relationship_identifier,omitempty"`
+
+	// ResourceID The id of the resource the source file belongs to.
+	ResourceID *string `json:"resource_id,omitempty"`
+
+	// ResourceType The kind of resource the source file belongs to, such as `Model` or `Artifact`.
+	ResourceType *string `json:"resource_type,omitempty"`
 
 	// RevisionID The id of the source revision.
 	RevisionID string `json:"revision_id"`
@@ -522,6 +553,12 @@ type ValidationErrorItem_Loc_Item struct {
 
 // ArchiveStatusQuery The archive filter of a list, lowercase on the wire.
 type ArchiveStatusQuery = ArchiveStatus
+
+// AssignedAgentIDQuery defines model for AssignedAgentIDQuery.
+type AssignedAgentIDQuery = string
+
+// AssignedAgentPoolIDQuery defines model for AssignedAgentPoolIDQuery.
+type AssignedAgentPoolIDQuery = string
 
 // JobIDPath defines model for JobIDPath.
 type JobIDPath = string
@@ -578,6 +615,17 @@ type ListJobsParams struct {
 	// AllUsers Show the jobs of all users, not only the caller's. Requires admin privileges.
 	AllUsers *bool `form:"all_users,omitempty" json:"all_users,omitempty"`
 
+	// AssignedAgentID Only jobs assigned to this agent.
+	AssignedAgentID *AssignedAgentIDQuery `form:"assigned_agent_id,omitempty" json:"assigned_agent_id,omitempty"`
+
+	// AssignedAgentPoolID Only jobs assigned to this agent pool.
+	AssignedAgentPoolID *AssignedAgentPoolIDQuery `form:"assigned_agent_pool_id,omitempty" json:"assigned_agent_pool_id,omitempty"`
+
+	// Name Only jobs whose display name (the `display_name` of the job file's latest revision)
+	// contains this text. Our choice: the match ignores case, as the platform's substring
+	// filter is not specified further.
+	Name *string `form:"name,omitempty" json:"name,omitempty"`
+
 	// Page The page number, starting at 1. The platform answers page=0 with no items, so it is forbidden here.
 	Page *PageQuery `form:"page,omitempty" json:"page,omitempty"`
 
@@ -604,6 +652,12 @@ type UpdateJobStatusParams struct {
 type ListModelJobsParams struct {
 	// StatusName Only jobs whose current status (the last entry of status_history) has this name.
 	StatusName *StatusNameQuery `form:"status_name,omitempty" json:"status_name,omitempty"`
+
+	// AssignedAgentID Only jobs assigned to this agent.
+	AssignedAgentID *AssignedAgentIDQuery `form:"assigned_agent_id,omitempty" json:"assigned_agent_id,omitempty"`
+
+	// AssignedAgentPoolID Only jobs assigned to this agent pool.
+	AssignedAgentPoolID *AssignedAgentPoolIDQuery `form:"assigned_agent_pool_id,omitempty" json:"assigned_agent_pool_id,omitempty"`
 
 	// Page The page number, starting at 1. The platform answers page=0 with no items, so it is forbidden here.
 	Page *PageQuery `form:"page,omitempty" json:"page,omitempty"`
@@ -840,6 +894,17 @@ type ClientInterface interface {
 	// Corresponds with PUT /jobs/{job_id}/assigned-agent (the `UpdateJobAssignedAgent` operationId).
 	UpdateJobAssignedAgent(ctx context.Context, jobID JobIDPath, body UpdateJobAssignedAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetJobFile Read a job's file
+	//
+	// Streams the bytes of the job's current file: its latest revision, as uploaded by
+	// addJob or updateJob. An agent reads the parameters of the job it runs here. Our choice:
+	// the platform reads a revision's contents through its storage service, whose routes are
+	// not public; this route stands in for it, and the revision's own media type is in the
+	// job's `file.revisions[-1].mime`.
+	//
+	// Corresponds with GET /jobs/{job_id}/file (the `GetJobFile` operationId).
+	GetJobFile(ctx context.Context, jobID JobIDPath, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// RestoreJobWithBody Restore a job
 	//
 	// Sets the job's archive status back to Active. Restoring an active job is a conflict (409).
@@ -864,6 +929,21 @@ type ClientInterface interface {
 	// agent's id are query parameters and the message is a JobStatusMessage body, mirroring
 	// the Python SDK's arguments.
 	//
+	// The server checks every transition and answers a forbidden one with 409; a refused
+	// update changes nothing. That is the platform's public rule. Our choice, since the
+	// platform's table is not public, is the smallest set of rules that makes claims
+	// exclusive and endings final (the in-memory platform enforces exactly these):
+	//
+	// - Completed, Failed and Canceled are final: any status after them is 409.
+	// - Claimed is accepted only while the job is Created or Pending, and only with an
+	//   `agent_id`. A second claim is 409, and its detail names the current claimant.
+	// - Once a job is claimed, a status from another `agent_id` (or from none) is 409,
+	//   except Canceled: anyone who may change the job may cancel it.
+	// - Moving back to Created or Pending is 409, except that the claimant may release a
+	//   Claimed job to Pending, after which it can be claimed again.
+	// - Unknown is never accepted from a client (409).
+	// - Everything else is allowed, including Pending to Running without a claim.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PATCH /jobs/{job_id}/status (the `UpdateJobStatus` operationId).
@@ -874,6 +954,21 @@ type ClientInterface interface {
 	// Appends a status to the job's status history. Our choice: the new status and the
 	// agent's id are query parameters and the message is a JobStatusMessage body, mirroring
 	// the Python SDK's arguments.
+	//
+	// The server checks every transition and answers a forbidden one with 409; a refused
+	// update changes nothing. That is the platform's public rule. Our choice, since the
+	// platform's table is not public, is the smallest set of rules that makes claims
+	// exclusive and endings final (the in-memory platform enforces exactly these):
+	//
+	// - Completed, Failed and Canceled are final: any status after them is 409.
+	// - Claimed is accepted only while the job is Created or Pending, and only with an
+	//   `agent_id`. A second claim is 409, and its detail names the current claimant.
+	// - Once a job is claimed, a status from another `agent_id` (or from none) is 409,
+	//   except Canceled: anyone who may change the job may cancel it.
+	// - Moving back to Created or Pending is 409, except that the claimant may release a
+	//   Claimed job to Pending, after which it can be claimed again.
+	// - Unknown is never accepted from a client (409).
+	// - Everything else is allowed, including Pending to Running without a claim.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1052,6 +1147,27 @@ func (c *Client) UpdateJobAssignedAgent(ctx context.Context, jobID JobIDPath, bo
 	return c.Client.Do(req)
 }
 
+// GetJobFile Read a job's file
+//
+// Streams the bytes of the job's current file: its latest revision, as uploaded by
+// addJob or updateJob. An agent reads the parameters of the job it runs here. Our choice:
+// the platform reads a revision's contents through its storage service, whose routes are
+// not public; this route stands in for it, and the revision's own media type is in the
+// job's `file.revisions[-1].mime`.
+//
+// Corresponds with GET /jobs/{job_id}/file (the `GetJobFile` operationId).
+func (c *Client) GetJobFile(ctx context.Context, jobID JobIDPath, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetJobFileRequest(c.Server, jobID)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // RestoreJobWithBody Restore a job
 //
 // Sets the job's archive status back to Active. Restoring an active job is a conflict (409).
@@ -1096,6 +1212,21 @@ func (c *Client) RestoreJob(ctx context.Context, jobID JobIDPath, body RestoreJo
 // agent's id are query parameters and the message is a JobStatusMessage body, mirroring
 // the Python SDK's arguments.
 //
+// The server checks every transition and answers a forbidden one with 409; a refused
+// update changes nothing. That is the platform's public rule. Our choice, since the
+// platform's table is not public, is the smallest set of rules that makes claims
+// exclusive and endings final (the in-memory platform enforces exactly these):
+//
+//   - Completed, Failed and Canceled are final: any status after them is 409.
+//   - Claimed is accepted only while the job is Created or Pending, and only with an
+//     `agent_id`. A second claim is 409, and its detail names the current claimant.
+//   - Once a job is claimed, a status from another `agent_id` (or from none) is 409,
+//     except Canceled: anyone who may change the job may cancel it.
+//   - Moving back to Created or Pending is 409, except that the claimant may release a
+//     Claimed job to Pending, after which it can be claimed again.
+//   - Unknown is never accepted from a client (409).
+//   - Everything else is allowed, including Pending to Running without a claim.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PATCH /jobs/{job_id}/status (the `UpdateJobStatus` operationId).
@@ -1116,6 +1247,21 @@ func (c *Client) UpdateJobStatusWithBody(ctx context.Context, jobID JobIDPath, p
 // Appends a status to the job's status history. Our choice: the new status and the
 // agent's id are query parameters and the message is a JobStatusMessage body, mirroring
 // the Python SDK's arguments.
+//
+// The server checks every transition and answers a forbidden one with 409; a refused
+// update changes nothing. That is the platform's public rule. Our choice, since the
+// platform's table is not public, is the smallest set of rules that makes claims
+// exclusive and endings final (the in-memory platform enforces exactly these):
+//
+//   - Completed, Failed and Canceled are final: any status after them is 409.
+//   - Claimed is accepted only while the job is Created or Pending, and only with an
+//     `agent_id`. A second claim is 409, and its detail names the current claimant.
+//   - Once a job is claimed, a status from another `agent_id` (or from none) is 409,
+//     except Canceled: anyone who may change the job may cancel it.
+//   - Moving back to Created or Pending is 409, except that the claimant may release a
+//     Claimed job to Pending, after which it can be claimed again.
+//   - Unknown is never accepted from a client (409).
+//   - Everything else is allowed, including Pending to Running without a claim.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1230,6 +1376,42 @@ func NewListJobsRequest(server string, params *ListJobsParams) (*http.Request, e
 		if params.AllUsers != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "all_users", *params.AllUsers, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AssignedAgentID != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "assigned_agent_id", *params.AssignedAgentID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AssignedAgentPoolID != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "assigned_agent_pool_id", *params.AssignedAgentPoolID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Name != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "name", *params.Name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -1499,6 +1681,40 @@ func NewUpdateJobAssignedAgentRequestWithBody(server string, jobID JobIDPath, co
 	return req, nil
 }
 
+// NewGetJobFileRequest constructs an http.Request for the GetJobFile method
+func NewGetJobFileRequest(server string, jobID JobIDPath) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "job_id", jobID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/jobs/%s/file", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewRestoreJobRequest calls the generic RestoreJob builder with application/json body
 func NewRestoreJobRequest(server string, jobID JobIDPath, body RestoreJobJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -1666,6 +1882,30 @@ func NewListModelJobsRequest(server string, modelID ModelIDPath, params *ListMod
 		if params.StatusName != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status_name", *params.StatusName, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AssignedAgentID != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "assigned_agent_id", *params.AssignedAgentID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AssignedAgentPoolID != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "assigned_agent_pool_id", *params.AssignedAgentPoolID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -1891,6 +2131,19 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /jobs/{job_id}/assigned-agent (the `UpdateJobAssignedAgent` operationId).
 	UpdateJobAssignedAgentWithResponse(ctx context.Context, jobID JobIDPath, body UpdateJobAssignedAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateJobAssignedAgentResponse, error)
 
+	// GetJobFileWithResponse Read a job's file
+	//
+	// Streams the bytes of the job's current file: its latest revision, as uploaded by
+	// addJob or updateJob. An agent reads the parameters of the job it runs here. Our choice:
+	// the platform reads a revision's contents through its storage service, whose routes are
+	// not public; this route stands in for it, and the revision's own media type is in the
+	// job's `file.revisions[-1].mime`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /jobs/{job_id}/file (the `GetJobFile` operationId).
+	GetJobFileWithResponse(ctx context.Context, jobID JobIDPath, reqEditors ...RequestEditorFn) (*GetJobFileResponse, error)
+
 	// RestoreJobWithBodyWithResponse Restore a job
 	//
 	// Sets the job's archive status back to Active. Restoring an active job is a conflict (409).
@@ -1915,6 +2168,21 @@ type ClientWithResponsesInterface interface {
 	// agent's id are query parameters and the message is a JobStatusMessage body, mirroring
 	// the Python SDK's arguments.
 	//
+	// The server checks every transition and answers a forbidden one with 409; a refused
+	// update changes nothing. That is the platform's public rule. Our choice, since the
+	// platform's table is not public, is the smallest set of rules that makes claims
+	// exclusive and endings final (the in-memory platform enforces exactly these):
+	//
+	// - Completed, Failed and Canceled are final: any status after them is 409.
+	// - Claimed is accepted only while the job is Created or Pending, and only with an
+	//   `agent_id`. A second claim is 409, and its detail names the current claimant.
+	// - Once a job is claimed, a status from another `agent_id` (or from none) is 409,
+	//   except Canceled: anyone who may change the job may cancel it.
+	// - Moving back to Created or Pending is 409, except that the claimant may release a
+	//   Claimed job to Pending, after which it can be claimed again.
+	// - Unknown is never accepted from a client (409).
+	// - Everything else is allowed, including Pending to Running without a claim.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /jobs/{job_id}/status (the `UpdateJobStatus` operationId).
@@ -1925,6 +2193,21 @@ type ClientWithResponsesInterface interface {
 	// Appends a status to the job's status history. Our choice: the new status and the
 	// agent's id are query parameters and the message is a JobStatusMessage body, mirroring
 	// the Python SDK's arguments.
+	//
+	// The server checks every transition and answers a forbidden one with 409; a refused
+	// update changes nothing. That is the platform's public rule. Our choice, since the
+	// platform's table is not public, is the smallest set of rules that makes claims
+	// exclusive and endings final (the in-memory platform enforces exactly these):
+	//
+	// - Completed, Failed and Canceled are final: any status after them is 409.
+	// - Claimed is accepted only while the job is Created or Pending, and only with an
+	//   `agent_id`. A second claim is 409, and its detail names the current claimant.
+	// - Once a job is claimed, a status from another `agent_id` (or from none) is 409,
+	//   except Canceled: anyone who may change the job may cancel it.
+	// - Moving back to Created or Pending is 409, except that the claimant may release a
+	//   Claimed job to Pending, after which it can be claimed again.
+	// - Unknown is never accepted from a client (409).
+	// - Everything else is allowed, including Pending to Running without a claim.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2567,6 +2850,89 @@ func (r UpdateJobAssignedAgentResponse) ContentType() string {
 	return ""
 }
 
+// GetJobFileResponse429Headers the declared response headers of an HTTP 429 response for GetJobFile
+type GetJobFileResponse429Headers struct {
+	RetryAfter *string
+}
+
+// GetJobFileResponseDefaultHeaders the declared response headers of an HTTP default response for GetJobFile
+type GetJobFileResponseDefaultHeaders struct {
+	RetryAfter *string
+}
+
+type GetJobFileResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetJobFileResponse429Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *GetJobFileResponseDefaultHeaders
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetJobFileResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetJobFileResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetJobFileResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetJobFileResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetJobFileResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetJobFileResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetJobFileResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetJobFileResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetJobFileResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // RestoreJobResponse429Headers the declared response headers of an HTTP 429 response for RestoreJob
 type RestoreJobResponse429Headers struct {
 	RetryAfter *string
@@ -3098,6 +3464,25 @@ func (c *ClientWithResponses) UpdateJobAssignedAgentWithResponse(ctx context.Con
 	return ParseUpdateJobAssignedAgentResponse(rsp)
 }
 
+// GetJobFileWithResponse Read a job's file
+//
+// Streams the bytes of the job's current file: its latest revision, as uploaded by
+// addJob or updateJob. An agent reads the parameters of the job it runs here. Our choice:
+// the platform reads a revision's contents through its storage service, whose routes are
+// not public; this route stands in for it, and the revision's own media type is in the
+// job's `file.revisions[-1].mime`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /jobs/{job_id}/file (the `GetJobFile` operationId).
+func (c *ClientWithResponses) GetJobFileWithResponse(ctx context.Context, jobID JobIDPath, reqEditors ...RequestEditorFn) (*GetJobFileResponse, error) {
+	rsp, err := c.GetJobFile(ctx, jobID, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetJobFileResponse(rsp)
+}
+
 // RestoreJobWithBodyWithResponse Restore a job
 //
 // Sets the job's archive status back to Active. Restoring an active job is a conflict (409).
@@ -3134,6 +3519,21 @@ func (c *ClientWithResponses) RestoreJobWithResponse(ctx context.Context, jobID 
 // agent's id are query parameters and the message is a JobStatusMessage body, mirroring
 // the Python SDK's arguments.
 //
+// The server checks every transition and answers a forbidden one with 409; a refused
+// update changes nothing. That is the platform's public rule. Our choice, since the
+// platform's table is not public, is the smallest set of rules that makes claims
+// exclusive and endings final (the in-memory platform enforces exactly these):
+//
+//   - Completed, Failed and Canceled are final: any status after them is 409.
+//   - Claimed is accepted only while the job is Created or Pending, and only with an
+//     `agent_id`. A second claim is 409, and its detail names the current claimant.
+//   - Once a job is claimed, a status from another `agent_id` (or from none) is 409,
+//     except Canceled: anyone who may change the job may cancel it.
+//   - Moving back to Created or Pending is 409, except that the claimant may release a
+//     Claimed job to Pending, after which it can be claimed again.
+//   - Unknown is never accepted from a client (409).
+//   - Everything else is allowed, including Pending to Running without a claim.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /jobs/{job_id}/status (the `UpdateJobStatus` operationId).
@@ -3150,6 +3550,21 @@ func (c *ClientWithResponses) UpdateJobStatusWithBodyWithResponse(ctx context.Co
 // Appends a status to the job's status history. Our choice: the new status and the
 // agent's id are query parameters and the message is a JobStatusMessage body, mirroring
 // the Python SDK's arguments.
+//
+// The server checks every transition and answers a forbidden one with 409; a refused
+// update changes nothing. That is the platform's public rule. Our choice, since the
+// platform's table is not public, is the smallest set of rules that makes claims
+// exclusive and endings final (the in-memory platform enforces exactly these):
+//
+//   - Completed, Failed and Canceled are final: any status after them is 409.
+//   - Claimed is accepted only while the job is Created or Pending, and only with an
+//     `agent_id`. A second claim is 409, and its detail names the current claimant.
+//   - Once a job is claimed, a status from another `agent_id` (or from none) is 409,
+//     except Canceled: anyone who may change the job may cancel it.
+//   - Moving back to Created or Pending is 409, except that the claimant may release a
+//     Claimed job to Pending, after which it can be claimed again.
+//   - Unknown is never accepted from a client (409).
+//   - Everything else is allowed, including Pending to Running without a claim.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -3760,6 +4175,83 @@ func ParseUpdateJobAssignedAgentResponse(rsp *http.Response) (*UpdateJobAssigned
 		response.Headers429 = &headers
 	case true:
 		var headers UpdateJobAssignedAgentResponseDefaultHeaders
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetJobFileResponse parses an HTTP response from a GetJobFileWithResponse call
+func ParseGetJobFileResponse(rsp *http.Response) (*GetJobFileResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetJobFileResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers GetJobFileResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case true:
+		var headers GetJobFileResponseDefaultHeaders
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {

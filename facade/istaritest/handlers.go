@@ -397,3 +397,11 @@ func (f *form) readPart(part *multipart.Part) error {
 	}
 	return nil
 }
+
+// GetJobFile streams the bytes of the job's latest file revision.
+// TODO(agents helper): serve the stored bytes.
+func (h *handlers) GetJobFile(ctx context.Context, req server.GetJobFileRequestObject) (server.GetJobFileResponseObject, error) {
+	return errorResponse{status: http.StatusNotImplemented, detail: "not yet"}, nil
+}
+
+func (e errorResponse) VisitGetJobFileResponse(w http.ResponseWriter) error { return e.write(w) }

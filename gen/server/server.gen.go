@@ -39,6 +39,9 @@ type ServerInterface interface {
 	// UpdateJobAssignedAgent Set a job's assigned agent
 	// (PUT /jobs/{job_id}/assigned-agent)
 	UpdateJobAssignedAgent(w http.ResponseWriter, r *http.Request, jobID JobIDPath)
+	// GetJobFile Read a job's file
+	// (GET /jobs/{job_id}/file)
+	GetJobFile(w http.ResponseWriter, r *http.Request, jobID JobIDPath)
 	// RestoreJob Restore a job
 	// (PATCH /jobs/{job_id}/restore)
 	RestoreJob(w http.ResponseWriter, r *http.Request, jobID JobIDPath)
@@ -106,6 +109,45 @@ func (siw *ServerInterfaceWrapper) ListJobs(w http.ResponseWriter, r *http.Reque
 			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "all_users"})
 		} else {
 			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "all_users", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "assigned_agent_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "assigned_agent_id", r.URL.Query(), &params.AssignedAgentID, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "assigned_agent_id"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "assigned_agent_id", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "assigned_agent_pool_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "assigned_agent_pool_id", r.URL.Query(), &params.AssignedAgentPoolID, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "assigned_agent_pool_id"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "assigned_agent_pool_id", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "name" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "name", r.URL.Query(), &params.Name, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "name"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "name", Err: err})
 		}
 		return
 	}
@@ -303,6 +345,32 @@ func (siw *ServerInterfaceWrapper) UpdateJobAssignedAgent(w http.ResponseWriter,
 	handler.ServeHTTP(w, r)
 }
 
+// GetJobFile operation middleware
+func (siw *ServerInterfaceWrapper) GetJobFile(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "job_id" -------------
+	var jobID JobIDPath
+
+	err = runtime.BindStyledParameterWithOptions("simple", "job_id", r.PathValue("job_id"), &jobID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "job_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetJobFile(w, r, jobID)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // RestoreJob operation middleware
 func (siw *ServerInterfaceWrapper) RestoreJob(w http.ResponseWriter, r *http.Request) {
 
@@ -411,6 +479,32 @@ func (siw *ServerInterfaceWrapper) ListModelJobs(w http.ResponseWriter, r *http.
 			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "status_name"})
 		} else {
 			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "status_name", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "assigned_agent_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "assigned_agent_id", r.URL.Query(), &params.AssignedAgentID, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "assigned_agent_id"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "assigned_agent_id", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "assigned_agent_pool_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "assigned_agent_pool_id", r.URL.Query(), &params.AssignedAgentPoolID, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "assigned_agent_pool_id"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "assigned_agent_pool_id", Err: err})
 		}
 		return
 	}
@@ -629,6 +723,7 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/jobs", wrapper.ListJobs)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/jobs/{job_id}", wrapper.GetJob)
 	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/jobs/{job_id}", wrapper.UpdateJob)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/jobs/{job_id}/file", wrapper.GetJobFile)
 	m.HandleFunc(http.MethodPatch+" "+options.BaseURL+"/jobs/{job_id}/status", wrapper.UpdateJobStatus)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/jobs/{job_id}/assigned-agent", wrapper.RemoveJobAssignedAgent)
 	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/jobs/{job_id}/assigned-agent", wrapper.UpdateJobAssignedAgent)
@@ -1435,6 +1530,114 @@ func (response UpdateJobAssignedAgentdefaultJSONResponse) VisitUpdateJobAssigned
 	return err
 }
 
+type GetJobFileRequestObject struct {
+	JobID JobIDPath `json:"job_id"`
+}
+
+type GetJobFileResponseObject interface {
+	VisitGetJobFileResponse(w http.ResponseWriter) error
+}
+
+type GetJobFile200ApplicationOctetStreamResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response GetJobFile200ApplicationOctetStreamResponse) VisitGetJobFileResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/octet-stream")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetJobFile401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetJobFile401JSONResponse) VisitGetJobFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetJobFile403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetJobFile403JSONResponse) VisitGetJobFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetJobFile404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetJobFile404JSONResponse) VisitGetJobFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetJobFile429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response GetJobFile429JSONResponse) VisitGetJobFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetJobFiledefaultJSONResponse struct {
+	Body       HTTPError
+	Headers    ErrorResponseHeaders
+	StatusCode int
+}
+
+func (response GetJobFiledefaultJSONResponse) VisitGetJobFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RestoreJobRequestObject struct {
 	JobID JobIDPath `json:"job_id"`
 	Body  *RestoreJobJSONRequestBody
@@ -1974,6 +2177,9 @@ type StrictServerInterface interface {
 	// UpdateJobAssignedAgent Set a job's assigned agent
 	// (PUT /jobs/{job_id}/assigned-agent)
 	UpdateJobAssignedAgent(ctx context.Context, request UpdateJobAssignedAgentRequestObject) (UpdateJobAssignedAgentResponseObject, error)
+	// GetJobFile Read a job's file
+	// (GET /jobs/{job_id}/file)
+	GetJobFile(ctx context.Context, request GetJobFileRequestObject) (GetJobFileResponseObject, error)
 	// RestoreJob Restore a job
 	// (PATCH /jobs/{job_id}/restore)
 	RestoreJob(ctx context.Context, request RestoreJobRequestObject) (RestoreJobResponseObject, error)
@@ -2200,6 +2406,32 @@ func (sh *strictHandler) UpdateJobAssignedAgent(w http.ResponseWriter, r *http.R
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(UpdateJobAssignedAgentResponseObject); ok {
 		if err := validResponse.VisitUpdateJobAssignedAgentResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetJobFile operation middleware
+func (sh *strictHandler) GetJobFile(w http.ResponseWriter, r *http.Request, jobID JobIDPath) {
+	var request GetJobFileRequestObject
+
+	request.JobID = jobID
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetJobFile(ctx, request.(GetJobFileRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetJobFile")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetJobFileResponseObject); ok {
+		if err := validResponse.VisitGetJobFileResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
