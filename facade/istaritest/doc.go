@@ -31,12 +31,33 @@
 // A new job gets a UUID, its creation time, the caller as created_by_id, one
 // Pending entry in its status history and one Active entry in its archive
 // history. Its file gets one revision per upload (creation and each update)
-// with the uploaded file's name, extension, size, media type and metadata;
-// Platform.Uploads returns the bytes of files up to MaxKeptFileSize.
+// with the uploaded file's name, extension, size, media type and metadata.
+// The platform keeps the bytes of every uploaded file up to MaxKeptFileSize
+// (64 MiB; WithMaxKeptFileSize changes it), in memory: GET
+// /jobs/{job_id}/file (getJobFile, the facade's OpenJobFile) serves those of
+// the job's latest revision, so that an agent under test can read its job's
+// parameters, and Platform.Uploads returns them. Of a larger file only the
+// size is recorded, and getJobFile answers 404 with a detail saying that its
+// bytes were not kept.
+//
+// Status updates follow the rules written in api/openapi.yaml's
+// updateJobStatus, and a forbidden transition is 409 and changes nothing:
+// Completed, Failed and Canceled are final; Claimed is accepted only while the
+// job is Created or Pending and only with an agent_id, and a second claim is
+// 409 with a detail that names the claimant; once a job is claimed, only its
+// claimant may report a status, except Canceled, which anyone may set;
+// nothing moves back to Created or Pending, except that the claimant may
+// release a Claimed job to Pending; Unknown is never accepted. Everything else
+// is allowed, Pending to Running without a claim included. The check and the
+// update happen under one lock, so of concurrent claims exactly one wins.
+// WithAnyStatusTransition turns the rules off, for tests that need any
+// transition.
 //
 // Lists hold the caller's own jobs (all users' with all_users, for an admin
 // only), filtered by model, current status (the last entry of the status
-// history) and archive state (active by default), sorted by created or
+// history), assigned agent, assigned agent pool, display name (listJobs
+// only: a substring of the latest revision's display_name, ignoring case)
+// and archive state (active by default), sorted by created or
 // -created (ties keep creation order), and paged: page 1 and size 10 by
 // default, pages = ceil(total/size) and 0 when size is 0, and a page past the
 // last is empty.

@@ -84,6 +84,7 @@ func (h *handlers) ListJobs(ctx context.Context, req server.ListJobsRequestObjec
 	}
 	query := listQuery(q.StatusName, q.ArchiveStatus, q.Sort, q.Page, q.Size)
 	query.ModelID = q.ModelID
+	query.AssignedAgentID, query.AssignedAgentPoolID, query.Name = q.AssignedAgentID, q.AssignedAgentPoolID, q.Name
 	if !all {
 		query.CreatedByID = &u.id
 	}
@@ -103,6 +104,7 @@ func (h *handlers) ListModelJobs(ctx context.Context, req server.ListModelJobsRe
 	q := req.Params
 	query := listQuery(q.StatusName, q.ArchiveStatus, q.Sort, q.Page, q.Size)
 	query.ModelID = &req.ModelID
+	query.AssignedAgentID, query.AssignedAgentPoolID = q.AssignedAgentID, q.AssignedAgentPoolID
 	query.CreatedByID = &u.id
 	page, err := h.p.store.List(query)
 	if err != nil {
@@ -145,7 +147,7 @@ func (h *handlers) AddJob(ctx context.Context, req server.AddJobRequestObject) (
 	if !ok {
 		return errNoUser, nil
 	}
-	f, err := readForm(req.Body)
+	f, err := readForm(req.Body, h.p.maxKept)
 	if err != nil {
 		return fail(err), nil
 	}
@@ -174,7 +176,7 @@ func (h *handlers) UpdateJob(_ context.Context, req server.UpdateJobRequestObjec
 	if _, err := h.p.store.Job(req.JobID); err != nil {
 		return fail(err), nil
 	}
-	f, err := readForm(req.Body)
+	f, err := readForm(req.Body, h.p.maxKept)
 	if err != nil {
 		return fail(err), nil
 	}
@@ -275,6 +277,7 @@ type form struct {
 	contentType string
 	size        int64
 	content     []byte
+	maxKept     int64 // the largest file whose bytes are kept
 }
 
 // field returns a text field, nil when it was not sent.
@@ -302,12 +305,13 @@ func (f *form) fileInput() fakestore.FileInput {
 
 // readForm reads a multipart form: one `file` part, one `sources` part per
 // source (a NewSource as JSON; an array of them is accepted too), and plain
-// text fields. The request body is already bounded and validated.
-func readForm(mr *multipart.Reader) (*form, error) {
+// text fields. The request body is already bounded and validated. The file's
+// bytes are kept when it has at most maxKept of them.
+func readForm(mr *multipart.Reader, maxKept int64) (*form, error) {
 	if mr == nil {
 		return nil, invalid("a multipart/form-data body is required", "body")
 	}
-	f := &form{fields: map[string]string{}}
+	f := &form{fields: map[string]string{}, maxKept: maxKept}
 	for {
 		part, err := mr.NextPart()
 		// Only a bare io.EOF means the closing boundary was read; a body
@@ -339,7 +343,7 @@ func (f *form) readPart(part *multipart.Part) error {
 			return invalid("only one file part is allowed", "body", "file")
 		}
 		var buf bytes.Buffer
-		kept, err := io.Copy(&buf, io.LimitReader(part, MaxKeptFileSize+1))
+		kept, err := io.Copy(&buf, io.LimitReader(part, f.maxKept+1))
 		if err != nil {
 			return invalid("read file part: "+err.Error(), "body", "file")
 		}
@@ -351,7 +355,7 @@ func (f *form) readPart(part *multipart.Part) error {
 		f.fileName = part.FileName()
 		f.contentType = part.Header.Get("Content-Type")
 		f.size = kept + rest
-		if f.size <= MaxKeptFileSize {
+		if f.size <= f.maxKept {
 			f.content = buf.Bytes()
 		}
 	case "sources":
@@ -398,10 +402,22 @@ func (f *form) readPart(part *multipart.Part) error {
 	return nil
 }
 
-// GetJobFile streams the bytes of the job's latest file revision.
-// TODO(agents helper): serve the stored bytes.
-func (h *handlers) GetJobFile(ctx context.Context, req server.GetJobFileRequestObject) (server.GetJobFileResponseObject, error) {
-	return errorResponse{status: http.StatusNotImplemented, detail: "not yet"}, nil
+// GetJobFile streams the bytes of the job's latest file revision, straight
+// from the stored slice.
+func (h *handlers) GetJobFile(_ context.Context, req server.GetJobFileRequestObject) (server.GetJobFileResponseObject, error) {
+	up, err := h.p.store.LatestUpload(req.JobID)
+	if err != nil {
+		return fail(err), nil
+	}
+	if int64(len(up.Content)) != up.Size {
+		return errorResponse{status: http.StatusNotFound, detail: fmt.Sprintf(
+			"the bytes of job %s's file (%d bytes) were not kept: this platform keeps the bytes of files up to %d bytes (istaritest.WithMaxKeptFileSize) and records only the size of larger ones",
+			req.JobID, up.Size, h.p.maxKept)}, nil
+	}
+	return server.GetJobFile200ApplicationOctetStreamResponse{
+		Body:          bytes.NewReader(up.Content),
+		ContentLength: up.Size,
+	}, nil
 }
 
 func (e errorResponse) VisitGetJobFileResponse(w http.ResponseWriter) error { return e.write(w) }

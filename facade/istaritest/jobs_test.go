@@ -115,17 +115,32 @@ func TestAddJobFileNames(t *testing.T) {
 }
 
 func TestAddJobLargeFileKeepsOnlySize(t *testing.T) {
-	srv := newServer(t)
-	big := strings.Repeat("x", MaxKeptFileSize+1)
+	const kept = 1 << 10
+	srv := newServer(t, WithMaxKeptFileSize(kept))
+	big := strings.Repeat("x", kept+1)
 	res := srv.send(formReq(http.MethodPost, "/models/m/jobs",
 		file("big.bin", "application/octet-stream", big), part{name: "function", value: "f"}))
 	require.Equal(t, http.StatusCreated, res.status, "body %s", res.body)
 	j := res.job(t)
-	assert.EqualValues(t, MaxKeptFileSize+1, j.File.Revisions[0].Size)
+	assert.EqualValues(t, kept+1, j.File.Revisions[0].Size)
 	ups := srv.Uploads(j.ID)
 	require.Len(t, ups, 1)
-	assert.EqualValues(t, MaxKeptFileSize+1, ups[0].Size)
+	assert.EqualValues(t, kept+1, ups[0].Size)
 	assert.Nil(t, ups[0].Content)
+
+	// Its bytes cannot be read back, and the answer says why.
+	res = srv.send(get("/jobs/" + j.ID + "/file"))
+	require.Equal(t, http.StatusNotFound, res.status, "body %s", res.body)
+	assert.Contains(t, res.detail(t), "were not kept")
+	assert.Contains(t, res.detail(t), "1025 bytes")
+
+	// A file of exactly the bound is kept.
+	res = srv.send(formReq(http.MethodPost, "/models/m/jobs",
+		file("edge.bin", "application/octet-stream", big[:kept]), part{name: "function", value: "f"}))
+	require.Equal(t, http.StatusCreated, res.status, "body %s", res.body)
+	res = srv.send(get("/jobs/" + res.job(t).ID + "/file"))
+	require.Equal(t, http.StatusOK, res.status)
+	assert.Equal(t, big[:kept], string(res.body))
 }
 
 func TestAddJobErrors(t *testing.T) {

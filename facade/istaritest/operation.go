@@ -21,13 +21,14 @@ const (
 	OpRemoveJobAssignedAgent Operation = "removeJobAssignedAgent"
 	OpArchiveJob             Operation = "archiveJob"
 	OpRestoreJob             Operation = "restoreJob"
+	OpGetJobFile             Operation = "getJobFile"
 )
 
 // Operations returns every operation, in the order of the constants.
 func Operations() []Operation {
 	return []Operation{
 		OpAddJob, OpGetJob, OpUpdateJob, OpListJobs, OpListModelJobs, OpUpdateJobStatus,
-		OpUpdateJobAssignedAgent, OpRemoveJobAssignedAgent, OpArchiveJob, OpRestoreJob,
+		OpUpdateJobAssignedAgent, OpRemoveJobAssignedAgent, OpArchiveJob, OpRestoreJob, OpGetJobFile,
 	}
 }
 

@@ -35,9 +35,13 @@ const (
 // as the contract's servers entry says.
 const BasePath = api.BasePath
 
-// MaxKeptFileSize is the largest uploaded file whose bytes the platform keeps
-// for inspection (see Upload). Of a larger file it records only the size.
-const MaxKeptFileSize = 1 << 20
+// MaxKeptFileSize is the default bound (64 MiB) on the size of an uploaded
+// file whose bytes the platform keeps; see WithMaxKeptFileSize. It serves them on getJobFile (GET /jobs/{job_id}/file, the
+// facade's OpenJobFile), so that an agent under test can read its job's
+// parameters, and returns them from Uploads. Of a larger file it records only
+// the size, and getJobFile answers 404 saying that its bytes were not kept.
+// A file must also fit in a request body (see WithMaxBodySize).
+const MaxKeptFileSize = 64 << 20
 
 // DefaultMaxBodySize is the default bound on the size of a request body; see
 // WithMaxBodySize.
@@ -64,8 +68,9 @@ type Upload struct {
 	ContentType string
 	// Size is the file's size in bytes.
 	Size int64
-	// Content is the file's bytes; nil when the file is larger than
-	// MaxKeptFileSize.
+	// Content is the file's bytes; nil when the file is larger than the
+	// platform keeps (MaxKeptFileSize unless WithMaxKeptFileSize says
+	// otherwise), or empty.
 	Content []byte
 }
 
@@ -93,8 +98,10 @@ type config struct {
 	latency   time.Duration
 	now       func() time.Time
 	maxBody   int64
+	maxKept   int64
 	wrap      func(http.Handler) http.Handler
 	limiter   *rateLimiter // WithRateLimit (ratelimit.go)
+	anyStatus bool         // WithAnyStatusTransition
 }
 
 // ServerOption configures a Platform, and so a Server.
@@ -152,6 +159,34 @@ func WithMaxBodySize(n int64) ServerOption {
 	}
 }
 
+// WithAnyStatusTransition turns the status rules off: the platform then
+// accepts any status update from anyone, as it did before the rules, for
+// tests that need any transition (such as Completed back to Pending, or a
+// job set to Unknown). By default it enforces the rules written in
+// api/openapi.yaml's updateJobStatus and answers a forbidden transition with
+// 409: Completed, Failed and Canceled are final; Claimed is accepted only
+// from Created or Pending and with an agent_id; a claimed job takes statuses
+// only from its claimant, except Canceled; nothing moves back to Created or
+// Pending, except the claimant's release of a Claimed job to Pending; and
+// Unknown is never accepted.
+func WithAnyStatusTransition() ServerOption {
+	return func(c *config) { c.anyStatus = true }
+}
+
+// WithMaxKeptFileSize sets the largest uploaded file whose bytes the platform
+// keeps, to serve them on getJobFile and return them from Uploads
+// (MaxKeptFileSize, 64 MiB, when not given). Of a larger file it records only
+// the size, and getJobFile answers 404 saying so. The platform holds every
+// kept file in memory for its whole life. A file must also fit in a request
+// body: raise WithMaxBodySize (32 MiB by default) for larger files.
+func WithMaxKeptFileSize(n int64) ServerOption {
+	return func(c *config) {
+		if n >= 0 {
+			c.maxKept = n
+		}
+	}
+}
+
 // withMiddleware wraps the platform's whole handler, for this package's tests.
 func withMiddleware(m func(http.Handler) http.Handler) ServerOption {
 	return func(c *config) { c.wrap = m }
@@ -166,6 +201,7 @@ type Platform struct {
 	validator *spec.Validator
 	handler   http.Handler
 	maxBody   int64
+	maxKept   int64
 	limiter   *rateLimiter
 
 	mu      sync.Mutex
@@ -189,6 +225,7 @@ func New(opts ...ServerOption) *Platform {
 		},
 		now:     time.Now,
 		maxBody: DefaultMaxBodySize,
+		maxKept: MaxKeptFileSize,
 	}
 	for _, o := range opts {
 		if o != nil {
@@ -199,10 +236,15 @@ func New(opts ...ServerOption) *Platform {
 	if err != nil {
 		panic(fmt.Sprintf("istaritest: %v", err))
 	}
+	storeOpts := []fakestore.Option{fakestore.WithClock(c.now)}
+	if c.anyStatus {
+		storeOpts = append(storeOpts, fakestore.WithAnyStatusTransition())
+	}
 	p := &Platform{
-		store:     fakestore.New(fakestore.WithClock(c.now)),
+		store:     fakestore.New(storeOpts...),
 		validator: v,
 		maxBody:   c.maxBody,
+		maxKept:   c.maxKept,
 		limiter:   c.limiter.fresh(),
 		users:     c.users,
 		latency:   c.latency,

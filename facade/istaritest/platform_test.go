@@ -33,6 +33,7 @@ func oneOfEach(id string) map[Operation]req {
 		"removeJobAssignedAgent": {method: http.MethodDelete, path: "/jobs/" + id + "/assigned-agent"},
 		"archiveJob":             {method: http.MethodPatch, path: "/jobs/" + id + "/archive"},
 		"restoreJob":             {method: http.MethodPatch, path: "/jobs/" + id + "/restore"},
+		"getJobFile":             get("/jobs/" + id + "/file"),
 	}
 }
 
@@ -56,7 +57,7 @@ func TestEveryOperationHappyPath(t *testing.T) {
 	j := srv.addJob("m")
 	// Archive before restore, so both succeed.
 	order := []Operation{OpAddJob, OpListJobs, OpListModelJobs, OpGetJob, OpUpdateJob, OpUpdateJobStatus,
-		OpUpdateJobAssignedAgent, OpRemoveJobAssignedAgent, OpArchiveJob, OpRestoreJob}
+		OpUpdateJobAssignedAgent, OpRemoveJobAssignedAgent, OpArchiveJob, OpRestoreJob, OpGetJobFile}
 	require.ElementsMatch(t, Operations(), order, "one constant per operation")
 	reqs := oneOfEach(j.ID)
 	for _, op := range order {
@@ -64,7 +65,7 @@ func TestEveryOperationHappyPath(t *testing.T) {
 		assert.Less(t, res.status, 300, "%s: body %s", op, res.body)
 	}
 	counts := srv.Requests()
-	assert.Equal(t, 11, counts.Total)
+	assert.Equal(t, 12, counts.Total)
 	assert.Equal(t, 2, counts.ByOperation[OpAddJob])
 	for _, op := range order[1:] {
 		assert.Equal(t, 1, counts.ByOperation[op], op)
@@ -402,7 +403,7 @@ func TestUnknownOperationPanics(t *testing.T) {
 	srv := newServer(t)
 	for _, name := range []Operation{"AddJob", "addjob", "getJobs", " getJob"} {
 		assert.PanicsWithValue(t,
-			`istaritest: "`+string(name)+`" is not an operation; use one of the Op constants: addJob, getJob, updateJob, listJobs, listModelJobs, updateJobStatus, updateJobAssignedAgent, removeJobAssignedAgent, archiveJob, restoreJob`,
+			`istaritest: "`+string(name)+`" is not an operation; use one of the Op constants: addJob, getJob, updateJob, listJobs, listModelJobs, updateJobStatus, updateJobAssignedAgent, removeJobAssignedAgent, archiveJob, restoreJob, getJobFile`,
 			func() { srv.FailOperation(name, 1, 500, 0) }, name)
 		assert.Panics(t, func() { srv.InjectFault(Fault{Operation: name, Count: 1}) }, name)
 	}

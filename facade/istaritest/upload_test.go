@@ -132,12 +132,12 @@ func TestReadFormRefusesCutBodies(t *testing.T) {
 		part{name: "function", value: "@istari:extract"}, file("p.json", "application/json", content))
 	_, params, err := mime.ParseMediaType(whole.ctype)
 	require.NoError(t, err)
-	f, err := readForm(multipart.NewReader(bytes.NewReader(whole.body), params["boundary"]))
+	f, err := readForm(multipart.NewReader(bytes.NewReader(whole.body), params["boundary"]), MaxKeptFileSize)
 	require.NoError(t, err, "the whole body is read")
 	assert.Equal(t, content, string(f.content))
 	for name, cut := range cutPoints(t, whole.body, content, params["boundary"]) {
 		t.Run(name, func(t *testing.T) {
-			_, err := readForm(multipart.NewReader(bytes.NewReader(cut), params["boundary"]))
+			_, err := readForm(multipart.NewReader(bytes.NewReader(cut), params["boundary"]), MaxKeptFileSize)
 			assert.Error(t, err)
 		})
 	}

@@ -16,12 +16,17 @@ import (
 
 func (a *app) serveCommand() *cobra.Command {
 	var addr, tokenOut string
+	var anyStatus bool
 	cmd := &cobra.Command{
 		Use:   "serve [--addr HOST:PORT]",
 		Short: "Run the in-memory platform, to try the other commands on",
 		Long: `Run facade/istaritest, an in-memory Istari platform that speaks the job API,
 until interrupted (Ctrl-C or SIGTERM). It prints its URL and the token of its
-test user; nothing it holds outlives it.`,
+test user; nothing it holds outlives it.
+
+It enforces the status rules of api/openapi.yaml (a forbidden transition,
+such as a second claim or a status after Completed, is 409);
+--any-status-transition turns them off.`,
 		Example: `  istari-jobs serve --addr 127.0.0.1:8080 --write-token-file istari-token
   # in another shell:
   export ISTARI_REGISTRY_URL=http://127.0.0.1:8080
@@ -38,7 +43,11 @@ test user; nothing it holds outlives it.`,
 					return fmt.Errorf("cannot write --write-token-file: %w", err)
 				}
 			}
-			platform := istaritest.New()
+			var opts []istaritest.ServerOption
+			if anyStatus {
+				opts = append(opts, istaritest.WithAnyStatusTransition())
+			}
+			platform := istaritest.New(opts...)
 			srv := &http.Server{Handler: platform.Handler(), ReadHeaderTimeout: 10 * time.Second}
 			served := make(chan error, 1)
 			go func() { served <- srv.Serve(ln) }()
@@ -80,6 +89,7 @@ test user; nothing it holds outlives it.`,
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "the address to listen on (port 0 picks a free one)")
 	cmd.Flags().StringVar(&tokenOut, "write-token-file", "", "also write the test user's token to this file (mode 0600), for --token-file")
+	cmd.Flags().BoolVar(&anyStatus, "any-status-transition", false, "accept any status update from anyone (turn the status rules off)")
 	_ = cmd.MarkFlagFilename("write-token-file")
 	return cmd
 }

@@ -148,6 +148,14 @@ type Query struct {
 	StatusName *gen.JobStatusName
 	// CreatedByID, when set, keeps only the jobs that user created.
 	CreatedByID *string
+	// AssignedAgentID, when set, keeps only the jobs assigned to that agent.
+	AssignedAgentID *string
+	// AssignedAgentPoolID, when set, keeps only the jobs assigned to that
+	// agent pool.
+	AssignedAgentPoolID *string
+	// Name, when set, keeps only the jobs whose display name (the
+	// display_name of the file's latest revision) contains it, ignoring case.
+	Name *string
 	// ArchiveStatus keeps active, archived or all jobs; empty means active.
 	ArchiveStatus gen.ArchiveStatus
 	// Sort is "created" (the default when empty) or "-created".
@@ -170,13 +178,20 @@ func WithClock(now func() time.Time) Option {
 	}
 }
 
+// WithAnyStatusTransition turns the status rules off (see UpdateStatus):
+// every status update is accepted.
+func WithAnyStatusTransition() Option {
+	return func(s *Store) { s.anyTransition = true }
+}
+
 // Store holds the platform's state. The zero value is not usable; call New.
 type Store struct {
-	mu        sync.Mutex
-	now       func() time.Time
-	jobs      map[string]*entry
-	order     []*entry // creation order
-	functions []Function
+	mu            sync.Mutex
+	now           func() time.Time
+	anyTransition bool // the status rules are off
+	jobs          map[string]*entry
+	order         []*entry // creation order
+	functions     []Function
 }
 
 type entry struct {
@@ -376,13 +391,22 @@ func (s *Store) UpdateFile(jobID string, in FileInput) (gen.Job, error) {
 	})
 }
 
-// UpdateStatus appends a status to the job's history. When agentID is set it
-// also becomes the job's agent_id.
+// UpdateStatus appends a status to the job's history, if the status rules
+// allow it (see CheckTransition; WithAnyStatusTransition and
+// SetAnyStatusTransition turn them off). The check and the append happen
+// under one lock, so of concurrent claims exactly one wins. A refused update
+// is ErrConflict and changes nothing. When agentID is set it also becomes the
+// job's agent_id.
 func (s *Store) UpdateStatus(jobID, userID string, name gen.JobStatusName, agentID, message *string) (gen.Job, error) {
 	return s.update(jobID, func(e *entry, now time.Time) error {
 		var hist []gen.JobStatus
 		if e.job.StatusHistory != nil {
 			hist = *e.job.StatusHistory
+		}
+		if !s.anyTransition {
+			if err := CheckTransition(jobID, hist, name, agentID); err != nil {
+				return err
+			}
 		}
 		hist = append(hist, gen.JobStatus{
 			ID:          uuid.NewString(),
@@ -399,6 +423,14 @@ func (s *Store) UpdateStatus(jobID, userID string, name gen.JobStatusName, agent
 		}
 		return nil
 	})
+}
+
+// SetAnyStatusTransition turns the status rules off (true) or on (false)
+// from now on.
+func (s *Store) SetAnyStatusTransition(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.anyTransition = on
 }
 
 // AssignAgent assigns the job to one agent or one agent pool: exactly one of
@@ -499,6 +531,9 @@ func (s *Store) List(q Query) (gen.PageJob, error) {
 		case q.ModelID != nil && (j.ModelID == nil || *j.ModelID != *q.ModelID),
 			q.StatusName != nil && statusName(*j) != *q.StatusName,
 			q.CreatedByID != nil && j.CreatedByID != *q.CreatedByID,
+			q.AssignedAgentID != nil && (j.AssignedAgentID == nil || *j.AssignedAgentID != *q.AssignedAgentID),
+			q.AssignedAgentPoolID != nil && (j.AssignedAgentPoolID == nil || *j.AssignedAgentPoolID != *q.AssignedAgentPoolID),
+			q.Name != nil && !nameContains(*j, *q.Name),
 			archive == gen.ArchiveStatusActive && archiveName(*j) != gen.ArchiveStatusNameActive,
 			archive == gen.ArchiveStatusArchived && archiveName(*j) != gen.ArchiveStatusNameArchived:
 			continue
@@ -525,6 +560,16 @@ func (s *Store) List(q Query) (gen.PageJob, error) {
 		}
 	}
 	return out, nil
+}
+
+// nameContains tells whether the display name of the job file's latest
+// revision contains sub, ignoring case.
+func nameContains(j gen.Job, sub string) bool {
+	revs := j.File.Revisions
+	if len(revs) == 0 || revs[len(revs)-1].DisplayName == nil {
+		return false
+	}
+	return strings.Contains(strings.ToLower(*revs[len(revs)-1].DisplayName), strings.ToLower(sub))
 }
 
 // Jobs returns every job, in creation order.
@@ -560,4 +605,21 @@ func (s *Store) Uploads(jobID string) ([]Upload, error) {
 		out[i] = u
 	}
 	return out, nil
+}
+
+// LatestUpload returns the upload of the job file's latest revision. Its
+// Content is the stored slice itself, not a copy, so that a large file can
+// be served without copying it: the caller must not change it. Content is
+// nil when the bytes were not kept (then len(Content) != Size).
+func (s *Store) LatestUpload(jobID string) (Upload, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.jobs[jobID]
+	if !ok {
+		return Upload{}, notFound(jobID)
+	}
+	if len(e.uploads) == 0 {
+		return Upload{}, &Error{Kind: ErrNotFound, Detail: fmt.Sprintf("Job %s has no file", jobID)}
+	}
+	return e.uploads[len(e.uploads)-1], nil
 }
