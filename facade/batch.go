@@ -244,14 +244,9 @@ func (c *Client) WaitForJobs(ctx context.Context, ids []string, o WaitOptions, o
 	if err != nil {
 		return nil, err
 	}
-	w := &multiWait{c: c, o: o, opts: opts, byID: make(map[string]*waited, len(ids))}
+	w := c.newMultiWait(o, opts, len(ids))
 	for _, id := range ids {
-		if w.byID[id] == nil {
-			t := &waited{id: id}
-			w.byID[id] = t
-			w.order = append(w.order, t)
-			w.pending++
-		}
+		w.add(id, nil)
 	}
 	result := func() []*Job {
 		jobs := make([]*Job, len(ids))
@@ -262,7 +257,7 @@ func (c *Client) WaitForJobs(ctx context.Context, ids []string, o WaitOptions, o
 		}
 		return jobs
 	}
-	delay := o.MinInterval
+	delay, start := o.MinInterval, time.Now()
 	for w.pending > 0 {
 		if err := w.round(ctx); err != nil {
 			return result(), w.fail(ctx, err)
@@ -270,8 +265,14 @@ func (c *Client) WaitForJobs(ctx context.Context, ids []string, o WaitOptions, o
 		if w.pending == 0 {
 			break
 		}
+		if err := w.pendingTooLong(start); err != nil {
+			return result(), w.fail(ctx, err)
+		}
 		var wait time.Duration
 		wait, delay = o.pollWait(delay)
+		if w.anyPending() {
+			wait = o.untilPendingTimeout(wait, start)
+		}
 		if err := c.tr.sleep(ctx, wait); err != nil {
 			return result(), w.fail(ctx, err)
 		}
@@ -307,6 +308,29 @@ type multiWait struct {
 	order   []*waited // each id once, in the order given
 	pending int
 	n       int // the current round
+}
+
+func (c *Client) newMultiWait(o WaitOptions, opts []CallOption, n int) *multiWait {
+	return &multiWait{c: c, o: o, opts: opts, byID: make(map[string]*waited, n)}
+}
+
+// add waits for the job id too, unless it is waited for already. known, if
+// set, is a copy of the job the caller has: its model and creation time
+// let the first round walk the model's list at once.
+func (w *multiWait) add(id string, known *Job) {
+	if w.byID[id] != nil {
+		return
+	}
+	t := &waited{id: id}
+	if known != nil {
+		t.model, t.created = known.ModelID, known.Created
+		if t.model == "" {
+			t.misses = 2 // no model to list: GetJob only
+		}
+	}
+	w.byID[id] = t
+	w.order = append(w.order, t)
+	w.pending++
 }
 
 // round polls every job still waited on once.
@@ -436,6 +460,38 @@ func (w *multiWait) update(t *waited, job *Job, listed bool) {
 		t.done = true
 		w.pending--
 	}
+}
+
+// anyPending reports whether a job waited on was Pending when last seen.
+func (w *multiWait) anyPending() bool {
+	for _, t := range w.order {
+		if !t.done && t.job != nil && t.job.Status() == JobStatusPending {
+			return true
+		}
+	}
+	return false
+}
+
+// pendingTooLong returns the error of the first job still Pending past
+// o.PendingTimeout, naming how many are, or nil.
+func (w *multiWait) pendingTooLong(start time.Time) error {
+	var first error
+	n := 0
+	for _, t := range w.order {
+		if t.done || t.job == nil {
+			continue
+		}
+		if err := w.o.pendingTooLong(t.job, start); err != nil {
+			if first == nil {
+				first = err
+			}
+			n++
+		}
+	}
+	if n > 1 {
+		return fmt.Errorf("%d jobs still Pending, the first: %w", n, first)
+	}
+	return first
 }
 
 // skippable returns nil when a failed request may be waited out: ctx is

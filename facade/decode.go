@@ -75,15 +75,7 @@ func (e *DecodeError) Unwrap() error { return e.Err }
 // *DecodeError for a 2xx answer that is not JSON of the expected shape.
 func (c *Client) decode(op string, resp *http.Response, err error, dst any, sh *shape) error {
 	if err != nil {
-		var ie *interruptedError
-		if errors.As(err, &ie) {
-			return fmt.Errorf("%w (then, waiting to retry: %w)", newAPIError(op, ie.resp), ie.err)
-		}
-		var tl *tooLargeError
-		if errors.As(err, &tl) {
-			return &DecodeError{Operation: op, StatusCode: tl.status, Reason: tl.Error(), Err: err}
-		}
-		return fmt.Errorf("facade: %s: %w", op, err)
+		return callError(op, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
@@ -126,6 +118,22 @@ func (c *Client) decode(op string, resp *http.Response, err error, dst any, sh *
 		return &DecodeError{Operation: op, StatusCode: resp.StatusCode, Field: field, Reason: reason}
 	}
 	return nil
+}
+
+// callError words an error of the transport, where no answer came back to
+// decode: an answer kept through an interrupted wait becomes its *APIError,
+// an oversized one a *DecodeError, and anything else is wrapped with the
+// operation.
+func callError(op string, err error) error {
+	var ie *interruptedError
+	if errors.As(err, &ie) {
+		return fmt.Errorf("%w (then, waiting to retry: %w)", newAPIError(op, ie.resp), ie.err)
+	}
+	var tl *tooLargeError
+	if errors.As(err, &tl) {
+		return &DecodeError{Operation: op, StatusCode: tl.status, Reason: tl.Error(), Err: err}
+	}
+	return fmt.Errorf("facade: %s: %w", op, err)
 }
 
 func newAPIError(op string, resp *http.Response) *APIError {

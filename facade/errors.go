@@ -28,6 +28,9 @@ var (
 	ErrRateLimited = errors.New("rate limited")
 	// ErrServer matches an [*APIError] with a 5xx status.
 	ErrServer = errors.New("server error")
+	// ErrNoAgent matches the error of a wait that ended because a job was
+	// still Pending, claimed by no agent, after [WaitOptions.PendingTimeout].
+	ErrNoAgent = errors.New("no agent claimed the job")
 )
 
 // ValidationError reports input that failed a check on the client side,

@@ -110,7 +110,7 @@ func (p ListModelJobsParams) check(lenient bool) error {
 // UpdateJobStatus appends p.Status, with the reporting agent and a message,
 // to a job's status history.
 func (c *Client) UpdateJobStatus(ctx context.Context, jobID string, p UpdateJobStatusParams, opts ...CallOption) (*Job, error) {
-	const op = "UpdateJobStatus"
+	const op = OpUpdateJobStatus
 	if err := checkID("jobID", jobID); err != nil {
 		return nil, err
 	}
@@ -120,16 +120,7 @@ func (c *Client) UpdateJobStatus(ctx context.Context, jobID string, p UpdateJobS
 	if err := checkEnum("UpdateJobStatusParams.Status", p.Status, JobStatusNameValues(), c.lenientEnums); err != nil {
 		return nil, err
 	}
-	params := &gen.UpdateJobStatusParams{StatusName: gen.JobStatusName(p.Status)}
-	if p.AgentID != "" {
-		params.AgentID = &p.AgentID
-	}
-	var body gen.JobStatusMessage
-	if p.Message != "" {
-		body.Message = &p.Message
-	}
-	resp, err := c.api.UpdateJobStatus(c.callContext(ctx, op, opts), jobID, params, body)
-	return decodeJob(c, op, resp, err)
+	return c.setStatus(ctx, op, jobID, p.Status, p.AgentID, p.Message, opts)
 }
 
 // UpdateJobAssignedAgent assigns a job to one agent or one agent pool.

@@ -73,6 +73,12 @@ type ListJobsParams struct {
 	// AllUsers lists the jobs of every user, not only the caller's; it
 	// needs admin privileges.
 	AllUsers bool
+	// AssignedAgentID keeps the jobs assigned to this agent.
+	AssignedAgentID string
+	// AssignedAgentPoolID keeps the jobs assigned to this agent pool.
+	AssignedAgentPoolID string
+	// Name keeps the jobs whose display name contains this text.
+	Name string
 	// Page is the page number, from 1 (the default).
 	Page int
 	// Size is the page size, from 1 to 100; zero means the platform's
@@ -88,11 +94,15 @@ type ListJobsParams struct {
 }
 
 // ListModelJobsParams filter [Client.ListModelJobs] and
-// [Client.AllModelJobs]. They are [ListJobsParams] without ModelID and
-// AllUsers.
+// [Client.AllModelJobs]. They are [ListJobsParams] without ModelID,
+// AllUsers and Name.
 type ListModelJobsParams struct {
 	// StatusName keeps the jobs whose current status has this name.
 	StatusName JobStatusName
+	// AssignedAgentID keeps the jobs assigned to this agent.
+	AssignedAgentID string
+	// AssignedAgentPoolID keeps the jobs assigned to this agent pool.
+	AssignedAgentPoolID string
 	// Page is the page number, from 1 (the default).
 	Page int
 	// Size is the page size, from 1 to 100; zero means the platform's
@@ -189,13 +199,27 @@ func (p ListJobsParams) wire() *gen.ListJobsParams {
 	if p.AllUsers {
 		w.AllUsers = &p.AllUsers
 	}
+	w.AssignedAgentID = optional(p.AssignedAgentID)
+	w.AssignedAgentPoolID = optional(p.AssignedAgentPoolID)
+	w.Name = optional(p.Name)
 	return w
 }
 
 func (p ListModelJobsParams) wire() *gen.ListModelJobsParams {
 	w := &gen.ListModelJobsParams{}
 	p.query().wire(&w.StatusName, &w.Page, &w.Size, &w.ArchiveStatus, &w.Sort)
+	w.AssignedAgentID = optional(p.AssignedAgentID)
+	w.AssignedAgentPoolID = optional(p.AssignedAgentPoolID)
 	return w
+}
+
+// optional is a query value as the generated parameters take it: nil when
+// it is not set.
+func optional(v string) *string {
+	if v == "" {
+		return nil
+	}
+	return &v
 }
 
 // checkID rejects IDs that cannot name a resource. Every other ID is

@@ -149,22 +149,30 @@ type operation struct {
 	// upload operations stream a file; their attempts get a stall timeout
 	// rather than a timeout on the whole attempt.
 	upload bool
+	// download operations stream their answer to the caller: it is not
+	// read within the attempt, its limit applies as a stream limit, and
+	// the attempt gets a stall timeout, as an upload's does.
+	download bool
 }
 
 // operations is the retry table: every operation of the API, how it is
 // retried, and how its attempts are timed. The README's table says the
 // same.
 var operations = [...]operation{
-	{"GetJob", http.MethodGet, "/jobs/{}", classSafe, false},
-	{"ListJobs", http.MethodGet, "/jobs", classSafe, false},
-	{"ListModelJobs", http.MethodGet, "/models/{}/jobs", classSafe, false},
-	{"UpdateJobAssignedAgent", http.MethodPut, "/jobs/{}/assigned-agent", classIdempotent, false},
-	{"RemoveJobAssignedAgent", http.MethodDelete, "/jobs/{}/assigned-agent", classIdempotent, false},
-	{"AddJob", http.MethodPost, "/models/{}/jobs", classUnsafe, true},
-	{"UpdateJob", http.MethodPut, "/jobs/{}", classUnsafe, true},
-	{"UpdateJobStatus", http.MethodPatch, "/jobs/{}/status", classUnsafe, false},
-	{"ArchiveJob", http.MethodPatch, "/jobs/{}/archive", classUnsafe, false},
-	{"RestoreJob", http.MethodPatch, "/jobs/{}/restore", classUnsafe, false},
+	{"GetJob", http.MethodGet, "/jobs/{}", classSafe, false, false},
+	{"ListJobs", http.MethodGet, "/jobs", classSafe, false, false},
+	{"ListModelJobs", http.MethodGet, "/models/{}/jobs", classSafe, false, false},
+	{"UpdateJobAssignedAgent", http.MethodPut, "/jobs/{}/assigned-agent", classIdempotent, false, false},
+	{"RemoveJobAssignedAgent", http.MethodDelete, "/jobs/{}/assigned-agent", classIdempotent, false, false},
+	{"AddJob", http.MethodPost, "/models/{}/jobs", classUnsafe, true, false},
+	{"UpdateJob", http.MethodPut, "/jobs/{}", classUnsafe, true, false},
+	{"UpdateJobStatus", http.MethodPatch, "/jobs/{}/status", classUnsafe, false, false},
+	{"ArchiveJob", http.MethodPatch, "/jobs/{}/archive", classUnsafe, false, false},
+	{"RestoreJob", http.MethodPatch, "/jobs/{}/restore", classUnsafe, false, false},
+	// ClaimJob is an UpdateJobStatus to Claimed; a request of Client.Raw to
+	// its route is classified as UpdateJobStatus, the row before.
+	{"ClaimJob", http.MethodPatch, "/jobs/{}/status", classUnsafe, false, false},
+	{"OpenJobFile", http.MethodGet, "/jobs/{}/file", classSafe, false, true},
 }
 
 // operationNamed returns the row of the facade operation name.

@@ -56,11 +56,12 @@ type transport struct {
 
 // call is what the transport knows of the call a request belongs to.
 type call struct {
-	op      string
-	class   opClass
-	upload  bool
-	timeout time.Duration
-	info    *ResponseInfo
+	op       string
+	class    opClass
+	upload   bool
+	download bool
+	timeout  time.Duration
+	info     *ResponseInfo
 }
 
 func (t *transport) callOf(req *http.Request) call {
@@ -76,7 +77,7 @@ func (t *transport) callOf(req *http.Request) call {
 		row, ok = operationOf(req.Method, req.URL.Path, t.basePath)
 	}
 	if ok {
-		c.class, c.upload = row.class, row.upload
+		c.class, c.upload, c.download = row.class, row.upload, row.download
 	} else {
 		c.class = classOfMethod(req.Method)
 	}
@@ -220,7 +221,7 @@ func (t *transport) attempt(ctx context.Context, req *http.Request, c call, n in
 	actx, release := ctx, func() {}
 	var stall *stallTimer
 	switch {
-	case c.timeout > 0 && c.upload:
+	case c.timeout > 0 && (c.upload || c.download):
 		cctx, cancel := context.WithCancelCause(ctx)
 		stall = newStallTimer(c.timeout, cancel)
 		actx, release = cctx, func() { stall.stop(); cancel(nil) }
@@ -272,7 +273,7 @@ func (t *transport) attempt(ctx context.Context, req *http.Request, c call, n in
 	start := time.Now()
 	resp, err := t.hc.Do(r)
 	if err == nil {
-		resp, err = t.limit(resp, stall)
+		resp, err = t.limit(resp, stall, c.download)
 	}
 	a := &attemptResult{attemptOutcome: attemptOutcome{resp: resp, err: err}, release: release}
 	if err != nil {
@@ -294,7 +295,9 @@ func (t *transport) attempt(ctx context.Context, req *http.Request, c call, n in
 //   - an oversized answer costs at most the limit in memory, also for a
 //     Raw call, whose generated parser would otherwise grow its own buffer
 //     by doubling.
-func (t *transport) limit(resp *http.Response, stall *stallTimer) (*http.Response, error) {
+//
+// A download's 2xx answer is left to the caller to read, within the limit.
+func (t *transport) limit(resp *http.Response, stall *stallTimer, download bool) (*http.Response, error) {
 	limit := int64(maxErrorBody)
 	ok := resp.StatusCode >= 200 && resp.StatusCode <= 299
 	if ok {
@@ -306,7 +309,7 @@ func (t *transport) limit(resp *http.Response, stall *stallTimer) (*http.Respons
 	}
 	lb := &limitedBody{rc: resp.Body, limit: limit, stall: stall}
 	resp.Body = lb
-	if ok {
+	if ok && !download {
 		bb, err := t.bufs.bufferBody(lb, resp.ContentLength, limit)
 		if err != nil {
 			var tl *tooLargeError

@@ -26,6 +26,35 @@ type WaitOptions struct {
 	// tried again instead of ending the wait. Transient failures are
 	// already retried by the client's RetryPolicy within each poll.
 	Retryable func(error) bool
+	// PendingTimeout, if set, ends the wait with an error matching
+	// [ErrNoAgent] when a job is still Pending (no agent has claimed it)
+	// this long after the wait began. The error quotes the job's last
+	// status message, where the platform says why, such as "None agent
+	// available". Zero waits for an agent as long as ctx allows.
+	PendingTimeout time.Duration
+}
+
+// pendingTooLong returns the error of a job still Pending past
+// o.PendingTimeout, counted from start, or nil.
+func (o WaitOptions) pendingTooLong(job *Job, start time.Time) error {
+	if o.PendingTimeout <= 0 || job.Status() != JobStatusPending || time.Since(start) < o.PendingTimeout {
+		return nil
+	}
+	st, _ := job.LastStatus()
+	msg := ""
+	if st.Message != "" {
+		msg = fmt.Sprintf(" (last message %q)", st.Message)
+	}
+	return fmt.Errorf("job %s still Pending after %s%s: %w", job.ID, o.PendingTimeout, msg, ErrNoAgent)
+}
+
+// untilPendingTimeout shortens a wait so that it ends when the
+// PendingTimeout counted from start does.
+func (o WaitOptions) untilPendingTimeout(wait time.Duration, start time.Time) time.Duration {
+	if o.PendingTimeout <= 0 {
+		return wait
+	}
+	return max(min(wait, o.PendingTimeout-time.Since(start)), 0)
 }
 
 // WaitForJob polls a job until its status is terminal (Completed, Failed or
@@ -45,6 +74,7 @@ func (c *Client) WaitForJob(ctx context.Context, jobID string, o WaitOptions, op
 		last   JobStatusName
 		cursor statusCursor
 		delay  = o.MinInterval
+		start  = time.Now()
 	)
 	for {
 		job, err := c.GetJob(ctx, jobID, opts...)
@@ -58,6 +88,9 @@ func (c *Client) WaitForJob(ctx context.Context, jobID string, o WaitOptions, op
 			if last = job.Status(); last.IsTerminal() {
 				return job, nil
 			}
+			if err := o.pendingTooLong(job, start); err != nil {
+				return nil, fmt.Errorf("facade: WaitForJob: %w", err)
+			}
 		case ctx.Err() != nil:
 			return nil, waitErr(jobID, last, ctx.Err())
 		case o.Retryable == nil || !o.Retryable(err):
@@ -65,6 +98,9 @@ func (c *Client) WaitForJob(ctx context.Context, jobID string, o WaitOptions, op
 		}
 		var wait time.Duration
 		wait, delay = o.pollWait(delay)
+		if last == JobStatusPending {
+			wait = o.untilPendingTimeout(wait, start)
+		}
 		if err := c.tr.sleep(ctx, wait); err != nil {
 			return nil, waitErr(jobID, last, err)
 		}
@@ -86,6 +122,9 @@ func waitErr(jobID string, last JobStatusName, err error) error {
 func waitDefaults(o WaitOptions) (WaitOptions, error) {
 	if o.MinInterval < 0 || o.MaxInterval < 0 {
 		return o, &ValidationError{Field: "WaitOptions", Reason: "intervals must not be negative"}
+	}
+	if o.PendingTimeout < 0 {
+		return o, &ValidationError{Field: "WaitOptions.PendingTimeout", Value: o.PendingTimeout.String(), Reason: "must not be negative"}
 	}
 	if o.MinInterval == 0 {
 		o.MinInterval = time.Second
