@@ -69,6 +69,9 @@ func (r *JobRun) Report(ctx context.Context, status JobStatusName, message strin
 			Reason: `must be one of "Validating", "Running", "Uploading": the job's end is reported from the handler's return`}
 	}
 	_, err := r.c.report(ctx, r.Job.ID, status, r.agentID, message)
+	if err == nil {
+		r.c.tr.logger.DebugContext(ctx, "istari agent reported", "job", r.Job.ID, "status", string(status))
+	}
 	return err
 }
 
@@ -231,7 +234,10 @@ func (a *agent) run(ctx context.Context) error {
 			delay = a.o.MinInterval
 			wait = a.o.MinInterval // full: a freed slot wakes the loop
 		case busy < a.o.Concurrency:
-			wait, delay = WaitOptions{MaxInterval: a.o.MaxInterval}.pollWait(delay)
+			// Idle. The jitter only lengthens the wait, so that an idle
+			// agent polls at most once per MaxInterval.
+			wait = delay + rand.N(delay/4+1)
+			delay = min(2*delay, a.o.MaxInterval)
 		default:
 			wait = a.o.MinInterval
 		}
