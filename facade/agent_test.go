@@ -225,7 +225,6 @@ func TestOpenJobFile(t *testing.T) {
 	assert.Equal(t, 3, p.Requests().ByOperation[istaritest.OpGetJobFile], "file reads sent")
 }
 
-
 // TestOpenJobFileStreams: a large file is read in constant memory, and the
 // response limit applies as a stream limit.
 func TestOpenJobFileStreams(t *testing.T) {
