@@ -213,7 +213,7 @@ func (a *agent) run(ctx context.Context) error {
 	delay := a.o.MinInterval
 	a.watchedAt = time.Now()
 	for ctx.Err() == nil && !a.failed() {
-		claimed, err := a.fill(ctx)
+		claimed, idle, err := a.fill(ctx)
 		if err != nil && persistent(err) {
 			a.setFatal(err)
 			break
@@ -227,19 +227,20 @@ func (a *agent) run(ctx context.Context) error {
 		}
 		var wait time.Duration
 		switch {
-		case claimed && busy < a.o.Concurrency:
-			delay = a.o.MinInterval
-			continue // more work may be waiting
-		case claimed:
-			delay = a.o.MinInterval
-			wait = a.o.MinInterval // full: a freed slot wakes the loop
-		case busy < a.o.Concurrency:
-			// Idle. The jitter only lengthens the wait, so that an idle
-			// agent polls at most once per MaxInterval.
+		case busy >= a.o.Concurrency:
+			// Full: a freed slot wakes the loop.
+			delay, wait = a.o.MinInterval, a.o.MinInterval
+		case idle || err != nil:
+			// Nothing to claim. The jitter only lengthens the wait, so
+			// that an idle agent polls at most once per MaxInterval.
 			wait = delay + rand.N(delay/4+1)
 			delay = min(2*delay, a.o.MaxInterval)
+		case claimed:
+			delay = a.o.MinInterval
+			continue // more work may be waiting
 		default:
-			wait = a.o.MinInterval
+			// Every candidate went to other agents: list again soon.
+			delay, wait = a.o.MinInterval, a.o.MinInterval/4
 		}
 		if busy > 0 {
 			wait = min(wait, max(a.o.MinInterval-time.Since(a.watchedAt), 0))
@@ -272,18 +273,22 @@ func (a *agent) pause(ctx context.Context, d time.Duration, hasSlot bool) bool {
 }
 
 // fill claims jobs while a slot is free, from the candidates of the last
-// list, listing again (once per call) when they run out. claimed reports
-// whether it started a job.
-func (a *agent) fill(ctx context.Context) (claimed bool, err error) {
-	listed := false
+// list, listing again when they run out, at most twice a call. claimed
+// reports whether it started a job, idle whether a list found nothing to
+// claim.
+func (a *agent) fill(ctx context.Context) (claimed, idle bool, err error) {
+	lists := 0
 	for a.busy() < a.o.Concurrency && ctx.Err() == nil {
 		if len(a.queue) == 0 {
-			if listed {
-				return claimed, nil
+			if lists == 2 {
+				return claimed, false, nil
 			}
-			listed = true
+			lists++
 			if err := a.list(ctx); err != nil {
-				return claimed, err
+				return claimed, false, err
+			}
+			if len(a.queue) == 0 {
+				return claimed, !claimed, nil
 			}
 			continue
 		}
@@ -305,14 +310,14 @@ func (a *agent) fill(ctx context.Context) (claimed bool, err error) {
 				a.queue = nil
 			}
 		case persistent(err):
-			return claimed, err
+			return claimed, false, err
 		case ctx.Err() != nil:
-			return claimed, nil
+			return claimed, false, nil
 		default:
 			a.log.DebugContext(ctx, "istari agent could not claim", "job", cand.ID, "error", err)
 		}
 	}
-	return claimed, nil
+	return claimed, false, nil
 }
 
 // list fetches one page of Pending jobs and keeps those the agent may
