@@ -26,7 +26,8 @@ BENCHTARGETS = \
 	-target='WaitForJobs1000/wait=bulk:wait=each:req/op<=0.05' \
 	-target='WaitForJobs1000/wait=bulk:wait=each:sec/op<=1.2' \
 	-target='AddJobs1000/submit=batch:submit=sequential:jobs/s>=6' \
-	-target='AddJobs1000/submit=batch-ratelimited:429-pct-adapted<=10'
+	-target='AddJobs1000/submit=batch-ratelimited:429-pct-adapted<=10' \
+	-target='Agents:req/job<=5'
 # The baselines the ratios are taken against (issue 6, then issue 13).
 BENCHBASE = client=generated,client=raw,client=raw-multipart,prefetch=0,wait=each,submit=sequential
 # The "Many jobs" benchmarks take seconds a run; three runs give a median.
@@ -74,7 +75,7 @@ bench: ## Run the benchmarks (-benchmem -count=5) into $(BENCHOUT) and print the
 	$(BENCHRUN) -bench='^BenchmarkAllJobs10k$$' -benchtime=1x ./facade/ | tee -a $(BENCHOUT)
 	$(BENCHRUN) -bench='^BenchmarkWaitForJob$$' -benchtime=200ms ./facade/ | tee -a $(BENCHOUT)
 	$(BENCHRUN) -bench=. -benchtime=200ms ./internal/jsonvalid/ | tee -a $(BENCHOUT)
-	$(BENCHRUN) -count=$(BATCHBENCHCOUNT) -bench='^Benchmark(WaitForJobs1000|AddJobs1000)$$' -benchtime=1x ./facade/ | tee -a $(BENCHOUT)
+	$(BENCHRUN) -count=$(BATCHBENCHCOUNT) -bench='^Benchmark(WaitForJobs1000|AddJobs1000|Agents)$$' -benchtime=1x ./facade/ | tee -a $(BENCHOUT)
 	@echo; echo "WaitForJob's schedule with the default WaitOptions, on a fake clock:"
 	@set -o pipefail; $(GO) test -run='^TestWaitForJobBackoffSchedule$$' -count=1 -v ./facade/ | sed -n 's/^ *bench_internal_test.go:[0-9]*: /  /p'
 	$(GO) run ./internal/benchratio -base='$(BENCHBASE)' $(BENCHTARGETS) $(BENCHOUT)
