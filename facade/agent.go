@@ -55,7 +55,12 @@ type JobRun struct {
 
 	c       *Client
 	agentID string
+	message string
 }
+
+// SetMessage sets the message recorded with the job's Completed status when
+// the handler returns nil. A handler's error is the message of Failed.
+func (r *JobRun) SetMessage(message string) { r.message = message }
 
 // Report records a progress status of the job: Validating, Running or
 // Uploading, with a message. The job's end is reported by RunAgent from the
@@ -390,12 +395,13 @@ func (a *agent) runJob(ctx, jctx context.Context, aj *agentJob) {
 		return
 	}
 	a.log.DebugContext(jctx, "istari agent started", "job", id)
-	herr := a.call(jctx, &JobRun{Job: aj.job, c: a.c, agentID: a.o.AgentID})
+	run := &JobRun{Job: aj.job, c: a.c, agentID: a.o.AgentID}
+	herr := a.call(jctx, run)
 	if !aj.ended.CompareAndSwap(false, true) {
 		return // canceled on the platform, or stopped: decided elsewhere
 	}
 	if herr == nil {
-		a.finish(aj, JobStatusCompleted, "")
+		a.finish(aj, JobStatusCompleted, agentMessage(run.message))
 	} else {
 		a.finish(aj, JobStatusFailed, agentMessage(herr.Error()))
 	}

@@ -88,7 +88,7 @@ timed out, 130 interrupted (Ctrl-C or SIGTERM).`,
 	for _, c := range []*cobra.Command{
 		a.addCommand(), a.getCommand(), a.updateCommand(), a.listCommand(), a.listModelCommand(),
 		a.statusCommand(), a.assignCommand(), a.unassignCommand(), a.archiveCommand(), a.restoreCommand(),
-		a.waitCommand(),
+		a.waitCommand(), a.agentCommand(),
 	} {
 		c.GroupID = "jobs"
 		root.AddCommand(c)
