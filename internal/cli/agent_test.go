@@ -19,7 +19,9 @@ func (e *env) runAgentUntil(ids []string, args ...string) result {
 	ctx, cancel := context.WithCancel(e.t.Context())
 	defer cancel()
 	out := make(chan result, 1)
-	go func() { out <- e.runCtx(ctx, append([]string{"agent", "--min-interval", "10ms", "--max-interval", "50ms"}, args...)...) }()
+	go func() {
+		out <- e.runCtx(ctx, append([]string{"agent", "--min-interval", "10ms", "--max-interval", "50ms"}, args...)...)
+	}()
 	deadline := time.Now().Add(60 * time.Second) // a hang guard
 	for {
 		ended := 0
