@@ -35,7 +35,8 @@ func addSweepJobs(t testing.TB, c *facade.Client, model string, n int) []string 
 }
 
 // advance moves each job through path, one status at a time, each step at
-// a random moment within spread, through its own client.
+// a random moment within spread, through its own client, as one agent (so
+// that its claim is followed by its own reports).
 func advance(ctx context.Context, t *testing.T, c *facade.Client, ids []string, spread time.Duration, path func(i int) []facade.JobStatusName) {
 	var wg sync.WaitGroup
 	for i, id := range ids {
@@ -46,7 +47,7 @@ func advance(ctx context.Context, t *testing.T, c *facade.Client, ids []string, 
 				case <-ctx.Done():
 					return
 				}
-				if _, err := c.UpdateJobStatus(ctx, id, facade.UpdateJobStatusParams{Status: st, Message: "step " + string(st)}); err != nil && ctx.Err() == nil {
+				if _, err := c.UpdateJobStatus(ctx, id, facade.UpdateJobStatusParams{Status: st, AgentID: "sweep-agent", Message: "step " + string(st)}); err != nil && ctx.Err() == nil {
 					t.Errorf("update %s: %v", id, err)
 					return
 				}

@@ -129,7 +129,7 @@ func TestREADMEExamples(t *testing.T) {
 			}
 			id := srv.Jobs()[0].ID
 			for _, s := range []facade.JobStatusName{facade.JobStatusClaimed, facade.JobStatusRunning, facade.JobStatusCompleted} {
-				if _, err := agent.UpdateJobStatus(ctx, id, facade.UpdateJobStatusParams{Status: s, Message: "agent: " + string(s)}); err != nil {
+				if _, err := agent.UpdateJobStatus(ctx, id, facade.UpdateJobStatusParams{Status: s, AgentID: "agent-1", Message: "agent: " + string(s)}); err != nil {
 					return err
 				}
 			}
@@ -152,7 +152,7 @@ func TestREADMEExamples(t *testing.T) {
 	assert.NoError(t, readmeErrors(ctx, agent, job.ID))
 	assert.NoError(t, readmePagination(ctx, agent))
 	assert.Equal(t, "@istari:extract\n", stdout(t, func() { readmeRaw(ctx, agent, job.ID) }))
-	assert.Equal(t, "Completed agent: Completed  4\n", stdout(t, func() { readmeModel(got) }))
+	assert.Equal(t, "Completed agent: Completed agent-1 4\n", stdout(t, func() { readmeModel(got) }))
 }
 
 // stdout returns what fn prints to standard output.

@@ -139,7 +139,7 @@ func TestRoundTripConcurrent(t *testing.T) {
 			_, err = c.UpdateJob(ctx, job.ID, facade.UpdateJobParams{Path: params})
 			assert.NoError(t, err)
 			for _, s := range []facade.JobStatusName{facade.JobStatusClaimed, facade.JobStatusRunning, facade.JobStatusCompleted} {
-				_, err = c.UpdateJobStatus(ctx, job.ID, facade.UpdateJobStatusParams{Status: s})
+				_, err = c.UpdateJobStatus(ctx, job.ID, facade.UpdateJobStatusParams{Status: s, AgentID: "agent-1"})
 				assert.NoError(t, err)
 			}
 			if i%2 == 0 {

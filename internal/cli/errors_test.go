@@ -214,7 +214,7 @@ func TestWaitFollowsStatus(t *testing.T) {
 				defer close(done)
 				for _, st := range []facade.JobStatusName{facade.JobStatusClaimed, facade.JobStatusRunning, facade.JobStatusFailed} {
 					time.Sleep(60 * time.Millisecond)
-					_, err := e.c.UpdateJobStatus(context.Background(), j.ID, facade.UpdateJobStatusParams{Status: st, Message: "step \x1b[31m" + string(st)})
+					_, err := e.c.UpdateJobStatus(context.Background(), j.ID, facade.UpdateJobStatusParams{Status: st, AgentID: "agent-1", Message: "step \x1b[31m" + string(st)})
 					assert.NoError(t, err)
 				}
 			}()
