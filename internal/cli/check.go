@@ -25,6 +25,11 @@ const (
 	// kindSDK is a successful answer the SDK could not read, usually
 	// because of a difference the other findings of the step show.
 	kindSDK = "sdk"
+	// kindRules is a status update that the SDK assumes the platform
+	// refuses with 409 (a forbidden transition) and that it accepted or
+	// refused otherwise: the platform's status rules differ from the SDK's,
+	// and claims may not be exclusive.
+	kindRules = "status-rules"
 )
 
 // maxCheckBody caps how much of one answer check keeps.
@@ -51,7 +56,12 @@ By default it only reads: list with size=1 and with size=0, get of the newest
 job (or of --job), and list-model for that job's model. With --write --model
 it also adds one small job, whose display name says it is a check, archives
 and restores it, assigns and unassigns the agent given with --agent, sets its
-status to Canceled, and archives it again, so that it stays archived.
+status to Canceled, tries one forbidden transition (Canceled back to Pending),
+and archives it again, so that it stays archived. The SDK assumes that the
+platform refuses a forbidden transition with 409 Conflict (its claims rely on
+it); if the platform accepts it, or refuses it with another status, the step
+reports a finding of kind status-rules, and the check sets the job to
+Canceled again.
 
 The table shows each call's operation, HTTP status, latency and findings; -o
 json gives the same as one document, to attach to a bug report. The exit code
@@ -257,7 +267,40 @@ func (ck *checker) runWrite() {
 		return ck.c.UpdateJobStatus(ctx, id, facade.UpdateJobStatusParams{
 			Status: facade.JobStatusCanceled, AgentID: ck.f.agent, Message: reason})
 	})
+	ck.forbiddenTransition(id, call)
 	call("archive again", func(id string) (*facade.Job, error) { return ck.c.ArchiveJob(ctx, id, reason) })
+}
+
+// forbiddenTransition tries to move the check's job, just Canceled, back to
+// Pending, which the SDK assumes the platform refuses with 409; if the
+// platform accepts it, it cancels the job again.
+func (ck *checker) forbiddenTransition(id string, call func(name string, fn func(id string) (*facade.Job, error))) {
+	const name = "status Pending after Canceled"
+	switch canceled := ck.steps[len(ck.steps)-1]; {
+	case id == "":
+		ck.skip(name, "the add step gave no job")
+		return
+	case canceled.Status < 200 || canceled.Status > 299:
+		ck.skip(name, "the status Canceled step failed")
+		return
+	}
+	ctx := ck.a.ctx
+	forbidden := ck.expect(name, http.StatusConflict,
+		"the platform accepted Canceled → Pending, a forbidden transition: the SDK assumes that it refuses it with 409, "+
+			"as it must refuse a second claim for claims to be exclusive",
+		func() error {
+			_, err := ck.c.UpdateJobStatus(ctx, id, facade.UpdateJobStatusParams{
+				Status: facade.JobStatusPending, AgentID: ck.f.agent,
+				Message: "istari-jobs check: a forbidden transition, which the platform should refuse"})
+			return err
+		})
+	if forbidden.Status >= 200 && forbidden.Status <= 299 {
+		// The job is Pending again: cancel it, so that no agent runs it.
+		call("status Canceled again", func(id string) (*facade.Job, error) {
+			return ck.c.UpdateJobStatus(ctx, id, facade.UpdateJobStatusParams{
+				Status: facade.JobStatusCanceled, AgentID: ck.f.agent, Message: "istari-jobs check"})
+		})
+	}
 }
 
 // skip records a step that did not run.
@@ -269,6 +312,14 @@ func (ck *checker) skip(name, why string) *checkStep {
 
 // step runs call and validates the answer it got.
 func (ck *checker) step(name string, call func() error) *checkStep {
+	return ck.expect(name, 0, "", call)
+}
+
+// expect runs call, which the SDK expects the platform to refuse with the
+// status want (0: to accept), and validates the answer it got. An answer
+// other than want is a kindRules finding; accepted says what an accepted
+// call means.
+func (ck *checker) expect(name string, want int, accepted string, call func() error) *checkStep {
 	s := &checkStep{Step: name, Findings: []spec.Finding{}}
 	ck.steps = append(ck.steps, s)
 	if ck.a.ctx.Err() != nil {
@@ -300,6 +351,12 @@ func (ck *checker) step(name string, call func() error) *checkStep {
 		s.Findings = append(s.Findings, res.Findings...)
 	}
 	switch {
+	case want != 0 && x.status == want:
+	case want != 0 && x.status < 300:
+		s.Findings = append(s.Findings, spec.Finding{Kind: kindRules, Message: accepted})
+	case want != 0:
+		s.Findings = append(s.Findings, spec.Finding{Kind: kindRules, Message: fmt.Sprintf(
+			"the platform refused the call with %d, not %d as the SDK assumes: %s", x.status, want, errText(err))})
 	case x.status >= 300:
 		s.Findings = append(s.Findings, spec.Finding{Kind: kindCall,
 			Message: fmt.Sprintf("the call failed: %s", errText(err))})
@@ -326,7 +383,7 @@ func errText(err error) string {
 // says how many differences from the spec and how many failed calls there
 // were, or that the platform never answered.
 func (ck *checker) verdict() error {
-	var diffs, unread, failed, answered int
+	var diffs, unread, failed, rules, answered int
 	var firstFailure string
 	for _, s := range ck.steps {
 		if s.Status != 0 {
@@ -336,6 +393,8 @@ func (ck *checker) verdict() error {
 			switch f.Kind {
 			case kindSDK:
 				unread++
+			case kindRules:
+				rules++
 			case kindCall:
 				failed++
 				if firstFailure == "" {
@@ -347,7 +406,7 @@ func (ck *checker) verdict() error {
 		}
 	}
 	switch {
-	case diffs+unread+failed == 0:
+	case diffs+unread+failed+rules == 0:
 		return nil
 	case answered == 0 && failed > 0:
 		return &exitError{code: ExitAPI, err: fmt.Errorf("the platform did not answer: %s", firstFailure)}
@@ -361,6 +420,9 @@ func (ck *checker) verdict() error {
 	}
 	if failed > 0 {
 		parts = append(parts, plural(failed, "failed call"))
+	}
+	if rules > 0 {
+		parts = append(parts, plural(rules, "status rule")+" other than the SDK assumes")
 	}
 	return &exitError{code: ExitAPI, err: fmt.Errorf("check found %s", strings.Join(parts, ", "))}
 }

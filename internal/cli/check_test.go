@@ -40,11 +40,15 @@ func TestCheckClean(t *testing.T) {
 	for _, s := range rep.Steps {
 		assert.Empty(t, s.Skipped, s.Step)
 		assert.Empty(t, s.Findings, s.Step)
-		assert.Less(t, s.Status, 300, s.Step)
+		if s.Step == "status Pending after Canceled" {
+			assert.Equal(t, 409, s.Status, "the forbidden transition is refused")
+		} else {
+			assert.Less(t, s.Status, 300, s.Step)
+		}
 		ops = append(ops, s.Operation)
 	}
 	assert.Equal(t, []string{"listJobs", "listJobs", "getJob", "listModelJobs", "addJob", "archiveJob", "restoreJob",
-		"updateJobAssignedAgent", "removeJobAssignedAgent", "updateJobStatus", "archiveJob"}, ops)
+		"updateJobAssignedAgent", "removeJobAssignedAgent", "updateJobStatus", "updateJobStatus", "archiveJob"}, ops)
 
 	// The check's job is left archived and Canceled.
 	jobs := e.srv.Jobs()
@@ -58,6 +62,46 @@ func TestCheckClean(t *testing.T) {
 	for _, w := range []string{"STEP", "OPERATION", "HTTP", "LATENCY", "FINDINGS", "getJob", "listModelJobs"} {
 		assert.Contains(t, r.stdout, w)
 	}
+}
+
+// TestCheckStatusRules checks that check --write reports a platform that
+// accepts a forbidden transition (Canceled → Pending) as a finding, exits
+// 1, and leaves the job Canceled again; TestCheckClean shows the refusal
+// passing.
+func TestCheckStatusRules(t *testing.T) {
+	e := newEnv(t, istaritest.WithAnyStatusTransition())
+	r, rep := checkReportOf(t, e, "--write", "--model", "model-2")
+	assert.Equal(t, ExitAPI, r.code, "stdout: %s\nstderr: %s", r.stdout, r.stderr)
+	assert.Contains(t, r.stderr, "check found 1 status rule other than the SDK assumes\n")
+	assert.Equal(t, 1, rep.Findings)
+	var steps []string
+	for _, s := range rep.Steps {
+		steps = append(steps, s.Step)
+		if s.Step != "status Pending after Canceled" {
+			assert.Empty(t, s.Findings, s.Step)
+			continue
+		}
+		assert.Equal(t, 200, s.Status)
+		require.Len(t, s.Findings, 1)
+		assert.Equal(t, kindRules, s.Findings[0].Kind)
+		assert.Contains(t, s.Findings[0].Message, "accepted Canceled → Pending")
+	}
+	assert.Equal(t, []string{"list size=1", "list size=0", "get", "list-model size=1", "add", "archive", "restore",
+		"assign", "unassign", "status Canceled", "status Pending after Canceled", "status Canceled again", "archive again"}, steps)
+
+	// The job is Canceled again, and archived.
+	jobs := e.srv.Jobs()
+	require.Len(t, jobs, 1)
+	var names []facade.JobStatusName
+	for _, st := range jobs[0].StatusHistory {
+		names = append(names, st.Name)
+	}
+	assert.Equal(t, []facade.JobStatusName{facade.JobStatusPending, facade.JobStatusCanceled, facade.JobStatusPending, facade.JobStatusCanceled}, names)
+	assert.True(t, jobs[0].Archived())
+
+	r = e.run("check", "--write", "--model", "model-2")
+	assert.Equal(t, ExitAPI, r.code)
+	assert.Contains(t, r.stdout, "status Pending after Canceled: status-rules: the platform accepted Canceled → Pending")
 }
 
 // TestCheckDrift checks that each way a platform drifts from the spec is
