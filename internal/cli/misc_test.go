@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -202,17 +203,28 @@ func TestDemoAgainstPlatform(t *testing.T) {
 	assert.Len(t, e.srv.Jobs(), 2, "the demo adds one job to a real platform")
 }
 
-// TestServe runs serve, uses the platform it starts, and stops it.
+// TestServe runs serve, uses the platform it starts, and stops it; with
+// --any-status-transition, the platform accepts Completed → Pending, which
+// it refuses by default.
 func TestServe(t *testing.T) {
+	for _, anyStatus := range []bool{false, true} {
+		t.Run(fmt.Sprintf("any-status-transition=%v", anyStatus), func(t *testing.T) { testServe(t, anyStatus) })
+	}
+}
+
+func testServe(t *testing.T, anyStatus bool) {
 	e := newEnv(t)
 	tokenOut := filepath.Join(t.TempDir(), "token")
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	var stdout, stderr syncBuffer
 	done := make(chan int, 1)
+	args := []string{"serve", "--addr", "127.0.0.1:0", "--write-token-file", tokenOut}
+	if anyStatus {
+		args = append(args, "--any-status-transition")
+	}
 	go func() {
-		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--write-token-file", tokenOut},
-			streams{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }})
+		done <- run(ctx, args, streams{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }})
 	}()
 	urlRE := regexp.MustCompile(`export ISTARI_REGISTRY_URL=(\S+)`)
 	var base string
@@ -234,11 +246,21 @@ func TestServe(t *testing.T) {
 	assert.Equal(t, "istaritest-token\n", string(tok))
 
 	e.vars = map[string]string{}
-	r := e.run("--url", base, "--token-file", tokenOut, "add", "--model", "m", "--function", "f")
+	r := e.run("--url", base, "--token-file", tokenOut, "add", "--model", "m", "--function", "f", "-o", "json")
 	require.Equal(t, 0, r.code, r.stderr)
+	id := jobID(t, r.stdout)
 	r = e.run("--url", base, "--token-file", tokenOut, "list")
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Contains(t, r.stdout, "1 job in all")
+	r = e.run("--url", base, "--token-file", tokenOut, "status", id, "--status", "Completed")
+	require.Equal(t, 0, r.code, r.stderr)
+	r = e.run("--url", base, "--token-file", tokenOut, "status", id, "--status", "Pending")
+	if anyStatus {
+		assert.Equal(t, 0, r.code, r.stderr)
+	} else {
+		assert.NotEqual(t, 0, r.code)
+		assert.Contains(t, r.stderr, "409")
+	}
 
 	cancel()
 	select {
