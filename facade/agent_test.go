@@ -606,13 +606,13 @@ func TestRunAgentReleases(t *testing.T) {
 	t.Cleanup(func() { leakcheck.VerifyNone(t) })
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	// The platform applies the claim, and ctx ends before its answer.
+	// The platform applies the claim, and ctx ends as its answer is sent.
 	p, c := agentPlatform(t, func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			next.ServeHTTP(w, r)
 			if isClaim(r) {
 				cancel()
 			}
-			next.ServeHTTP(w, r)
 		})
 	})
 	job := addJobs(t, c, 1, nil)[0]

@@ -134,6 +134,10 @@ func TestPolicyDefaults(t *testing.T) {
 // TestOperationTableMatchesSpec: the retry table has one row per operation
 // of api/openapi.yaml, with its method and path, and a Raw request to each
 // path maps to its row.
+// facadeNames are the facade's names of the operations whose method is not
+// named after their operationId.
+var facadeNames = map[string]string{"getJobFile": "OpenJobFile"}
+
 func TestOperationTableMatchesSpec(t *testing.T) {
 	doc, err := spec.Load()
 	require.NoError(t, err)
@@ -142,6 +146,9 @@ func TestOperationTableMatchesSpec(t *testing.T) {
 	for path, item := range doc.Paths.Map() {
 		for method, op := range item.Operations() {
 			name := strings.ToUpper(op.OperationID[:1]) + op.OperationID[1:]
+			if n, ok := facadeNames[op.OperationID]; ok {
+				name = n
+			}
 			row, ok := operationNamed(name)
 			require.True(t, ok, "no row for %s", op.OperationID)
 			assert.Equal(t, method, row.method, name)
@@ -152,7 +159,13 @@ func TestOperationTableMatchesSpec(t *testing.T) {
 			seen[name] = true
 		}
 	}
-	assert.Len(t, seen, len(operations))
+	// ClaimJob is the one row on another operation's route.
+	assert.Len(t, seen, len(operations)-1)
+	claim, ok := operationNamed("ClaimJob")
+	require.True(t, ok)
+	update, _ := operationNamed("UpdateJobStatus")
+	assert.Equal(t, update.path, claim.path)
+	assert.Equal(t, update.class, claim.class)
 	for _, p := range []string{"/tenant/api/v2/jobs/", "/tenant/api/v2/jobs/a/b", "/tenant/api/v2/models//jobs", "/other/api/v2/jobs", "/tenant/api/v2/jobs/a/status/x"} {
 		_, ok := operationOf(http.MethodGet, p, "/tenant/api/v2")
 		_, ok2 := operationOf(http.MethodPatch, p, "/tenant/api/v2")
