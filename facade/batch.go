@@ -58,6 +58,16 @@ func (c *Client) AddJobs(ctx context.Context, params []AddJobParams, o BatchOpti
 	if len(params) == 0 {
 		return res
 	}
+	ctx, end := c.tr.obs.group(ctx, "AddJobs")
+	defer func() {
+		for _, r := range res {
+			if r.Err != nil {
+				end(r.Err)
+				return
+			}
+		}
+		end(nil)
+	}()
 	limit := o.Concurrency
 	if limit < 1 {
 		limit = DefaultBatchConcurrency
@@ -103,7 +113,9 @@ func (c *Client) AddJobs(ctx context.Context, params []AddJobParams, o BatchOpti
 				}
 				mu.Unlock()
 
+				c.tr.obs.inFlight(ctx, "AddJobs", 1)
 				job, err := c.AddJob(ctx, params[i], opts...)
+				c.tr.obs.inFlight(ctx, "AddJobs", -1)
 				ctl.release(err == nil)
 				mu.Lock()
 				report(i, JobResult{Job: job, Err: err})
@@ -234,16 +246,18 @@ const waitPageSize = 100
 // When ctx ends, or a request fails, WaitForJobs returns the jobs finished
 // so far (nil for the others) with an error that wraps the cause. The same
 // id given twice gets the same job twice.
-func (c *Client) WaitForJobs(ctx context.Context, ids []string, o WaitOptions, opts ...CallOption) ([]*Job, error) {
+func (c *Client) WaitForJobs(ctx context.Context, ids []string, o WaitOptions, opts ...CallOption) (_ []*Job, err error) {
 	for i, id := range ids {
 		if err := checkID("ids["+strconv.Itoa(i)+"]", id); err != nil {
 			return nil, err
 		}
 	}
-	o, err := waitDefaults(o)
+	o, err = waitDefaults(o)
 	if err != nil {
 		return nil, err
 	}
+	ctx, end := c.tr.obs.group(ctx, "WaitForJobs")
+	defer func() { end(err) }()
 	w := c.newMultiWait(o, opts, len(ids))
 	for _, id := range ids {
 		w.add(id, nil)

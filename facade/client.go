@@ -14,6 +14,7 @@ import (
 
 	"github.com/istari-go/sdk/api"
 	"github.com/istari-go/sdk/gen"
+	"github.com/istari-go/sdk/internal/urlmask"
 )
 
 // Version is the SDK's version, sent in the default User-Agent.
@@ -103,7 +104,9 @@ func newClient(baseURL string, cfg config) (*Client, error) {
 		// A hold lasts at most MaxRetryAfter: a longer Retry-After ends
 		// the call that got it instead of being waited out.
 		gate: newGate(cfg.retry.withDefaults().MaxRetryAfter),
+		obs:  cfg.observers,
 	}
+	tr.send = chain(append(cfg.middleware[:len(cfg.middleware):len(cfg.middleware)], cfg.observers.middleware()...), hc.Do)
 	api, err := gen.NewClient(base, gen.WithHTTPClient(tr))
 	if err != nil {
 		return nil, fmt.Errorf("facade: %w", err)
@@ -168,29 +171,9 @@ func schemelessValue(s string) string {
 
 // maskURL prints u with its user info and every query value masked
 // ("https://***@host/?sig=***"), and its fragment too, so that an error
-// never repeats a secret carried in a URL.
-func maskURL(u *url.URL) string {
-	m := *u
-	if m.User != nil {
-		m.User = url.User("***")
-	}
-	if m.RawQuery != "" {
-		var b strings.Builder
-		for i, kv := range strings.Split(m.RawQuery, "&") {
-			if i > 0 {
-				b.WriteByte('&')
-			}
-			k, _, _ := strings.Cut(kv, "=")
-			b.WriteString(k)
-			b.WriteString("=***")
-		}
-		m.RawQuery = b.String()
-	}
-	if m.Fragment != "" {
-		m.Fragment, m.RawFragment = "***", ""
-	}
-	return strings.Replace(m.String(), "%2A%2A%2A@", "***@", 1)
-}
+// never repeats a secret carried in a URL. Telemetry masks URLs the same
+// way (internal/urlmask).
+func maskURL(u *url.URL) string { return urlmask.Mask(u) }
 
 // checkToken refuses a token net/http would refuse to send, or that was
 // pasted with white space around it. The error never repeats the token.

@@ -58,7 +58,7 @@ func (c *Client) AllJobs(ctx context.Context, p ListJobsParams, opts ...CallOpti
 	if p.Size == 0 && !p.CountOnly {
 		p.Size = iteratorPageSize
 	}
-	return c.all(ctx, "ListJobs", p.Page, p.Size, func(ctx context.Context, page int) (*JobPage, error) {
+	return c.all(ctx, "AllJobs", "ListJobs", p.Page, p.Size, func(ctx context.Context, page int) (*JobPage, error) {
 		q := p
 		q.Page = page
 		return c.ListJobs(ctx, q, opts...)
@@ -71,7 +71,7 @@ func (c *Client) AllModelJobs(ctx context.Context, modelID string, p ListModelJo
 	if p.Size == 0 && !p.CountOnly {
 		p.Size = iteratorPageSize
 	}
-	return c.all(ctx, "ListModelJobs", p.Page, p.Size, func(ctx context.Context, page int) (*JobPage, error) {
+	return c.all(ctx, "AllModelJobs", "ListModelJobs", p.Page, p.Size, func(ctx context.Context, page int) (*JobPage, error) {
 		q := p
 		q.Page = page
 		return c.ListModelJobs(ctx, modelID, q, opts...)
@@ -80,8 +80,9 @@ func (c *Client) AllModelJobs(ctx context.Context, modelID string, p ListModelJo
 
 // all is the iterator over the pages fetch returns, from page first on.
 // The methods fetch checks their input, so a bad one ends the iteration on
-// its first page with a ValidationError.
-func (c *Client) all(ctx context.Context, op string, first, size int, fetch pageFetcher) iter.Seq2[*Job, error] {
+// its first page with a ValidationError. name is the iterator's name, op
+// the operation of its pages.
+func (c *Client) all(ctx context.Context, name Operation, op string, first, size int, fetch pageFetcher) iter.Seq2[*Job, error] {
 	if first == 0 { // not set; a negative page fails the first fetch
 		first = 1
 	}
@@ -95,7 +96,21 @@ func (c *Client) all(ctx context.Context, op string, first, size int, fetch page
 		}
 		return p, nil
 	}
-	return func(yield func(*Job, error) bool) { c.iterate(ctx, first, checked, yield) }
+	return func(yield func(*Job, error) bool) {
+		if c.tr.obs == nil {
+			c.iterate(ctx, first, checked, yield)
+			return
+		}
+		ctx, end := c.tr.obs.group(ctx, name)
+		var failed error
+		defer func() { end(failed) }()
+		c.iterate(ctx, first, checked, func(j *Job, err error) bool {
+			if err != nil {
+				failed = err
+			}
+			return yield(j, err)
+		})
+	}
 }
 
 // checkPage refuses a page that would mislead a walk: one other than the

@@ -30,6 +30,8 @@ type config struct {
 	lenientEnums bool
 	// maxResponseBytes limits a 2xx answer's body; 0 means the default.
 	maxResponseBytes int64
+	middleware       []Middleware
+	observers        observers
 }
 
 // defaultConfig is the configuration before any option.
@@ -40,7 +42,9 @@ func defaultConfig() config {
 // RequestEditor changes an outgoing request before it is sent, for example
 // to add a header or to sign it. It runs once per attempt, after the SDK's
 // own headers are set, on a fresh copy of the request as the SDK built it,
-// so that edits never pile up across retries.
+// so that edits never pile up across retries. ctx is the attempt's
+// context, as req.Context() is: [OperationFromContext] and
+// [AttemptFromContext] tell which call and attempt it is.
 type RequestEditor func(ctx context.Context, req *http.Request) error
 
 // WithToken sets the bearer token sent as "Authorization: Bearer <token>".

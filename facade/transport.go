@@ -52,11 +52,21 @@ type transport struct {
 	// gate holds every request of the client while the platform's
 	// Retry-After is in force (gate.go).
 	gate *gate
+	// send sends one attempt: hc.Do, wrapped in the middleware and the
+	// observers' middleware (middleware.go).
+	send MiddlewareNext
+	// obs observe every call (observer.go); nil when none does.
+	obs observers
 }
 
 // call is what the transport knows of the call a request belongs to.
 type call struct {
-	op       string
+	op string
+	// operation is the operation for OperationFromContext: op, or for a
+	// Raw request the one it matches ("" when none).
+	operation Operation
+	// route is the operation's path pattern, "" when none matches.
+	route    string
 	class    opClass
 	upload   bool
 	download bool
@@ -72,12 +82,16 @@ func (t *transport) callOf(req *http.Request) call {
 		if ci.timeoutSet {
 			c.timeout = ci.timeout
 		}
+		c.operation = Operation(ci.op)
 		row, ok = operationNamed(ci.op)
 	} else {
 		row, ok = operationOf(req.Method, req.URL.Path, t.basePath)
+		if ok {
+			c.operation = Operation(row.name)
+		}
 	}
 	if ok {
-		c.class, c.upload, c.download = row.class, row.upload, row.download
+		c.class, c.upload, c.download, c.route = row.class, row.upload, row.download, row.path
 	} else {
 		c.class = classOfMethod(req.Method)
 	}
@@ -89,16 +103,32 @@ func (t *transport) callOf(req *http.Request) call {
 // until it is closed.
 func (t *transport) Do(req *http.Request) (*http.Response, error) {
 	c := t.callOf(req)
+	var end func(CallResult)
+	if t.obs != nil {
+		ctx, ci := t.observed(req.Context(), c, req.Method, req.URL.Path)
+		ctx, end = t.obs.call(ctx, ci)
+		req = req.WithContext(ctx)
+	}
 	start := time.Now()
 	resp, attempts, err := t.do(req, c)
-	if c.info != nil {
-		*c.info = ResponseInfo{Attempts: attempts, Elapsed: time.Since(start)}
+	if c.info != nil || end != nil {
+		last := resp
 		var ie *interruptedError
-		switch {
-		case resp != nil:
-			c.info.fill(resp.StatusCode, resp.Header)
-		case errors.As(err, &ie):
-			c.info.fill(ie.resp.StatusCode, ie.resp.Header)
+		if last == nil && errors.As(err, &ie) {
+			last = ie.resp
+		}
+		if c.info != nil {
+			*c.info = ResponseInfo{Attempts: attempts, Elapsed: time.Since(start)}
+			if last != nil {
+				c.info.fill(last.StatusCode, last.Header)
+			}
+		}
+		if end != nil {
+			r := CallResult{Attempts: attempts, Err: err}
+			if last != nil {
+				r.StatusCode = last.StatusCode
+			}
+			end(r)
 		}
 	}
 	return resp, err
@@ -115,11 +145,15 @@ func (t *transport) do(req *http.Request, c call) (*http.Response, int, error) {
 	// covered is when the last wait between two attempts ended, by the
 	// transport's clock: the gate need not hold this call past it.
 	var covered time.Time
+	gateSleep := t.sleep
+	if t.obs != nil {
+		gateSleep = t.gateSleep
+	}
 	for attempt := 1; ; attempt++ {
 		last := attempt >= attempts
 		// The client-wide gate: while the platform's Retry-After is in
 		// force, every request of the client waits here.
-		if err := t.gate.wait(ctx, t.sleep, covered); err != nil {
+		if err := t.gate.wait(ctx, gateSleep, covered); err != nil {
 			if attempt == 1 && hasBody {
 				closeReqBody(req) // attempt 1 would have sent, and so closed, it
 			}
@@ -173,6 +207,7 @@ func (t *transport) do(req *http.Request, c call) (*http.Response, int, error) {
 		a.release()
 		closeResp(a.resp)
 		t.logRetry(ctx, "istari retry", c, req, attempt+1, d.reason, wait)
+		t.obs.retry(ctx, attempt+1, d.reason, wait)
 		covered = time.Now().Add(wait)
 		if err := t.sleep(ctx, wait); err != nil {
 			if kept != nil {
@@ -218,15 +253,18 @@ type attemptResult struct {
 // attempt sends one attempt of req, built afresh from req as the caller
 // built it. err is an error that ends the call before anything is sent.
 func (t *transport) attempt(ctx context.Context, req *http.Request, c call, n int, hasBody, last bool) (*attemptResult, error) {
-	actx, release := ctx, func() {}
+	// The attempt's context says which operation and attempt it is, for
+	// the editors, the middleware and the RoundTripper.
+	var actx context.Context = &attemptContext{Context: ctx, info: attemptInfo{op: c.operation, n: n}}
+	release := func() {}
 	var stall *stallTimer
 	switch {
 	case c.timeout > 0 && (c.upload || c.download):
-		cctx, cancel := context.WithCancelCause(ctx)
+		cctx, cancel := context.WithCancelCause(actx)
 		stall = newStallTimer(c.timeout, cancel)
 		actx, release = cctx, func() { stall.stop(); cancel(nil) }
 	case c.timeout > 0:
-		cctx, cancel := context.WithTimeout(ctx, c.timeout)
+		cctx, cancel := context.WithTimeout(actx, c.timeout)
 		actx, release = cctx, cancel
 	}
 	// wrote tells whether any of the request reached the connection;
@@ -260,7 +298,7 @@ func (t *transport) attempt(ctx context.Context, req *http.Request, c call, n in
 	}
 	r.Header.Set("User-Agent", t.userAgent)
 	for _, edit := range t.editors {
-		if err := edit(ctx, r); err != nil {
+		if err := edit(actx, r); err != nil {
 			closeReqBody(r)
 			release()
 			return nil, fmt.Errorf("request editor: %w", err)
@@ -271,7 +309,16 @@ func (t *transport) attempt(ctx context.Context, req *http.Request, c call, n in
 	}
 
 	start := time.Now()
-	resp, err := t.hc.Do(r)
+	resp, err := t.send(r)
+	switch {
+	case err != nil && resp != nil: // a middleware's, or a refused redirect's (closed)
+		closeResp(resp)
+		resp = nil
+	case err == nil && resp == nil:
+		err = errNoAnswer
+	case err == nil && resp.Body == nil:
+		resp.Body = http.NoBody
+	}
 	if err == nil {
 		resp, err = t.limit(resp, stall, c.download)
 	}

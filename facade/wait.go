@@ -61,14 +61,16 @@ func (o WaitOptions) untilPendingTimeout(wait time.Duration, start time.Time) ti
 // Canceled) and returns it. Reaching Failed or Canceled is not an error:
 // check the returned job's Status. The wait is bounded only by ctx; when ctx
 // ends, the error wraps ctx.Err() and names the last status seen.
-func (c *Client) WaitForJob(ctx context.Context, jobID string, o WaitOptions, opts ...CallOption) (*Job, error) {
+func (c *Client) WaitForJob(ctx context.Context, jobID string, o WaitOptions, opts ...CallOption) (_ *Job, err error) {
 	if err := checkID("jobID", jobID); err != nil {
 		return nil, err
 	}
-	o, err := waitDefaults(o)
+	o, err = waitDefaults(o)
 	if err != nil {
 		return nil, err
 	}
+	ctx, end := c.tr.obs.group(ctx, "WaitForJob")
+	defer func() { end(err) }()
 
 	var (
 		last   JobStatusName
