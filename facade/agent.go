@@ -382,6 +382,18 @@ func (a *agent) runJob(ctx, jctx context.Context, aj *agentJob) {
 		}
 	}()
 	id := aj.job.ID
+	// One group per job, not one for the agent's whole run, which may
+	// last for days; jctx comes from the caller's ctx, whose trace is the
+	// group's parent.
+	jctx, end := a.c.tr.obs.group(jctx, "RunAgent")
+	a.c.tr.obs.inFlight(jctx, "RunAgent", 1)
+	var herr error
+	defer func() {
+		a.c.tr.obs.inFlight(jctx, "RunAgent", -1)
+		if end != nil {
+			end(herr)
+		}
+	}()
 	if ctx.Err() != nil {
 		// Stopping before the handler started: give the job back.
 		aj.ended.Store(true)
@@ -396,7 +408,7 @@ func (a *agent) runJob(ctx, jctx context.Context, aj *agentJob) {
 	}
 	a.log.DebugContext(jctx, "istari agent started", "job", id)
 	run := &JobRun{Job: aj.job, c: a.c, agentID: a.o.AgentID}
-	herr := a.call(jctx, run)
+	herr = a.call(jctx, run)
 	if !aj.ended.CompareAndSwap(false, true) {
 		return // canceled on the platform, or stopped: decided elsewhere
 	}

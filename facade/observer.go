@@ -36,16 +36,16 @@ type Observer struct {
 	// in force), with how long it waits.
 	Hold func(ctx context.Context, wait time.Duration)
 	// Group is called when a method that makes many calls starts:
-	// AddJobs, WaitForJobs, WaitForJob, and the iterators AllJobs and
-	// AllModelJobs (when the loop starts); op is the method's name, such
-	// as "AddJobs". It returns the context the method's calls run in and
+	// AddJobs, WaitForJobs, WaitForJob, the iterators AllJobs and
+	// AllModelJobs (when the loop starts), and RunAgent (once per job it
+	// runs); op is the method's name, such as "AddJobs". It returns the context the method's calls run in and
 	// a function the client calls once when the method ends, with its
 	// error: for AddJobs the first job's error, nil when every job was
 	// added. That function may be nil.
 	Group func(ctx context.Context, op Operation) (context.Context, func(error))
 	// InFlight is called with +1 when a batch (AddJobs) starts a job's
-	// call and with -1 when that call ends, so that the running sum is the
-	// batch's current concurrency.
+	// call, or RunAgent a job's handler, and with -1 when it ends, so that
+	// the running sum is the current concurrency.
 	InFlight func(ctx context.Context, op Operation, delta int)
 }
 
