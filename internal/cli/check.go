@@ -252,6 +252,11 @@ func (ck *checker) runWrite() {
 		})
 	}
 	const reason = "istari-jobs check"
+	if id == "" {
+		ck.skip("file", "the add step gave no job")
+	} else {
+		ck.step("file", func() error { return ck.readBack(id, now) })
+	}
 	call("archive", func(id string) (*facade.Job, error) { return ck.c.ArchiveJob(ctx, id, reason) })
 	call("restore", func(id string) (*facade.Job, error) { return ck.c.RestoreJob(ctx, id, reason) })
 	if ck.f.agent == "" {
@@ -269,6 +274,24 @@ func (ck *checker) runWrite() {
 	})
 	ck.forbiddenTransition(id, call)
 	call("archive again", func(id string) (*facade.Job, error) { return ck.c.ArchiveJob(ctx, id, reason) })
+}
+
+// readBack reads the check's job's file, as an agent would with
+// OpenJobFile, and compares it with the parameters the add step sent.
+func (ck *checker) readBack(id, now string) error {
+	rc, err := ck.c.OpenJobFile(ck.a.ctx, id)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	var got map[string]any
+	if err := json.NewDecoder(io.LimitReader(rc, 1<<20)).Decode(&got); err != nil {
+		return fmt.Errorf("the job's file is not the JSON the add step sent: %w", err)
+	}
+	if got["istari_jobs_check"] != now {
+		return fmt.Errorf("the job's file is not the one the add step sent: it holds %d keys", len(got))
+	}
+	return nil
 }
 
 // forbiddenTransition tries to move the check's job, just Canceled, back to

@@ -47,7 +47,7 @@ func TestCheckClean(t *testing.T) {
 		}
 		ops = append(ops, s.Operation)
 	}
-	assert.Equal(t, []string{"listJobs", "listJobs", "getJob", "listModelJobs", "addJob", "archiveJob", "restoreJob",
+	assert.Equal(t, []string{"listJobs", "listJobs", "getJob", "listModelJobs", "addJob", "getJobFile", "archiveJob", "restoreJob",
 		"updateJobAssignedAgent", "removeJobAssignedAgent", "updateJobStatus", "updateJobStatus", "archiveJob"}, ops)
 
 	// The check's job is left archived and Canceled.
@@ -86,7 +86,7 @@ func TestCheckStatusRules(t *testing.T) {
 		assert.Equal(t, kindRules, s.Findings[0].Kind)
 		assert.Contains(t, s.Findings[0].Message, "accepted Canceled → Pending")
 	}
-	assert.Equal(t, []string{"list size=1", "list size=0", "get", "list-model size=1", "add", "archive", "restore",
+	assert.Equal(t, []string{"list size=1", "list size=0", "get", "list-model size=1", "add", "file", "archive", "restore",
 		"assign", "unassign", "status Canceled", "status Pending after Canceled", "status Canceled again", "archive again"}, steps)
 
 	// The job is Canceled again, and archived.
