@@ -115,3 +115,25 @@ func TestAgentCommandUsage(t *testing.T) {
 	}
 	assert.Zero(t, e.srv.Requests().Total, "nothing sent")
 }
+
+func TestListAgentFilters(t *testing.T) {
+	e := newEnv(t)
+	a, b := e.addJob("model-1"), e.addJob("model-1")
+	_, err := e.c.UpdateJobAssignedAgent(t.Context(), a.ID, facade.AssignedAgent{AgentID: "agent-7"})
+	require.NoError(t, err)
+	_, err = e.c.UpdateJobAssignedAgent(t.Context(), b.ID, facade.AssignedAgent{AgentPoolID: "pool-1"})
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"list", "-q", "--assigned-agent", "agent-7"}, a.ID + "\n"},
+		{[]string{"list", "-q", "--pool", "pool-1"}, b.ID + "\n"},
+		{[]string{"list-model", "--model", "model-1", "-q", "--pool", "pool-1"}, b.ID + "\n"},
+		{[]string{"list", "-q", "--name", "nothing like it"}, ""},
+	} {
+		r := e.run(tc.args...)
+		require.Equal(t, ExitOK, r.code, "%v: %+v", tc.args, r)
+		assert.Equal(t, tc.want, r.stdout, "%v", tc.args)
+	}
+}

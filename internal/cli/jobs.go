@@ -245,6 +245,7 @@ revision's metadata.`,
 // listFlags are the filters of list and list-model.
 type listFlags struct {
 	model, status, archive, sort string
+	agent, pool, name            string
 	page, size                   int
 	all, allUsers                bool
 }
@@ -257,7 +258,10 @@ func (l *listFlags) register(a *app, cmd *cobra.Command, forModel bool) {
 	} else {
 		fs.StringVar(&l.model, "model", "", "keep the jobs of this model")
 		fs.BoolVar(&l.allUsers, "all-users", false, "list the jobs of every user (needs admin privileges)")
+		fs.StringVar(&l.name, "name", "", "keep the jobs whose display name contains this `TEXT`")
 	}
+	fs.StringVar(&l.agent, "assigned-agent", "", "keep the jobs assigned to this agent `ID`")
+	fs.StringVar(&l.pool, "pool", "", "keep the jobs assigned to this agent pool `ID`")
 	fs.StringVar(&l.status, "status", "", "keep the jobs whose current `STATUS` is this, such as Running")
 	fs.StringVar(&l.archive, "archive-status", "", "keep active (the default), archived or all jobs")
 	fs.IntVar(&l.page, "page", 1, "the page to show, from 1")
@@ -295,6 +299,7 @@ func (l *listFlags) parsed(a *app, cmd *cobra.Command) (facade.ListJobsParams, e
 	return facade.ListJobsParams{
 		ModelID: l.model, StatusName: st, AllUsers: l.allUsers, Page: l.page, Size: l.size,
 		CountOnly: countOnly, ArchiveStatus: ar, Sort: l.sort,
+		AssignedAgentID: l.agent, AssignedAgentPoolID: l.pool, Name: l.name,
 	}, nil
 }
 
@@ -378,7 +383,8 @@ func (a *app) listModelCommand() *cobra.Command {
 			}
 			model := func(p facade.ListJobsParams) facade.ListModelJobsParams {
 				return facade.ListModelJobsParams{StatusName: p.StatusName, Page: p.Page, Size: p.Size,
-					CountOnly: p.CountOnly, ArchiveStatus: p.ArchiveStatus, Sort: p.Sort}
+					CountOnly: p.CountOnly, ArchiveStatus: p.ArchiveStatus, Sort: p.Sort,
+					AssignedAgentID: p.AssignedAgentID, AssignedAgentPoolID: p.AssignedAgentPoolID}
 			}
 			return a.runList(p, l.all, listFor{
 				page: func(p facade.ListJobsParams) (*facade.JobPage, error) {
