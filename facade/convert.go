@@ -104,14 +104,34 @@ func revisionFromWire(w *gen.FileRevision) FileRevision {
 		Size:               w.Size,
 		VersionName:        deref(w.VersionName),
 	}
+	if w.Products != nil {
+		r.Products = convertSlice(*w.Products, productFromWire)
+	}
 	if w.Sources != nil {
 		r.Sources = convertSlice(*w.Sources, sourceFromWire)
 	}
 	return r
 }
 
+func productFromWire(w *gen.Product) Product {
+	return Product{
+		FileID:                 deref(w.FileID),
+		RelationshipIdentifier: deref(w.RelationshipIdentifier),
+		ResourceID:             deref(w.ResourceID),
+		ResourceType:           deref(w.ResourceType),
+		RevisionID:             w.RevisionID,
+	}
+}
+
 func sourceFromWire(w *gen.Source) Source {
-	return Source{ID: deref(w.ID), RelationshipIdentifier: deref(w.RelationshipIdentifier), RevisionID: w.RevisionID}
+	return Source{
+		FileID:                 deref(w.FileID),
+		ID:                     deref(w.ID),
+		RelationshipIdentifier: deref(w.RelationshipIdentifier),
+		ResourceID:             deref(w.ResourceID),
+		ResourceType:           deref(w.ResourceType),
+		RevisionID:             w.RevisionID,
+	}
 }
 
 func commentFromWire(w *gen.Comment) Comment {

@@ -50,8 +50,9 @@ func fill(v reflect.Value, path string) {
 }
 
 // TestConvertLosesNothing proves that the conversion from the generated
-// model keeps every field: for a job with every optional field set, with
-// none set, and with empty lists, the JSON form of the facade value is the
+// model keeps every field: for a job with every optional field set (the
+// products and sources of each file revision included), with none set, and
+// with empty lists, the JSON form of the facade value is the
 // JSON form of the generated value, byte for byte.
 func TestConvertLosesNothing(t *testing.T) {
 	var full gen.Job
@@ -62,7 +63,7 @@ func TestConvertLosesNothing(t *testing.T) {
 	}
 	emptyLists := gen.Job{
 		ID: "job-2", ArchiveStatusHistory: []gen.ResourceArchiveStatus{}, Comments: []gen.Comment{},
-		File:          gen.File{ArchiveStatusHistory: []gen.ResourceArchiveStatus{}, Revisions: []gen.FileRevision{{Sources: &[]gen.Source{}}}},
+		File:          gen.File{ArchiveStatusHistory: []gen.ResourceArchiveStatus{}, Revisions: []gen.FileRevision{{Sources: &[]gen.Source{}, Products: &[]gen.Product{}}}},
 		Function:      gen.FunctionVersion{OperatingSystems: &[]gen.OperatingSystem{}, ToolVersions: &[]gen.ToolVersion{}},
 		StatusHistory: &[]gen.JobStatus{},
 	}
@@ -106,6 +107,9 @@ func TestConvertFields(t *testing.T) {
 	assert.Equal(t, OS((*w.Function.OperatingSystems)[1].Name), j.Function.OperatingSystems[1])
 	assert.Equal(t, (*w.Function.ToolVersions)[0].ToolVersion, j.Function.ToolVersions[0])
 	assert.Equal(t, *(*w.File.Revisions[1].Sources)[0].RelationshipIdentifier, j.File.Revisions[1].Sources[0].RelationshipIdentifier)
+	assert.Equal(t, *(*w.File.Revisions[0].Sources)[1].ResourceType, j.File.Revisions[0].Sources[1].ResourceType)
+	assert.Equal(t, *(*w.File.Revisions[1].Products)[0].RelationshipIdentifier, j.File.Revisions[1].Products[0].RelationshipIdentifier)
+	assert.Equal(t, (*w.File.Revisions[1].Products)[1].RevisionID, j.Products()[1].RevisionID, "the latest revision's")
 	assert.Equal(t, *w.Comments[0].Content, j.Comments[0].Content)
 	assert.Equal(t, *w.ArchiveStatusHistory[1].Reason, j.ArchiveStatusHistory[1].Reason)
 	last, ok := j.LastStatus()

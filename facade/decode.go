@@ -190,6 +190,7 @@ var (
 	}}
 	revisionShape = &shape{required: []string{"id", "created", "name", "size"}, nested: []nestedField{
 		{"sources", &shape{required: []string{"revision_id"}}},
+		{"products", &shape{required: []string{"revision_id"}}},
 	}}
 	fileShape = &shape{required: []string{"id", "created", "revisions", "archive_status_history"}, nested: []nestedField{
 		{"revisions", revisionShape},

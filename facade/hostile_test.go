@@ -362,6 +362,8 @@ func TestHostileWrongShape(t *testing.T) {
 		require.NoError(t, err)
 		return string(out)
 	}
+	withProducts := sampleJob("job-1", gen.JobStatusNameCompleted)
+	withProducts.File.Revisions[0].Products = &[]gen.Product{{RevisionID: "out-1"}, {RevisionID: "out-2"}}
 	page := gen.PageJob{Items: []gen.Job{job, job, job, job}, Total: 4, Page: 1, Size: 10, Pages: 1}
 	for i := range page.Items {
 		page.Items[i].ID = fmt.Sprintf("job-%d", i)
@@ -388,6 +390,7 @@ func TestHostileWrongShape(t *testing.T) {
 		{"get: status_history[0].name missing", without(job, "status_history", "0", "name"), false, "status_history[0].name"},
 		{"get: created_by_id null", strings.Replace(string(jobJSON), `"created_by_id":"user-1"`, `"created_by_id":null`, 1), false, "created_by_id"},
 		{"get: archive_status_history[0].created missing", without(job, "archive_status_history", "0", "created"), false, "archive_status_history[0].created"},
+		{"get: a product's revision_id missing", without(withProducts, "file", "revisions", "0", "products", "1", "revision_id"), false, "file.revisions[0].products[1].revision_id"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -68,6 +68,20 @@ func (j *Job) LastStatus() (st JobStatus, ok bool) {
 	return j.StatusHistory[len(j.StatusHistory)-1], true
 }
 
+// Products returns the job's outputs: the products of its file's latest
+// revision, as the platform sent them (the slice is the job's own), or nil
+// when it has none. An agent records them while it runs the job; once the
+// job is Completed or Failed, they do not change.
+func (j *Job) Products() []Product {
+	if j == nil || len(j.File.Revisions) == 0 {
+		return nil
+	}
+	if ps := j.File.Revisions[len(j.File.Revisions)-1].Products; len(ps) > 0 {
+		return ps
+	}
+	return nil
+}
+
 // Archived reports whether the job is archived: the last entry of its
 // archive history is Archived.
 func (j *Job) Archived() bool {
@@ -227,6 +241,10 @@ type FileRevision struct {
 	Mime string `json:"mime,omitempty"`
 	// Name is the uploaded file's name.
 	Name string `json:"name"`
+	// Products are the outputs recorded on the revision. On a job's file,
+	// the latest revision's products are the job's outputs (see
+	// [Job.Products]).
+	Products []Product `json:"products,omitzero"`
 	// Size is the file's size in bytes.
 	Size int64 `json:"size"`
 	// Sources are the revisions this one was made from.
@@ -237,12 +255,47 @@ type FileRevision struct {
 
 // Source is a source recorded on a file revision.
 type Source struct {
+	// FileID is the file the source revision belongs to, if sent.
+	FileID string `json:"file_id,omitempty"`
 	// ID is the source record's id, if sent.
 	ID string `json:"id,omitempty"`
 	// RelationshipIdentifier says how the source relates to the revision.
 	RelationshipIdentifier string `json:"relationship_identifier,omitempty"`
+	// ResourceID is the resource the source file belongs to, if sent.
+	ResourceID string `json:"resource_id,omitempty"`
+	// ResourceType is the kind of resource the source file belongs to, such
+	// as "Model" or "Artifact", if sent.
+	ResourceType string `json:"resource_type,omitempty"`
 	// RevisionID is the source revision.
 	RevisionID string `json:"revision_id"`
+}
+
+// Product is an output of a job: a file revision that the job's agent
+// produced, recorded on the job file's latest revision. Once the job is
+// Completed or Failed, its products do not change. [Product.AsSource] makes
+// it a source of the next job.
+type Product struct {
+	// FileID is the product's file, if sent.
+	FileID string `json:"file_id,omitempty"`
+	// RelationshipIdentifier says how the product relates to the job, such
+	// as the name the function gave it.
+	RelationshipIdentifier string `json:"relationship_identifier,omitempty"`
+	// ResourceID is the resource the product belongs to, if sent.
+	ResourceID string `json:"resource_id,omitempty"`
+	// ResourceType is the kind of resource the product belongs to, such as
+	// "Artifact", if sent.
+	ResourceType string `json:"resource_type,omitempty"`
+	// RevisionID is the product's file revision.
+	RevisionID string `json:"revision_id"`
+}
+
+// AsSource returns the product as a source of a new job's file revision,
+// related to it as relationship (which may be empty), so that one job's
+// output feeds the next:
+//
+//	Sources: []facade.NewSource{prod.AsSource("load_geometry_file")}
+func (p Product) AsSource(relationship string) NewSource {
+	return NewSource{RevisionID: p.RevisionID, RelationshipIdentifier: relationship}
 }
 
 // Comment is a comment on a job.

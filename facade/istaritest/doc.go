@@ -70,6 +70,7 @@
 // functions, after which a job for an unregistered function is refused with
 // 404. WithFault, FailNext and FailOperation fail requests with a chosen
 // status and Retry-After header, without changing anything; WithLatency and
-// SetLatency delay requests. Jobs, Job, Uploads and Requests tell what the
-// platform holds and received.
+// SetLatency delay requests. AddProducts gives a job outputs, as its agent
+// would. Jobs, Job, Uploads and Requests tell what the platform holds and
+// received.
 package istaritest

@@ -74,11 +74,23 @@ func cloneRevision(r gen.FileRevision) gen.FileRevision {
 	r.Mime = clonePtr(r.Mime)
 	r.VersionName = clonePtr(r.VersionName)
 	r.Sources = cloneSlicePtr(r.Sources, func(s gen.Source) gen.Source {
+		s.FileID = clonePtr(s.FileID)
 		s.ID = clonePtr(s.ID)
 		s.RelationshipIdentifier = clonePtr(s.RelationshipIdentifier)
+		s.ResourceID = clonePtr(s.ResourceID)
+		s.ResourceType = clonePtr(s.ResourceType)
 		return s
 	})
+	r.Products = cloneSlicePtr(r.Products, cloneProduct)
 	return r
+}
+
+func cloneProduct(p gen.Product) gen.Product {
+	p.FileID = clonePtr(p.FileID)
+	p.RelationshipIdentifier = clonePtr(p.RelationshipIdentifier)
+	p.ResourceID = clonePtr(p.ResourceID)
+	p.ResourceType = clonePtr(p.ResourceType)
+	return p
 }
 
 func cloneFunction(f gen.FunctionVersion) gen.FunctionVersion {

@@ -319,6 +319,7 @@ func (s *Store) AddJob(userID string, in NewJob) (gen.Job, error) {
 	now := s.timestamp()
 	jobID, fileID := uuid.NewString(), uuid.NewString()
 	rev, up := revision(fileID, now, in.File)
+	s.describeSources(rev.Sources)
 	job := gen.Job{
 		ID:          jobID,
 		Created:     now,
@@ -385,10 +386,81 @@ func (s *Store) Job(jobID string) (gen.Job, error) {
 func (s *Store) UpdateFile(jobID string, in FileInput) (gen.Job, error) {
 	return s.update(jobID, func(e *entry, now time.Time) error {
 		rev, up := revision(e.job.File.ID, now, in)
+		s.describeSources(rev.Sources)
 		e.job.File.Revisions = append(e.job.File.Revisions, rev)
 		e.uploads = append(e.uploads, up)
 		return nil
 	})
+}
+
+// AddProducts records products, a job's outputs, on the latest revision of
+// the job's file, after those it has, as the job's agent would. A product
+// without a revision id gets a new one. Once the job has ended (Completed,
+// Failed or Canceled) its products no longer change: adding more is
+// ErrConflict.
+func (s *Store) AddProducts(jobID string, products []gen.Product) (gen.Job, error) {
+	return s.update(jobID, func(e *entry, _ time.Time) error {
+		switch st := statusName(e.job); st {
+		case gen.JobStatusNameCompleted, gen.JobStatusNameFailed, gen.JobStatusNameCanceled:
+			return &Error{Kind: ErrConflict, Detail: fmt.Sprintf("Job %s is %s: its products no longer change", jobID, st)}
+		}
+		revs := e.job.File.Revisions
+		if len(revs) == 0 {
+			return &Error{Kind: ErrConflict, Detail: fmt.Sprintf("Job %s has no file revision", jobID)}
+		}
+		latest := &revs[len(revs)-1]
+		var have []gen.Product
+		if latest.Products != nil {
+			have = *latest.Products
+		}
+		for _, p := range products {
+			p = cloneProduct(p)
+			if p.RevisionID == "" {
+				p.RevisionID = uuid.NewString()
+			}
+			have = append(have, p)
+		}
+		latest.Products = &have
+		return nil
+	})
+}
+
+// describeSources fills in the file, resource type and resource id of each
+// source whose revision the store knows, as the platform does: a product
+// (with the product's own fields), or a revision of a job's file (resource
+// type "Job", and the job's id). Other sources keep only what was sent. The
+// caller holds s.mu.
+func (s *Store) describeSources(sources *[]gen.Source) {
+	if sources == nil {
+		return
+	}
+	for i := range *sources {
+		src := &(*sources)[i]
+		if known, ok := s.knownRevision(src.RevisionID); ok {
+			src.FileID, src.ResourceType, src.ResourceID = known.FileID, known.ResourceType, known.ResourceID
+		}
+	}
+}
+
+// knownRevision describes a revision the store holds, as a product or as a
+// revision of a job's file. The caller holds s.mu.
+func (s *Store) knownRevision(revisionID string) (gen.Product, bool) {
+	for _, e := range s.order {
+		for _, rev := range e.job.File.Revisions {
+			if rev.ID == revisionID {
+				return gen.Product{FileID: ptr(e.job.File.ID), ResourceType: ptr("Job"), ResourceID: ptr(e.job.ID)}, true
+			}
+			if rev.Products == nil {
+				continue
+			}
+			for _, p := range *rev.Products {
+				if p.RevisionID == revisionID {
+					return cloneProduct(p), true
+				}
+			}
+		}
+	}
+	return gen.Product{}, false
 }
 
 // UpdateStatus appends a status to the job's history, if the status rules
