@@ -33,8 +33,11 @@ const (
 	// ExitUsage means the command line was wrong: an unknown command or
 	// flag, a missing argument, or a value that failed a check.
 	ExitUsage = 2
-	// ExitTimeout means wait gave up after --wait-timeout.
+	// ExitTimeout means wait or run gave up after --wait-timeout.
 	ExitTimeout = 3
+	// ExitJobFailed means the job run ran ended Failed or Canceled; its
+	// last status message is on standard error.
+	ExitJobFailed = 4
 	// ExitInterrupted means the command was stopped by SIGINT or SIGTERM.
 	ExitInterrupted = 130
 )

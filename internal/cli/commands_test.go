@@ -47,6 +47,13 @@ func TestCommandsGolden(t *testing.T) {
 			require.NoError(e.t, err)
 			return []string{j.ID}
 		}, []string{"get", "{0}"}},
+		{"get-products", func(e *env) []string {
+			j := e.addJob("model-1")
+			require.NoError(e.t, e.srv.AddProducts(j.ID,
+				facade.Product{RevisionID: "rev-geo", FileID: "file-geo", ResourceType: "Artifact", ResourceID: "art-geo", RelationshipIdentifier: "geometry"},
+				facade.Product{RevisionID: "rev-log"}))
+			return []string{j.ID}
+		}, []string{"get", "{0}"}},
 		{"update", func(e *env) []string {
 			return []string{e.addJob("model-1").ID, writeFile(e.t, "v2.json", `{"mode": "slow"}`)}
 		}, []string{"update", "{0}", "--file", "{1}", "--version-name", "v2", "--description", "slower",

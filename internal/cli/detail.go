@@ -10,7 +10,8 @@ import (
 )
 
 // printJobDetail writes one job in the chosen format; as a table it is the
-// detailed view of get: one line per property, then the status history.
+// detailed view of get: one line per property, then the products (the
+// outputs) if any, then the status history.
 func (a *app) printJobDetail(j *facade.Job) error {
 	if a.output != outputTable {
 		return a.printJob(j)
@@ -39,6 +40,9 @@ func (a *app) printJobDetail(j *facade.Job) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if err := a.printProducts(j.Products()); err != nil {
+		return err
+	}
 	fmt.Fprintln(a.stdout)
 	if len(j.StatusHistory) == 0 {
 		_, err := fmt.Fprintln(a.stdout, "No status history.")
@@ -51,6 +55,24 @@ func (a *app) printJobDetail(j *facade.Job) error {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", timeText(st.Created), statusNameText(st.Name),
 			sanitize(orDash(st.AgentID), false), sanitize(orDash(st.CreatedByID), false),
 			sanitize(orDash(strings.TrimSpace(st.Message)), false))
+	}
+	return tw.Flush()
+}
+
+// printProducts writes a job's products, its outputs, as a table after the
+// job's properties; nothing when it has none.
+func (a *app) printProducts(ps []facade.Product) error {
+	if len(ps) == 0 {
+		return nil
+	}
+	fmt.Fprintln(a.stdout)
+	fmt.Fprintln(a.stdout, "Products:")
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  RELATIONSHIP\tREVISION\tRESOURCE\tFILE")
+	for _, p := range ps {
+		resource := strings.TrimSpace(p.ResourceType + " " + p.ResourceID)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", sanitize(orDash(p.RelationshipIdentifier), false),
+			sanitize(orDash(p.RevisionID), false), sanitize(orDash(resource), false), sanitize(orDash(p.FileID), false))
 	}
 	return tw.Flush()
 }

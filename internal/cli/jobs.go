@@ -101,61 +101,15 @@ func parseEnum[E ~string](flag, s string, parse func(string) (E, error), allowUn
 	return "", usageErr("invalid %s %q: %s (--allow-unknown-values sends a value the SDK does not list)", flag, s, reason)
 }
 
-func (a *app) addCommand() *cobra.Command {
-	var (
-		f struct {
-			model, function, paramsFile, tool, toolVersion, os string
-			agent, agentPool, createdBy                        string
-			params                                             []string
-			rev                                                revisionFlags
-		}
-	)
-	cmd := &cobra.Command{
-		Use:   "add --model MODEL_ID --function NAME [flags]",
-		Short: "Add a job to a model",
-		Long: `Add a job that runs a function on a model. Its parameters are sent as the
-job's JSON file: either the --param values as one object, or the file named by
---parameters-file, as it is.`,
-		Example: `  istari-jobs add --model 7d0c... --function @istari:extract --param mode=fast --param pages=[1,2]
-  istari-jobs add --model 7d0c... --function @istari:extract --parameters-file params.json \
-      --tool ansys --tool-version 2024R1 --os "Ubuntu 24.04" --agent-pool gpu`,
-		Args: cobra.NoArgs,
-		RunE: a.runE(func(*cobra.Command, []string) error {
-			osName, err := parseEnum("--os", f.os, facade.ParseOS, a.allowUnknown)
-			if err != nil {
-				return err
-			}
-			sources, err := parseSources(f.rev.sources)
-			if err != nil {
-				return err
-			}
-			params, err := parseParams(f.params)
-			if err != nil {
-				return err
-			}
-			p := facade.AddJobParams{
-				ModelID: f.model, Function: f.function, ParametersFile: f.paramsFile,
-				ToolName: f.tool, ToolVersion: f.toolVersion, OperatingSystem: osName,
-				AssignedAgentID: f.agent, AssignedAgentPoolID: f.agentPool, AgentID: f.createdBy,
-				Sources: sources, Description: f.rev.description, VersionName: f.rev.versionName,
-				ExternalIdentifier: f.rev.externalID, DisplayName: f.rev.displayName,
-			}
-			if params != nil {
-				p.Parameters = params
-			}
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			progress, done := a.uploadProgress(f.paramsFile)
-			job, err := c.AddJob(a.ctx, p, progress...)
-			done()
-			if err != nil {
-				return err
-			}
-			return a.printJob(job)
-		}),
-	}
+// addFlags are the flags that describe one new job, shared by add and run.
+type addFlags struct {
+	model, function, paramsFile, tool, toolVersion, os string
+	agent, agentPool, createdBy                        string
+	params                                             []string
+	rev                                                revisionFlags
+}
+
+func (f *addFlags) register(cmd *cobra.Command) {
 	fs := cmd.Flags()
 	fs.StringVar(&f.model, "model", "", "the `MODEL_ID` of the model the job runs on (required)")
 	fs.StringVar(&f.function, "function", "", "the function `NAME` the job runs, such as \"@istari:extract\" (required)")
@@ -170,12 +124,72 @@ job's JSON file: either the --param values as one object, or the file named by
 	f.rev.register(fs)
 	_ = cmd.MarkFlagRequired("model")
 	_ = cmd.MarkFlagRequired("function")
-	fs.BoolVarP(&a.quiet, "quiet", "q", false, "print the new job's id only")
 	markExclusive(cmd, "param", "parameters-file")
 	markExclusive(cmd, "agent", "agent-pool")
-	markExclusive(cmd, "quiet", "output")
 	_ = cmd.MarkFlagFilename("parameters-file", "json")
 	_ = cmd.RegisterFlagCompletionFunc("os", enumCompletion(facade.OSValues()))
+}
+
+// job checks the flags and returns them as the parameters of AddJob.
+func (f *addFlags) job(a *app) (facade.AddJobParams, error) {
+	osName, err := parseEnum("--os", f.os, facade.ParseOS, a.allowUnknown)
+	if err != nil {
+		return facade.AddJobParams{}, err
+	}
+	sources, err := parseSources(f.rev.sources)
+	if err != nil {
+		return facade.AddJobParams{}, err
+	}
+	params, err := parseParams(f.params)
+	if err != nil {
+		return facade.AddJobParams{}, err
+	}
+	p := facade.AddJobParams{
+		ModelID: f.model, Function: f.function, ParametersFile: f.paramsFile,
+		ToolName: f.tool, ToolVersion: f.toolVersion, OperatingSystem: osName,
+		AssignedAgentID: f.agent, AssignedAgentPoolID: f.agentPool, AgentID: f.createdBy,
+		Sources: sources, Description: f.rev.description, VersionName: f.rev.versionName,
+		ExternalIdentifier: f.rev.externalID, DisplayName: f.rev.displayName,
+	}
+	if params != nil {
+		p.Parameters = params
+	}
+	return p, nil
+}
+
+func (a *app) addCommand() *cobra.Command {
+	var f addFlags
+	cmd := &cobra.Command{
+		Use:   "add --model MODEL_ID --function NAME [flags]",
+		Short: "Add a job to a model",
+		Long: `Add a job that runs a function on a model. Its parameters are sent as the
+job's JSON file: either the --param values as one object, or the file named by
+--parameters-file, as it is.`,
+		Example: `  istari-jobs add --model 7d0c... --function @istari:extract --param mode=fast --param pages=[1,2]
+  istari-jobs add --model 7d0c... --function @istari:extract --parameters-file params.json \
+      --tool ansys --tool-version 2024R1 --os "Ubuntu 24.04" --agent-pool gpu`,
+		Args: cobra.NoArgs,
+		RunE: a.runE(func(*cobra.Command, []string) error {
+			p, err := f.job(a)
+			if err != nil {
+				return err
+			}
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			progress, done := a.uploadProgress(f.paramsFile)
+			job, err := c.AddJob(a.ctx, p, progress...)
+			done()
+			if err != nil {
+				return err
+			}
+			return a.printJob(job)
+		}),
+	}
+	f.register(cmd)
+	cmd.Flags().BoolVarP(&a.quiet, "quiet", "q", false, "print the new job's id only")
+	markExclusive(cmd, "quiet", "output")
 	return a.withBatch(cmd) // --batch FILE (batch.go)
 }
 
@@ -184,10 +198,13 @@ func (a *app) getCommand() *cobra.Command {
 		Use:   "get JOB_ID",
 		Short: "Show a job in detail",
 		Long: `Show a job: its model, function, tool and version, operating systems, agent
-and agent pool, archive state, file, and its whole status history with each
-entry's agent and message. -o json prints the job as the platform sent it.`,
-		Example: "  istari-jobs get 3f2a...\n  istari-jobs get 3f2a... -o json | jq .status_history",
-		Args:    jobIDArg,
+and agent pool, archive state, file, its products (the outputs its agent
+recorded on the file's latest revision: the revision ids to give --source),
+and its whole status history with each entry's agent and message. -o json
+prints the job as the platform sent it.`,
+		Example: "  istari-jobs get 3f2a...\n  istari-jobs get 3f2a... -o json | jq .status_history\n" +
+			"  istari-jobs get 3f2a... -o json | jq -r '.file.revisions[-1].products[].revision_id'",
+		Args: jobIDArg,
 		RunE: a.runE(func(_ *cobra.Command, args []string) error {
 			c, err := a.client()
 			if err != nil {

@@ -26,7 +26,8 @@ list, list-model) the job ids only, one per line.
 Exit codes: 0 success, 1 the platform answered with an error or could not be
 reached (after the retries, which the message counts) or check found
 differences, 2 a wrong command line or a value that failed a check, 3 wait
-timed out, 130 interrupted (Ctrl-C or SIGTERM).`,
+or run timed out, 4 the job run ran ended Failed or Canceled, 130 interrupted
+(Ctrl-C or SIGTERM).`,
 		Example: `  # Try everything against an in-memory platform, with no setup:
   istari-jobs demo
 
@@ -86,7 +87,7 @@ timed out, 130 interrupted (Ctrl-C or SIGTERM).`,
 		&cobra.Group{ID: "platform", Title: "Trying and checking the platform:"},
 	)
 	for _, c := range []*cobra.Command{
-		a.addCommand(), a.getCommand(), a.updateCommand(), a.listCommand(), a.listModelCommand(),
+		a.addCommand(), a.runCommand(), a.getCommand(), a.updateCommand(), a.listCommand(), a.listModelCommand(),
 		a.statusCommand(), a.assignCommand(), a.unassignCommand(), a.archiveCommand(), a.restoreCommand(),
 		a.waitCommand(), a.agentCommand(),
 	} {

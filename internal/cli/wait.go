@@ -8,12 +8,111 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/istari-go/sdk/facade"
 )
 
+// waitFlags are the flags of a wait, shared by wait and run.
+type waitFlags struct {
+	timeout, interval, maxInterval time.Duration
+}
+
+func (w *waitFlags) register(fs *pflag.FlagSet) {
+	fs.DurationVar(&w.timeout, "wait-timeout", 0, "give up after this long, with exit code 3 (0: wait for ever)")
+	fs.DurationVar(&w.interval, "interval", time.Second, "the first wait between two polls; each later wait doubles")
+	fs.DurationVar(&w.maxInterval, "max-interval", 30*time.Second, "the longest wait between two polls")
+}
+
+// check refuses negative durations, naming the flag.
+func (w *waitFlags) check() error {
+	for _, f := range []struct {
+		name string
+		d    time.Duration
+	}{{"--wait-timeout", w.timeout}, {"--interval", w.interval}, {"--max-interval", w.maxInterval}} {
+		if f.d < 0 {
+			return usageErr("invalid %s %s: must not be negative", f.name, f.d)
+		}
+	}
+	return nil
+}
+
+// options returns the wait options the flags give.
+func (w *waitFlags) options() facade.WaitOptions {
+	return facade.WaitOptions{MinInterval: w.interval, MaxInterval: w.maxInterval}
+}
+
+// context returns the run's context, bounded by --wait-timeout when set.
+func (w *waitFlags) context(a *app) (context.Context, context.CancelFunc) {
+	if w.timeout > 0 {
+		return context.WithTimeout(a.ctx, w.timeout)
+	}
+	return a.ctx, func() {}
+}
+
+// timedOut reports whether ctx ended because --wait-timeout passed (and not
+// because the run was interrupted).
+func (w *waitFlags) timedOut(a *app, ctx context.Context) bool {
+	return a.ctx.Err() == nil && errors.Is(ctx.Err(), context.DeadlineExceeded)
+}
+
+// statusLines shows each new status entry of one job on standard error,
+// with its agent and message: on a terminal as one updating line,
+// otherwise as one plain line per entry.
+type statusLines struct {
+	a     *app
+	live  bool
+	start time.Time
+	shown bool
+	// last is the last status shown, "" before the first.
+	last string
+}
+
+func (a *app) newStatusLines() *statusLines {
+	return &statusLines{a: a, live: a.terminal(a.stderr), start: time.Now()}
+}
+
+// show is a WaitOptions.OnStatus.
+func (s *statusLines) show(st facade.JobStatus) {
+	s.last = statusNameText(st.Name)
+	line := fmt.Sprintf("job %s: %s", sanitize(st.JobID, false), s.last)
+	if st.AgentID != "" {
+		line += " (agent " + sanitize(st.AgentID, false) + ")"
+	}
+	if m := sanitize(strings.TrimSpace(st.Message), false); m != "" {
+		line += ": " + m
+	}
+	if s.live {
+		line += fmt.Sprintf(" (%s)", time.Since(s.start).Round(100*time.Millisecond))
+		fmt.Fprint(s.a.stderr, clearLine+line)
+		s.shown = true
+		return
+	}
+	fmt.Fprintln(s.a.stderr, line)
+}
+
+// end ends the updating line, if one was drawn.
+func (s *statusLines) end() {
+	if s.shown {
+		fmt.Fprintln(s.a.stderr)
+		s.shown = false
+	}
+}
+
+// lastSeen is the last status shown; before the first, known when it is
+// set (the status a job was added with), else "none seen".
+func (s *statusLines) lastSeen(known facade.JobStatusName) string {
+	switch {
+	case s.last != "":
+		return s.last
+	case known != "":
+		return statusNameText(known)
+	}
+	return "none seen"
+}
+
 func (a *app) waitCommand() *cobra.Command {
-	var waitTimeout, interval, maxInterval time.Duration
+	var w waitFlags
 	cmd := &cobra.Command{
 		Use:   "wait JOB_ID... [flags]",
 		Short: "Wait until a job is Completed, Failed or Canceled",
@@ -22,81 +121,41 @@ Each new entry of the job's status history is shown on standard error, with
 its agent and message, those that came and went between two polls included:
 on a terminal as one updating line, otherwise as one plain line per entry. The exit code is 3 when
 --wait-timeout passes first; a job that ends Failed or Canceled still exits 0,
-so check its status.`,
+so check its status (run exits 4 instead).`,
 		Example: `  istari-jobs wait 3f2a...
   istari-jobs wait 3f2a... --wait-timeout 30m --interval 2s --max-interval 1m -o json
   istari-jobs wait 3f2a... 9c1e... 5b7d...   # many jobs, polled in bulk`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: a.runE(func(_ *cobra.Command, args []string) error {
-			if waitTimeout < 0 {
-				return usageErr("invalid --wait-timeout %s: must not be negative", waitTimeout)
-			}
-			if interval < 0 {
-				return usageErr("invalid --interval %s: must not be negative", interval)
-			}
-			if maxInterval < 0 {
-				return usageErr("invalid --max-interval %s: must not be negative", maxInterval)
+			if err := w.check(); err != nil {
+				return err
 			}
 			c, err := a.client()
 			if err != nil {
 				return err
 			}
-			ctx, cancel := a.ctx, context.CancelFunc(func() {})
-			if waitTimeout > 0 {
-				ctx, cancel = context.WithTimeout(a.ctx, waitTimeout)
-			}
+			ctx, cancel := w.context(a)
 			defer cancel()
 			if len(args) > 1 { // many jobs: WaitForJobs (batch.go)
-				return a.waitMany(ctx, c, args, facade.WaitOptions{MinInterval: interval, MaxInterval: maxInterval}, waitTimeout)
+				return a.waitMany(ctx, c, args, w.options(), w.timeout)
 			}
 
 			id := args[0]
-			live := a.terminal(a.stderr)
-			start := time.Now()
-			var (
-				last  string
-				shown bool
-			)
-			job, err := c.WaitForJob(ctx, id, facade.WaitOptions{
-				MinInterval: interval,
-				MaxInterval: maxInterval,
-				OnStatus: func(st facade.JobStatus) {
-					last = statusNameText(st.Name)
-					line := fmt.Sprintf("job %s: %s", sanitize(id, false), last)
-					if st.AgentID != "" {
-						line += " (agent " + sanitize(st.AgentID, false) + ")"
-					}
-					if m := sanitize(strings.TrimSpace(st.Message), false); m != "" {
-						line += ": " + m
-					}
-					if live {
-						line += fmt.Sprintf(" (%s)", time.Since(start).Round(100*time.Millisecond))
-						fmt.Fprint(a.stderr, clearLine+line)
-						shown = true
-						return
-					}
-					fmt.Fprintln(a.stderr, line)
-				},
-			})
-			if shown {
-				fmt.Fprintln(a.stderr)
-			}
+			lines := a.newStatusLines()
+			o := w.options()
+			o.OnStatus = lines.show
+			job, err := c.WaitForJob(ctx, id, o)
+			lines.end()
 			if err != nil {
-				if a.ctx.Err() == nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-					if last == "" {
-						last = "none seen"
-					}
+				if w.timedOut(a, ctx) {
 					return &exitError{code: ExitTimeout, err: fmt.Errorf(
-						"timed out after %s waiting for job %s (last status: %s)", waitTimeout, id, last)}
+						"timed out after %s waiting for job %s (last status: %s)", w.timeout, id, lines.lastSeen(""))}
 				}
 				return err
 			}
 			return a.printJob(job)
 		}),
 	}
-	fs := cmd.Flags()
-	fs.DurationVar(&waitTimeout, "wait-timeout", 0, "give up after this long, with exit code 3 (0: wait for ever)")
-	fs.DurationVar(&interval, "interval", time.Second, "the first wait between two polls; each later wait doubles")
-	fs.DurationVar(&maxInterval, "max-interval", 30*time.Second, "the longest wait between two polls")
+	w.register(cmd.Flags())
 	return cmd
 }
