@@ -170,12 +170,11 @@ func stdout(t *testing.T, fn func()) string {
 	return string(out)
 }
 
-// TestREADMEGoBlocksAreTested checks that every Go block of the README
-// stands, word for word, in a test file of this package (for a program,
-// the body of its main), so that each compiles and runs.
+// TestREADMEGoBlocksAreTested checks that every Go block of the README and
+// of the pages under docs/ stands, word for word, in a test file of this
+// package (for a program, the body of its main), so that each compiles and
+// runs.
 func TestREADMEGoBlocksAreTested(t *testing.T) {
-	readme, err := os.ReadFile("../README.md")
-	require.NoError(t, err)
 	files, err := filepath.Glob("*_test.go")
 	require.NoError(t, err)
 	var tests strings.Builder
@@ -184,15 +183,24 @@ func TestREADMEGoBlocksAreTested(t *testing.T) {
 		require.NoError(t, err)
 		tests.WriteString(normalizeCode(string(data)))
 	}
-	blocks := regexp.MustCompile("(?s)```go\n(.*?)```").FindAllStringSubmatch(string(readme), -1)
-	require.NotEmpty(t, blocks)
-	for _, b := range blocks {
-		code := b[1]
-		if i := strings.Index(code, "func main() {\n"); i >= 0 {
-			code = strings.TrimSuffix(strings.TrimSpace(code[i+len("func main() {\n"):]), "}")
+	docs, err := filepath.Glob("../docs/*.md")
+	require.NoError(t, err)
+	require.Contains(t, docs, "../docs/recipes.md")
+	for _, doc := range append([]string{"../README.md"}, docs...) {
+		text, err := os.ReadFile(doc)
+		require.NoError(t, err)
+		blocks := regexp.MustCompile("(?s)```go\n(.*?)```").FindAllStringSubmatch(string(text), -1)
+		if doc == "../README.md" {
+			require.NotEmpty(t, blocks)
 		}
-		if !strings.Contains(tests.String(), normalizeCode(code)) {
-			t.Errorf("a README block is not kept, word for word, in facade/*_test.go:\n%s", b[1])
+		for _, b := range blocks {
+			code := b[1]
+			if i := strings.Index(code, "func main() {\n"); i >= 0 {
+				code = strings.TrimSuffix(strings.TrimSpace(code[i+len("func main() {\n"):]), "}")
+			}
+			if !strings.Contains(tests.String(), normalizeCode(code)) {
+				t.Errorf("a block of %s is not kept, word for word, in facade/*_test.go:\n%s", doc, b[1])
+			}
 		}
 	}
 }

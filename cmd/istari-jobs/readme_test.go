@@ -55,11 +55,34 @@ func shBlocks(t *testing.T, readme, title string) []string {
 var listeningRE = regexp.MustCompile(`listening on http://(\S+) `)
 
 // TestReadmeCommandLine runs the sh blocks of the README's command-line
-// section, in order, as a user pasting them into a shell would: in an empty
-// directory, with a freshly built istari-jobs on the PATH. A line that
-// starts serve is run by the test itself, on a free port, and the address
-// the README gives is replaced by that port's in the lines after it.
+// section, in order, as a user pasting them into a shell would (see
+// runShellSection).
 func TestReadmeCommandLine(t *testing.T) {
+	stdout, stderr := runShellSection(t, filepath.Join("..", "..", "README.md"), readmeSection)
+	assert.Contains(t, stdout, "Completed", "wait shows the final status")
+	assert.NotContains(t, stdout+stderr, "istari-jobs: ", "no command complained")
+}
+
+// TestRecipesCommandLine runs the sh blocks of docs/recipes.md's
+// command-line section: run exits 0 for a job that completes, and 4, with
+// the agent's message on stderr, for one that fails.
+func TestRecipesCommandLine(t *testing.T) {
+	stdout, stderr := runShellSection(t, filepath.Join("..", "..", "docs", "recipes.md"), "## On the command line")
+	assert.Contains(t, stdout, "exit code 0\n")
+	assert.Contains(t, stdout, "exit code 4\n")
+	assert.Regexp(t, `(?m)^istari-jobs: job \S+ ended Failed: mesh did not converge$`, stderr)
+	assert.Equal(t, 1, strings.Count(stderr, "istari-jobs: "), "no other command complained:\n%s", stderr)
+}
+
+// runShellSection runs the sh blocks of the section of the Markdown file doc
+// that starts with the heading section, in order, as one script (set -eu),
+// as a user pasting them into a shell would: in an empty directory, with a
+// freshly built istari-jobs on the PATH. A line that starts serve is run by
+// the test itself, on a free port, and the address the page gives is
+// replaced by that port's in the lines after it. The script must succeed;
+// runShellSection returns what it printed.
+func runShellSection(t *testing.T, doc, section string) (stdout, stderr string) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("builds istari-jobs")
 	}
@@ -67,9 +90,9 @@ func TestReadmeCommandLine(t *testing.T) {
 	if err != nil {
 		t.Skip("no sh")
 	}
-	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	text, err := os.ReadFile(doc)
 	require.NoError(t, err)
-	blocks := shBlocks(t, string(readme), readmeSection)
+	blocks := shBlocks(t, string(text), section)
 	require.NotEmpty(t, blocks)
 
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
@@ -97,7 +120,7 @@ func TestReadmeCommandLine(t *testing.T) {
 	for _, block := range blocks {
 		for line := range strings.SplitSeq(strings.TrimSuffix(block, "\n"), "\n") {
 			if fields := strings.Fields(line); len(fields) >= 2 && fields[0] == "istari-jobs" && fields[1] == "serve" {
-				require.False(t, served, "the README starts serve twice")
+				require.False(t, served, "%s starts serve twice", doc)
 				served = true
 				from, to := startServe(t, filepath.Join(bin, "istari-jobs"), dir, env, fields[2:])
 				replace = append(replace, "http://"+from, "http://"+to)
@@ -106,16 +129,15 @@ func TestReadmeCommandLine(t *testing.T) {
 			script.WriteString(strings.NewReplacer(replace...).Replace(line) + "\n")
 		}
 	}
-	require.True(t, served, "the README's command-line section starts no serve")
+	require.True(t, served, "the section %q of %s starts no serve", section, doc)
 
 	cmd := exec.CommandContext(ctx, sh, "-c", script.String())
 	cmd.Dir, cmd.Env = dir, env
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	var outBuf, errBuf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &outBuf, &errBuf
 	err = cmd.Run()
-	require.NoError(t, err, "the README's commands failed\nscript:\n%s\nstdout:\n%s\nstderr:\n%s", script.String(), stdout.String(), stderr.String())
-	assert.Contains(t, stdout.String(), "Completed", "wait shows the final status")
-	assert.NotContains(t, stdout.String()+stderr.String(), "istari-jobs: ", "no command complained")
+	require.NoError(t, err, "the commands of %s failed\nscript:\n%s\nstdout:\n%s\nstderr:\n%s", doc, script.String(), outBuf.String(), errBuf.String())
+	return outBuf.String(), errBuf.String()
 }
 
 // startServe runs "exe serve args…" in dir, on a free port instead
