@@ -34,69 +34,57 @@ func recipePlatform() (c *facade.Client, stop func()) {
 	}
 }
 
-// recipeAgent stands for the platform's agents: until stop is called, it
-// takes each Pending job of srv, oldest first, claims it, runs it, and ends
-// it, along the transitions the platform allows. A job whose parameters ask
-// for a mesh finer than 1 mm fails; any other completes with one product,
-// named after its function ("geometry" for @istari:extract, "mesh" for
-// @istari:mesh), whose revision is rev-N for the agent's Nth job.
+// recipeAgent stands for the platform's agents: until stop is called, a
+// facade agent (Client.RunAgent) claims srv's jobs one at a time and runs
+// them. A job whose parameters ask for a mesh finer than 1 mm fails; any
+// other completes with one product, named after its function ("geometry"
+// for @istari:extract, "mesh" for @istari:mesh), whose revision is rev-N
+// for the agent's Nth job.
 func recipeAgent(srv *istaritest.Server) (stop func()) {
 	c, err := facade.NewClient(srv.URL, facade.WithToken(srv.Token))
 	if err != nil {
 		log.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
+	done := make(chan error, 1)
+	n := 0 // jobs run; the handlers run one at a time
 	go func() {
-		defer close(done)
-		n := 0
-		for ctx.Err() == nil {
-			for job, err := range c.AllJobs(ctx, facade.ListJobsParams{StatusName: facade.JobStatusPending}) {
-				if err != nil {
-					break
-				}
-				n++
-				agentRuns(ctx, c, srv, job, n)
+		done <- c.RunAgent(ctx, facade.AgentOptions{
+			AgentID: "agent-1", MinInterval: 5 * time.Millisecond, MaxInterval: 20 * time.Millisecond,
+		}, func(ctx context.Context, run *facade.JobRun) error {
+			n++
+			f, err := run.OpenFile(ctx)
+			if err != nil {
+				return err
 			}
-			select {
-			case <-ctx.Done():
-			case <-time.After(10 * time.Millisecond):
+			defer f.Close()
+			var params struct {
+				MeshMM *float64 `json:"mesh_mm"`
 			}
-		}
+			if err := json.NewDecoder(f).Decode(&params); err != nil {
+				return err
+			}
+			if params.MeshMM != nil && *params.MeshMM < 1 {
+				return errors.New("mesh finer than 1 mm: out of memory")
+			}
+			name := strings.TrimPrefix(run.Job.Function.Name, "@istari:")
+			if name == "extract" {
+				name = "geometry"
+			}
+			// What the agent uploads becomes the job's products.
+			return srv.AddProducts(run.Job.ID, facade.Product{
+				RevisionID: fmt.Sprintf("rev-%d", n), FileID: fmt.Sprintf("file-%d", n),
+				ResourceType: "Artifact", ResourceID: fmt.Sprintf("artifact-%d", n), RelationshipIdentifier: name,
+			})
+		})
 	}()
 	return func() {
 		cancel()
-		<-done
+		if err := <-done; err != nil {
+			log.Fatal(err)
+		}
 		c.CloseIdleConnections()
 	}
-}
-
-// agentRuns is recipeAgent's work on one job.
-func agentRuns(ctx context.Context, c *facade.Client, srv *istaritest.Server, job *facade.Job, n int) {
-	report := func(st facade.JobStatusName, msg string) {
-		_, _ = c.UpdateJobStatus(ctx, job.ID, facade.UpdateJobStatusParams{Status: st, AgentID: "agent-1", Message: msg})
-	}
-	report(facade.JobStatusClaimed, "")
-	report(facade.JobStatusRunning, "")
-	var params struct {
-		MeshMM *float64 `json:"mesh_mm"`
-	}
-	if ups := srv.Uploads(job.ID); len(ups) > 0 {
-		_ = json.Unmarshal(ups[0].Content, &params)
-	}
-	if params.MeshMM != nil && *params.MeshMM < 1 {
-		report(facade.JobStatusFailed, "mesh finer than 1 mm: out of memory")
-		return
-	}
-	name := strings.TrimPrefix(job.Function.Name, "@istari:")
-	if name == "extract" {
-		name = "geometry"
-	}
-	_ = srv.AddProducts(job.ID, facade.Product{
-		RevisionID: fmt.Sprintf("rev-%d", n), FileID: fmt.Sprintf("file-%d", n),
-		ResourceType: "Artifact", ResourceID: fmt.Sprintf("artifact-%d", n), RelationshipIdentifier: name,
-	})
-	report(facade.JobStatusCompleted, "")
 }
 
 // The linear extract: run a job, fail unless it completed, read its
