@@ -66,11 +66,12 @@ func (j *Job) Err() error {
 //   - Input refused before anything was sent, p or o: a nil job and the
 //     [*ValidationError], as AddJob returns it.
 //   - The job could not be added: a nil job and AddJob's error.
-//   - The job was added but the wait failed (ctx ended, or a poll failed
-//     and o.Retryable did not forgive it): the job as AddJob returned it
-//     and an error that names the job's id and wraps the cause, so that
-//     errors.Is(err, context.DeadlineExceeded) and the like still work and
-//     the job can be found, waited for again or canceled.
+//   - The job was added but the wait failed (ctx ended, no agent claimed
+//     the job within o.PendingTimeout, or a poll failed and o.Retryable did
+//     not forgive it): the job as AddJob returned it and an error that
+//     names the job's id and wraps the cause, so that errors.Is(err,
+//     context.DeadlineExceeded), errors.Is(err, ErrNoAgent) and the like
+//     still work and the job can be found, waited for again or canceled.
 //
 // ctx bounds the whole run; opts apply to every request.
 func (c *Client) RunJob(ctx context.Context, p AddJobParams, o WaitOptions, opts ...CallOption) (*Job, error) {

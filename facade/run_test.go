@@ -139,6 +139,15 @@ func TestRunJobWaitFailsAfterAdding(t *testing.T) {
 		assert.Contains(t, err.Error(), "last status Pending")
 		assert.Equal(t, facade.JobStatusPending, job.Status())
 	})
+	t.Run("no agent", func(t *testing.T) {
+		_, c := platformClient(t)
+		// Any wait is longer than a nanosecond: the first poll ends it.
+		job, err := c.RunJob(testCtx(t), extract, facade.WaitOptions{MinInterval: time.Millisecond, PendingTimeout: time.Nanosecond})
+		require.Error(t, err)
+		require.NotNil(t, job)
+		assert.ErrorIs(t, err, facade.ErrNoAgent, "WaitOptions.PendingTimeout applies")
+		assert.Contains(t, err.Error(), "job "+job.ID+" was added")
+	})
 	t.Run("poll fails", func(t *testing.T) {
 		srv, c := platformClient(t)
 		srv.FailOperation(istaritest.OpGetJob, 1, http.StatusInternalServerError, 0)
@@ -168,6 +177,7 @@ func TestRunJobRefusesInputBeforeSending(t *testing.T) {
 		{"no function", facade.AddJobParams{ModelID: "model-1"}, facade.WaitOptions{}, "AddJobParams.Function"},
 		{"unknown OS", facade.AddJobParams{ModelID: "model-1", Function: "f", OperatingSystem: "Windows 12"}, facade.WaitOptions{}, "AddJobParams.OperatingSystem"},
 		{"negative interval", extract, facade.WaitOptions{MinInterval: -time.Second}, "WaitOptions"},
+		{"negative pending timeout", extract, facade.WaitOptions{PendingTimeout: -time.Second}, "WaitOptions.PendingTimeout"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv, c := platformClient(t)
