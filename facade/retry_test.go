@@ -179,7 +179,15 @@ func TestRetryWaitEndsWithContext(t *testing.T) {
 	// client, whose gate is open.)
 	c, _ = newClient(t, srv.baseURL(), facade.WithRetry(facade.RetryPolicy{MaxAttempts: 3, MinInterval: time.Minute, MaxInterval: time.Hour}))
 	cctx, ccancel := context.WithCancel(context.Background())
-	time.AfterFunc(50*time.Millisecond, ccancel)
+	go func() {
+		// Once the 503 is sent, and the client has had time to read it
+		// and start its minute-long wait, end the call's ctx.
+		for srv.count() < 2 {
+			time.Sleep(5 * time.Millisecond)
+		}
+		time.Sleep(500 * time.Millisecond)
+		ccancel()
+	}()
 	_, err = c.GetJob(cctx, "j")
 	assert.ErrorIs(t, err, context.Canceled)
 	assert.ErrorIs(t, err, facade.ErrServer)
