@@ -96,7 +96,7 @@ func TestAddJobsInputOrder(t *testing.T) {
 		}
 	}
 	assert.Equal(t, len(params)-3, len(srv.Jobs()))
-	assert.Equal(t, len(params)-3, srv.Requests().ByOperation["addJob"], "nothing is sent twice")
+	assert.Equal(t, len(params)-3, srv.Requests().ByOperation[istaritest.OpAddJob], "nothing is sent twice")
 	checkCreatedOnce(t, srv, res)
 	assert.Len(t, onResults, len(params))
 
@@ -173,7 +173,7 @@ func TestAddJobsUnderRateLimitCreatesEachOnce(t *testing.T) {
 	assert.Positive(t, srv.RateLimited(), "the limit was reached")
 	assert.Equal(t, 16, len(srv.Jobs()), "every job, once")
 	checkCreatedOnce(t, srv, res)
-	assert.Equal(t, 16+srv.RateLimited(), srv.Requests().ByOperation["addJob"],
+	assert.Equal(t, 16+srv.RateLimited(), srv.Requests().ByOperation[istaritest.OpAddJob],
 		"each input was sent once, plus once more for each 429")
 }
 
@@ -259,7 +259,7 @@ func TestGateHoldsEveryRequestOfTheClient(t *testing.T) {
 		var created atomic.Int32
 		res := c.AddJobs(ctx, sweep(30), facade.BatchOptions{Concurrency: 4, OnResult: func(int, facade.JobResult) {
 			if created.Add(1) == 3 {
-				p.FailOperation("addJob", 1, http.StatusTooManyRequests, time.Second)
+				p.FailOperation(istaritest.OpAddJob, 1, http.StatusTooManyRequests, time.Second)
 			}
 		}})
 		for i, r := range res {
@@ -280,7 +280,7 @@ func TestGateHoldsEveryRequestOfTheClient(t *testing.T) {
 		ts := newTimingServer(t, p.Handler())
 		c := newSweepClient(t, ts.URL+istaritest.BasePath, p.Token, facade.WithRetry(facade.NoRetry()))
 
-		p.FailOperation("getJob", 1, http.StatusServiceUnavailable, time.Second)
+		p.FailOperation(istaritest.OpGetJob, 1, http.StatusServiceUnavailable, time.Second)
 		_, err := c.GetJob(ctx, "job-1")
 		require.ErrorIs(t, err, facade.ErrServer, "no retry: the 503 is the answer")
 		start := time.Now()

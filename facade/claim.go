@@ -54,8 +54,8 @@ func (c *Client) setStatus(ctx context.Context, op Operation, jobID string, stat
 	if message != "" {
 		body.Message = &message
 	}
-	resp, err := c.api.UpdateJobStatus(c.callContext(ctx, string(op), opts), jobID, params, body)
-	return decodeJob(c, string(op), resp, err)
+	resp, err := c.api.UpdateJobStatus(c.callContext(ctx, op, opts), jobID, params, body)
+	return decodeJob(c, op, resp, err)
 }
 
 // settleTimeout bounds the read-back that settles a status change whose

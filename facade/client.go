@@ -241,7 +241,7 @@ func (c *Client) GoString() string { return c.String() }
 
 // callContext carries the operation name and the per-call timeout to the
 // transport.
-func (c *Client) callContext(ctx context.Context, op string, opts []CallOption) context.Context {
+func (c *Client) callContext(ctx context.Context, op Operation, opts []CallOption) context.Context {
 	ci := &callInfo{op: op}
 	if len(opts) > 0 {
 		var cc callConfig

@@ -72,8 +72,8 @@ func (e *ValidationError) Unwrap() error { return e.Err }
 // [ErrConflict], [ErrUnauthorized], [ErrForbidden], [ErrRateLimited] and
 // [ErrServer] through [errors.Is], by status code.
 type APIError struct {
-	// Operation is the operation that failed, such as "GetJob".
-	Operation string
+	// Operation is the operation that failed, such as [OpGetJob].
+	Operation Operation
 	// StatusCode is the HTTP status of the answer.
 	StatusCode int
 	// Method and Path are the request's method and URL path.

@@ -56,7 +56,7 @@ func TestErrorMapping(t *testing.T) {
 			assert.Equal(t, tc.status, ae.StatusCode)
 			assert.Equal(t, "GET", ae.Method)
 			assert.Equal(t, mountPrefix+"/api/v2/jobs/job-1", ae.Path)
-			assert.Equal(t, "GetJob", ae.Operation)
+			assert.Equal(t, facade.OpGetJob, ae.Operation)
 			assert.Equal(t, tc.detail, ae.Detail)
 			assert.Equal(t, tc.body, string(ae.Body))
 			for _, s := range sentinels {

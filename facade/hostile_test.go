@@ -626,7 +626,7 @@ func TestHostileRetryAfter(t *testing.T) {
 			assert.Equal(t, "corr-1", ae.RequestID)
 			assert.Positive(t, ae.RetryAfter)
 			assert.Equal(t, 1, srv.count())
-			assert.Equal(t, facade.ResponseInfo{StatusCode: 429, Header: info.Header, RequestID: "corr-1", Attempts: 1, Elapsed: info.Elapsed}, info)
+			assert.Equal(t, facade.ResponseInfo{Operation: facade.OpAddJob, StatusCode: 429, Header: info.Header, RequestID: "corr-1", Attempts: 1, Elapsed: info.Elapsed}, info)
 		})
 	}
 }
@@ -715,7 +715,7 @@ func TestHostileResponseInfo(t *testing.T) {
 	_, err = c.GetJob(testCtx(t), "j", facade.WithResponseInfo(&info))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "after 4 attempts")
-	assert.Equal(t, facade.ResponseInfo{Attempts: 4, Elapsed: info.Elapsed}, info)
+	assert.Equal(t, facade.ResponseInfo{Operation: facade.OpGetJob, Attempts: 4, Elapsed: info.Elapsed}, info)
 }
 
 // TestHostileRawRetriesByOperation: a Raw request is retried as the

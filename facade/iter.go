@@ -58,7 +58,7 @@ func (c *Client) AllJobs(ctx context.Context, p ListJobsParams, opts ...CallOpti
 	if p.Size == 0 && !p.CountOnly {
 		p.Size = iteratorPageSize
 	}
-	return c.all(ctx, "AllJobs", "ListJobs", p.Page, p.Size, func(ctx context.Context, page int) (*JobPage, error) {
+	return c.all(ctx, "AllJobs", OpListJobs, p.Page, p.Size, func(ctx context.Context, page int) (*JobPage, error) {
 		q := p
 		q.Page = page
 		return c.ListJobs(ctx, q, opts...)
@@ -71,7 +71,7 @@ func (c *Client) AllModelJobs(ctx context.Context, modelID string, p ListModelJo
 	if p.Size == 0 && !p.CountOnly {
 		p.Size = iteratorPageSize
 	}
-	return c.all(ctx, "AllModelJobs", "ListModelJobs", p.Page, p.Size, func(ctx context.Context, page int) (*JobPage, error) {
+	return c.all(ctx, "AllModelJobs", OpListModelJobs, p.Page, p.Size, func(ctx context.Context, page int) (*JobPage, error) {
 		q := p
 		q.Page = page
 		return c.ListModelJobs(ctx, modelID, q, opts...)
@@ -82,7 +82,7 @@ func (c *Client) AllModelJobs(ctx context.Context, modelID string, p ListModelJo
 // The methods fetch checks their input, so a bad one ends the iteration on
 // its first page with a ValidationError. name is the iterator's name, op
 // the operation of its pages.
-func (c *Client) all(ctx context.Context, name Operation, op string, first, size int, fetch pageFetcher) iter.Seq2[*Job, error] {
+func (c *Client) all(ctx context.Context, name Operation, op Operation, first, size int, fetch pageFetcher) iter.Seq2[*Job, error] {
 	if first == 0 { // not set; a negative page fails the first fetch
 		first = 1
 	}
@@ -116,7 +116,7 @@ func (c *Client) all(ctx context.Context, name Operation, op string, first, size
 // checkPage refuses a page that would mislead a walk: one other than the
 // page asked for, one with more items than its size, and one whose Pages
 // is not ceil(Total/Size).
-func checkPage(op string, p *JobPage, asked, size int) error {
+func checkPage(op Operation, p *JobPage, asked, size int) error {
 	bad := func(field, format string, args ...any) error {
 		return &DecodeError{Operation: op, StatusCode: http.StatusOK, Field: field, Reason: fmt.Sprintf(format, args...)}
 	}

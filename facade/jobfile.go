@@ -19,7 +19,7 @@ import (
 // [Client.GetJob] is; one in the middle of the file is the caller's to
 // retry.
 func (c *Client) OpenJobFile(ctx context.Context, jobID string, opts ...CallOption) (io.ReadCloser, error) {
-	const op = string(OpOpenJobFile)
+	const op = OpOpenJobFile
 	if err := checkID("jobID", jobID); err != nil {
 		return nil, err
 	}

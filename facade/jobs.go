@@ -27,7 +27,7 @@ import (
 // AddJob is not idempotent: it is retried only when the request cannot have
 // reached the server, never after a timeout.
 func (c *Client) AddJob(ctx context.Context, p AddJobParams, opts ...CallOption) (*Job, error) {
-	const op = "AddJob"
+	const op = OpAddJob
 	if err := checkID("AddJobParams.ModelID", p.ModelID); err != nil {
 		return nil, err
 	}
@@ -52,7 +52,7 @@ func (c *Client) AddJob(ctx context.Context, p AddJobParams, opts ...CallOption)
 // UpdateJob replaces a job's file with the file at p.Path, streamed, and
 // records the new revision's metadata.
 func (c *Client) UpdateJob(ctx context.Context, jobID string, p UpdateJobParams, opts ...CallOption) (*Job, error) {
-	const op = "UpdateJob"
+	const op = OpUpdateJob
 	if err := checkID("jobID", jobID); err != nil {
 		return nil, err
 	}
@@ -70,7 +70,7 @@ func (c *Client) UpdateJob(ctx context.Context, jobID string, p UpdateJobParams,
 
 // GetJob gets a job by its id.
 func (c *Client) GetJob(ctx context.Context, jobID string, opts ...CallOption) (*Job, error) {
-	const op = "GetJob"
+	const op = OpGetJob
 	if err := checkID("jobID", jobID); err != nil {
 		return nil, err
 	}
@@ -80,7 +80,7 @@ func (c *Client) GetJob(ctx context.Context, jobID string, opts ...CallOption) (
 
 // ListJobs lists one page of the jobs the caller has access to.
 func (c *Client) ListJobs(ctx context.Context, p ListJobsParams, opts ...CallOption) (*JobPage, error) {
-	const op = "ListJobs"
+	const op = OpListJobs
 	if err := p.check(c.lenientEnums); err != nil {
 		return nil, err
 	}
@@ -92,7 +92,7 @@ func (p ListJobsParams) check(lenient bool) error { return p.query().check("List
 
 // ListModelJobs lists one page of a model's jobs.
 func (c *Client) ListModelJobs(ctx context.Context, modelID string, p ListModelJobsParams, opts ...CallOption) (*JobPage, error) {
-	const op = "ListModelJobs"
+	const op = OpListModelJobs
 	if err := checkID("modelID", modelID); err != nil {
 		return nil, err
 	}
@@ -125,7 +125,7 @@ func (c *Client) UpdateJobStatus(ctx context.Context, jobID string, p UpdateJobS
 
 // UpdateJobAssignedAgent assigns a job to one agent or one agent pool.
 func (c *Client) UpdateJobAssignedAgent(ctx context.Context, jobID string, a AssignedAgent, opts ...CallOption) (*Job, error) {
-	const op = "UpdateJobAssignedAgent"
+	const op = OpUpdateJobAssignedAgent
 	if err := checkID("jobID", jobID); err != nil {
 		return nil, err
 	}
@@ -144,7 +144,7 @@ func (c *Client) UpdateJobAssignedAgent(ctx context.Context, jobID string, a Ass
 
 // RemoveJobAssignedAgent removes a job's assigned agent and agent pool.
 func (c *Client) RemoveJobAssignedAgent(ctx context.Context, jobID string, opts ...CallOption) (*Job, error) {
-	const op = "RemoveJobAssignedAgent"
+	const op = OpRemoveJobAssignedAgent
 	if err := checkID("jobID", jobID); err != nil {
 		return nil, err
 	}
@@ -155,7 +155,7 @@ func (c *Client) RemoveJobAssignedAgent(ctx context.Context, jobID string, opts 
 // ArchiveJob archives a job. The reason may be empty. Archiving an archived
 // job fails with an error that matches [ErrConflict].
 func (c *Client) ArchiveJob(ctx context.Context, jobID, reason string, opts ...CallOption) (*Job, error) {
-	const op = "ArchiveJob"
+	const op = OpArchiveJob
 	if err := checkID("jobID", jobID); err != nil {
 		return nil, err
 	}
@@ -170,7 +170,7 @@ func (c *Client) ArchiveJob(ctx context.Context, jobID, reason string, opts ...C
 // RestoreJob restores an archived job. The reason may be empty. Restoring
 // an active job fails with an error that matches [ErrConflict].
 func (c *Client) RestoreJob(ctx context.Context, jobID, reason string, opts ...CallOption) (*Job, error) {
-	const op = "RestoreJob"
+	const op = OpRestoreJob
 	if err := checkID("jobID", jobID); err != nil {
 		return nil, err
 	}

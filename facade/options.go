@@ -83,7 +83,9 @@ func WithTimeout(d time.Duration) Option { return func(c *config) { c.timeout = 
 func WithUserAgent(ua string) Option { return func(c *config) { c.userAgent = ua } }
 
 // WithLogger sets the logger that receives one debug record per request
-// (operation, method, path, status, duration, attempt) and one per retry. It
+// (operation, method, path, status, duration, attempt) and one per retry.
+// The operation is an [Operation], such as "GetJob", or "Raw" for a request
+// of [Client.Raw]. It
 // never receives the token or a body. The default discards everything.
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
 
@@ -168,6 +170,10 @@ func WithRequestTimeout(d time.Duration) CallOption {
 // ResponseInfo is what a call learned of the platform's last answer. Pass
 // one to [WithResponseInfo]; the call fills it on success and on failure.
 type ResponseInfo struct {
+	// Operation is the operation of the request the answer belongs to,
+	// such as [OpGetJob]; for a method that makes requests of more than
+	// one operation ([Client.WaitForJobs]), the one that made the last.
+	Operation Operation
 	// StatusCode is the last answer's HTTP status, 0 when none arrived.
 	StatusCode int
 	// Header is the last answer's header, nil when none arrived.

@@ -221,6 +221,6 @@ func TestSubmitRetriesThroughRateLimit(t *testing.T) {
 		t.Fatalf("platform holds %d jobs, want 1", got)
 	}
 	if got := srv.Requests().ByOperation[istaritest.OpAddJob]; got != 2 {
-		t.Fatalf("addJob received %d times, want 2", got)
+		t.Fatalf("AddJob received %d times, want 2", got)
 	}
 }

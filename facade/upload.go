@@ -303,7 +303,7 @@ var errChangedSize = errors.New("file changed size during the upload")
 // request, and that failure, not the transport's, is the error returned.
 // Nothing of the upload (goroutine, progress call, buffer) outlives the
 // call.
-func (c *Client) sendUpload(ctx context.Context, op string, opts []CallOption, up *upload,
+func (c *Client) sendUpload(ctx context.Context, op Operation, opts []CallOption, up *upload,
 	send func(context.Context, io.Reader, gen.RequestEditorFn) (*http.Response, error)) (*Job, error) {
 	var cc callConfig
 	for _, o := range opts {

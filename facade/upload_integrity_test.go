@@ -345,7 +345,7 @@ func TestUploadProcStatus(t *testing.T) {
 	srv, c := uploadServer(t)
 	_, err := c.AddJob(callCtx(t), facade.AddJobParams{ModelID: "m", Function: "f", ParametersFile: path})
 	assertFileError(t, err, paramsField, path, "is not valid JSON: line 1, column 1")
-	assert.Zero(t, srv.Requests().ByOperation["addJob"], "nothing was sent")
+	assert.Zero(t, srv.Requests().ByOperation[istaritest.OpAddJob], "nothing was sent")
 
 	job, err := c.AddJob(callCtx(t), facade.AddJobParams{ModelID: "m", Function: "f"})
 	require.NoError(t, err)
@@ -433,7 +433,7 @@ func TestUploadProgressOneAtATime(t *testing.T) {
 	}{{"pipelined", 1 << 20, 0}, {"in memory", 1 << 20, facade.SmallFileMax}, {"small", 100, facade.SmallFileMax}} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv, c := uploadServer(t, facade.WithRetry(facade.RetryPolicy{MaxAttempts: 3, MinInterval: time.Millisecond, MaxInterval: 10 * time.Millisecond}))
-			srv.FailOperation("addJob", 1, http.StatusServiceUnavailable, time.Second)
+			srv.FailOperation(istaritest.OpAddJob, 1, http.StatusServiceUnavailable, time.Second)
 			path := writeFile(t, "p.json", string(jsonArray(tc.size)))
 			var (
 				sent     []int64 // written by the callback only, without a lock
@@ -455,7 +455,7 @@ func TestUploadProgressOneAtATime(t *testing.T) {
 			assertNoScanner(t)
 			time.Sleep(20 * time.Millisecond)
 			assert.Zero(t, late.Load(), "the callback ran after the call returned")
-			assert.Equal(t, 2, srv.Requests().ByOperation["addJob"], "the first attempt was retried")
+			assert.Equal(t, 2, srv.Requests().ByOperation[istaritest.OpAddJob], "the first attempt was retried")
 			require.NotEmpty(t, sent)
 			last := 0 // where the last attempt's report starts
 			for i := 1; i < len(sent); i++ {
@@ -487,7 +487,7 @@ func TestUploadRetryRescans(t *testing.T) {
 					}
 					return nil
 				}))
-			srv.FailOperation("addJob", 1, http.StatusServiceUnavailable, time.Second)
+			srv.FailOperation(istaritest.OpAddJob, 1, http.StatusServiceUnavailable, time.Second)
 			path = writeFile(t, "p.json", string(orig))
 			_, err := facade.AddJobWithSmallMax(callCtx(t), c, facade.AddJobParams{ModelID: "m", Function: "f", ParametersFile: path}, smallMax)
 			if smallMax == 0 {
@@ -518,7 +518,7 @@ func TestUploadRetryFileGone(t *testing.T) {
 			}
 			return nil
 		}))
-	srv.FailOperation("addJob", 1, http.StatusServiceUnavailable, time.Second)
+	srv.FailOperation(istaritest.OpAddJob, 1, http.StatusServiceUnavailable, time.Second)
 	path = writeFile(t, "p.json", string(jsonArray(1<<20)))
 	_, err := facade.AddJobWithSmallMax(callCtx(t), c, facade.AddJobParams{ModelID: "m", Function: "f", ParametersFile: path}, 0)
 	assertFileError(t, err, paramsField, path, "cannot be read")

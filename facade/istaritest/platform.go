@@ -439,7 +439,7 @@ func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, problem{status: http.StatusNotFound, detail: "Not Found"})
 		return
 	}
-	op := Operation(route.Operation.OperationID)
+	op := operationOf(route.Operation.OperationID)
 	p.count(op)
 
 	if d := p.currentLatency(); d > 0 {
