@@ -328,7 +328,7 @@ func (a *agent) fill(ctx context.Context) (claimed, idle bool, err error) {
 // list fetches one page of Pending jobs and keeps those the agent may
 // claim, shuffled.
 func (a *agent) list(ctx context.Context) error {
-	page, err := a.c.ListJobs(ctx, ListJobsParams{StatusName: JobStatusPending, Size: agentListSize, Sort: "created"})
+	page, err := a.c.ListJobs(ctx, ListJobsParams{Status: JobStatusPending, Size: agentListSize, Sort: "created"})
 	if err != nil {
 		if ctx.Err() == nil {
 			a.log.DebugContext(ctx, "istari agent could not list jobs", "agent", a.o.AgentID, "error", err)

@@ -81,7 +81,7 @@ func ExampleClient_ListJobs() {
 		_, _ = c.AddJob(ctx, facade.AddJobParams{ModelID: "model-1", Function: "@istari:extract"})
 	}
 
-	page, err := c.ListJobs(ctx, facade.ListJobsParams{ModelID: "model-1", StatusName: facade.JobStatusPending, Size: 2, Sort: "-created"})
+	page, err := c.ListJobs(ctx, facade.ListJobsParams{ModelID: "model-1", Status: facade.JobStatusPending, Size: 2, Sort: "-created"})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -48,7 +48,7 @@ const iteratorPageSize = 100
 // change during the walk (for example on a final status), or sort by
 // creation time.
 //
-//	for job, err := range c.AllJobs(ctx, facade.ListJobsParams{StatusName: facade.JobStatusRunning}) {
+//	for job, err := range c.AllJobs(ctx, facade.ListJobsParams{Status: facade.JobStatusRunning}) {
 //		if err != nil {
 //			return err
 //		}

@@ -75,7 +75,7 @@ func TestAllModelJobs(t *testing.T) {
 	srv := pagingServer(t, 23, &fetched)
 	c, _ := newClient(t, srv.baseURL())
 	n := 0
-	for job, err := range c.AllModelJobs(testCtx(t), "model-1", facade.ListModelJobsParams{Size: 5, StatusName: facade.JobStatusPending}) {
+	for job, err := range c.AllModelJobs(testCtx(t), "model-1", facade.ListModelJobsParams{Size: 5, Status: facade.JobStatusPending}) {
 		require.NoError(t, err)
 		require.NotNil(t, job)
 		n++

@@ -158,7 +158,7 @@ func wireCases(t *testing.T) []wireCase {
 			name: "ListJobs all fields",
 			call: func(ctx context.Context, c *facade.Client) (any, error) {
 				return c.ListJobs(ctx, facade.ListJobsParams{
-					ModelID: "model-1", StatusName: facade.JobStatusRunning, AllUsers: true, Page: 2, Size: 100,
+					ModelID: "model-1", Status: facade.JobStatusRunning, AllUsers: true, Page: 2, Size: 100,
 					ArchiveStatus: facade.ArchiveStatusAll, Sort: "-created",
 				})
 			},
@@ -184,7 +184,7 @@ func wireCases(t *testing.T) []wireCase {
 			name: "ListModelJobs all fields",
 			call: func(ctx context.Context, c *facade.Client) (any, error) {
 				return c.ListModelJobs(ctx, "model-1", facade.ListModelJobsParams{
-					StatusName: facade.JobStatusCompleted, Page: 3, Size: 1, ArchiveStatus: facade.ArchiveStatusArchived, Sort: "created",
+					Status: facade.JobStatusCompleted, Page: 3, Size: 1, ArchiveStatus: facade.ArchiveStatusArchived, Sort: "created",
 				})
 			},
 			method: "GET", path: "/models/model-1/jobs",

@@ -50,7 +50,7 @@ func TestLenientEnums(t *testing.T) {
 		assert.Equal(t, "AddJobParams.OperatingSystem", ve.Field)
 		assert.Contains(t, err.Error(), `"Ubuntu 24.04"`, "lists the valid values")
 		assert.Contains(t, err.Error(), "facade.WithLenientEnums()", "names the way out")
-		_, err = c.ListJobs(ctx, facade.ListJobsParams{StatusName: "Paused"})
+		_, err = c.ListJobs(ctx, facade.ListJobsParams{Status: "Paused"})
 		assert.ErrorContains(t, err, "facade.WithLenientEnums()")
 		_, err = c.UpdateJobStatus(ctx, "job-1", facade.UpdateJobStatusParams{Status: "Paused"})
 		assert.ErrorContains(t, err, "facade.WithLenientEnums()")
@@ -64,7 +64,7 @@ func TestLenientEnums(t *testing.T) {
 		fields, _ := formFields(t, srv)
 		assert.Equal(t, "Windows 12", fields["operating_system"])
 
-		_, err = c.ListJobs(ctx, facade.ListJobsParams{StatusName: "Paused", ArchiveStatus: "deleted"})
+		_, err = c.ListJobs(ctx, facade.ListJobsParams{Status: "Paused", ArchiveStatus: "deleted"})
 		require.NoError(t, err)
 		reqs := srv.requests()
 		assert.Equal(t, "status_name=Paused&archive_status=deleted", reqs[len(reqs)-1].Query)

@@ -68,8 +68,8 @@ type UpdateJobParams struct {
 type ListJobsParams struct {
 	// ModelID keeps the jobs of one model.
 	ModelID string
-	// StatusName keeps the jobs whose current status has this name.
-	StatusName JobStatusName
+	// Status keeps the jobs whose current status has this name.
+	Status JobStatusName
 	// AllUsers lists the jobs of every user, not only the caller's; it
 	// needs admin privileges.
 	AllUsers bool
@@ -97,8 +97,8 @@ type ListJobsParams struct {
 // [Client.AllModelJobs]. They are [ListJobsParams] without ModelID,
 // AllUsers and Name.
 type ListModelJobsParams struct {
-	// StatusName keeps the jobs whose current status has this name.
-	StatusName JobStatusName
+	// Status keeps the jobs whose current status has this name.
+	Status JobStatusName
 	// AssignedAgentID keeps the jobs assigned to this agent.
 	AssignedAgentID string
 	// AssignedAgentPoolID keeps the jobs assigned to this agent pool.
@@ -135,7 +135,7 @@ type AssignedAgent struct {
 
 // listQuery is what both list operations share.
 type listQuery struct {
-	statusName    JobStatusName
+	status        JobStatusName
 	page, size    int
 	countOnly     bool
 	archiveStatus ArchiveStatus
@@ -143,7 +143,7 @@ type listQuery struct {
 }
 
 func (q listQuery) check(prefix string, lenient bool) error {
-	if err := checkEnum(prefix+".StatusName", q.statusName, JobStatusNameValues(), lenient); err != nil {
+	if err := checkEnum(prefix+".Status", q.status, JobStatusNameValues(), lenient); err != nil {
 		return err
 	}
 	if err := checkEnum(prefix+".ArchiveStatus", q.archiveStatus, ArchiveStatusValues(), lenient); err != nil {
@@ -163,8 +163,8 @@ func (q listQuery) check(prefix string, lenient bool) error {
 
 // wire fills the generated parameters' shared fields.
 func (q listQuery) wire(status **gen.JobStatusName, page, size **int, archive **gen.ArchiveStatus, sort **string) {
-	if q.statusName != "" {
-		s := gen.JobStatusName(q.statusName)
+	if q.status != "" {
+		s := gen.JobStatusName(q.status)
 		*status = &s
 	}
 	if q.page > 0 {
@@ -183,11 +183,11 @@ func (q listQuery) wire(status **gen.JobStatusName, page, size **int, archive **
 }
 
 func (p ListJobsParams) query() listQuery {
-	return listQuery{p.StatusName, p.Page, p.Size, p.CountOnly, p.ArchiveStatus, p.Sort}
+	return listQuery{p.Status, p.Page, p.Size, p.CountOnly, p.ArchiveStatus, p.Sort}
 }
 
 func (p ListModelJobsParams) query() listQuery {
-	return listQuery{p.StatusName, p.Page, p.Size, p.CountOnly, p.ArchiveStatus, p.Sort}
+	return listQuery{p.Status, p.Page, p.Size, p.CountOnly, p.ArchiveStatus, p.Sort}
 }
 
 func (p ListJobsParams) wire() *gen.ListJobsParams {

@@ -79,10 +79,10 @@ func TestRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, got.AssignedAgentID)
 
-	page, err := c.ListJobs(ctx, facade.ListJobsParams{StatusName: facade.JobStatusCompleted})
+	page, err := c.ListJobs(ctx, facade.ListJobsParams{Status: facade.JobStatusCompleted})
 	require.NoError(t, err)
 	require.Equal(t, 1, page.Total)
-	page, err = c.ListModelJobs(ctx, "model-1", facade.ListModelJobsParams{StatusName: facade.JobStatusRunning})
+	page, err = c.ListModelJobs(ctx, "model-1", facade.ListModelJobsParams{Status: facade.JobStatusRunning})
 	require.NoError(t, err)
 	assert.Equal(t, 0, page.Total, "status filters match the current status only")
 
@@ -161,7 +161,7 @@ func TestRoundTripConcurrent(t *testing.T) {
 	}
 	assert.Equal(t, 50, archived)
 	n := 0
-	for _, err := range c.AllJobs(ctx, facade.ListJobsParams{ArchiveStatus: facade.ArchiveStatusAll, StatusName: facade.JobStatusCompleted, Size: 7}) {
+	for _, err := range c.AllJobs(ctx, facade.ListJobsParams{ArchiveStatus: facade.ArchiveStatusAll, Status: facade.JobStatusCompleted, Size: 7}) {
 		require.NoError(t, err)
 		n++
 	}

@@ -343,14 +343,14 @@ func TestNoSecretInTelemetry(t *testing.T) {
 	srv.FailOperation(istaritest.OpGetJob, 1, http.StatusServiceUnavailable, 0)
 	_, err := h.c.GetJob(ctx, job.ID)
 	require.NoError(t, err)
-	_, err = h.c.ListJobs(ctx, facade.ListJobsParams{StatusName: facade.JobStatusRunning})
+	_, err = h.c.ListJobs(ctx, facade.ListJobsParams{Status: facade.JobStatusRunning})
 	require.NoError(t, err)
 
 	// A 429 with Retry-After closes the client's gate for a second: the
 	// next call waits there (a hold).
 	held := newHarness(t, srv.URL, token, sign, facade.WithRetry(facade.NoRetry()))
 	srv.FailOperation(istaritest.OpListJobs, 1, http.StatusTooManyRequests, time.Second)
-	_, err = held.c.ListJobs(ctx, facade.ListJobsParams{StatusName: facade.JobStatusRunning})
+	_, err = held.c.ListJobs(ctx, facade.ListJobsParams{Status: facade.JobStatusRunning})
 	require.ErrorIs(t, err, facade.ErrRateLimited)
 	_, err = held.c.GetJob(ctx, job.ID)
 	require.NoError(t, err)
