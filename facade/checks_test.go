@@ -143,8 +143,14 @@ func TestInputChecks(t *testing.T) {
 			_, err := c.RemoveJobAssignedAgent(ctx, "")
 			return err
 		}, "jobID", nil, false},
-		{"ArchiveJob empty id", func(ctx context.Context, c *facade.Client) error { _, err := c.ArchiveJob(ctx, "", ""); return err }, "jobID", nil, false},
-		{"RestoreJob empty id", func(ctx context.Context, c *facade.Client) error { _, err := c.RestoreJob(ctx, "", ""); return err }, "jobID", nil, false},
+		{"ArchiveJob empty id", func(ctx context.Context, c *facade.Client) error {
+			_, err := c.ArchiveJob(ctx, "", facade.ArchiveJobParams{})
+			return err
+		}, "jobID", nil, false},
+		{"RestoreJob empty id", func(ctx context.Context, c *facade.Client) error {
+			_, err := c.RestoreJob(ctx, "", facade.RestoreJobParams{})
+			return err
+		}, "jobID", nil, false},
 		{"WaitForJob empty id", func(ctx context.Context, c *facade.Client) error {
 			_, err := c.WaitForJob(ctx, "", facade.WaitOptions{})
 			return err

@@ -129,7 +129,7 @@ func TestTransportErrorWrapsCause(t *testing.T) {
 	srv.Close() // nothing listens there now
 	c, err := facade.NewClient(url, facade.WithToken("secret-token-value"), facade.WithRetry(facade.NoRetry()))
 	require.NoError(t, err)
-	_, err = c.ArchiveJob(context.Background(), "j", "")
+	_, err = c.ArchiveJob(context.Background(), "j", facade.ArchiveJobParams{})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "ArchiveJob")
 	var ae *facade.APIError

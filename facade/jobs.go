@@ -152,31 +152,32 @@ func (c *Client) RemoveJobAssignedAgent(ctx context.Context, jobID string, opts 
 	return decodeJob(c, op, resp, err)
 }
 
-// ArchiveJob archives a job. The reason may be empty. Archiving an archived
-// job fails with an error that matches [ErrConflict].
-func (c *Client) ArchiveJob(ctx context.Context, jobID, reason string, opts ...CallOption) (*Job, error) {
+// ArchiveJob archives a job, with the reason in p, which may be empty.
+// Archiving an archived job fails with an error that matches [ErrConflict].
+func (c *Client) ArchiveJob(ctx context.Context, jobID string, p ArchiveJobParams, opts ...CallOption) (*Job, error) {
 	const op = OpArchiveJob
 	if err := checkID("jobID", jobID); err != nil {
 		return nil, err
 	}
 	var body gen.Archive
-	if reason != "" {
-		body.Reason = &reason
+	if p.Reason != "" {
+		body.Reason = &p.Reason
 	}
 	resp, err := c.api.ArchiveJob(c.callContext(ctx, op, opts), jobID, body)
 	return decodeJob(c, op, resp, err)
 }
 
-// RestoreJob restores an archived job. The reason may be empty. Restoring
-// an active job fails with an error that matches [ErrConflict].
-func (c *Client) RestoreJob(ctx context.Context, jobID, reason string, opts ...CallOption) (*Job, error) {
+// RestoreJob restores an archived job, with the reason in p, which may be
+// empty. Restoring an active job fails with an error that matches
+// [ErrConflict].
+func (c *Client) RestoreJob(ctx context.Context, jobID string, p RestoreJobParams, opts ...CallOption) (*Job, error) {
 	const op = OpRestoreJob
 	if err := checkID("jobID", jobID); err != nil {
 		return nil, err
 	}
 	var body gen.Restore
-	if reason != "" {
-		body.Reason = &reason
+	if p.Reason != "" {
+		body.Reason = &p.Reason
 	}
 	resp, err := c.api.RestoreJob(c.callContext(ctx, op, opts), jobID, body)
 	return decodeJob(c, op, resp, err)

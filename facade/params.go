@@ -126,6 +126,18 @@ type UpdateJobStatusParams struct {
 	Message string
 }
 
+// ArchiveJobParams are the inputs of [Client.ArchiveJob].
+type ArchiveJobParams struct {
+	// Reason says why the job is archived; empty sends none.
+	Reason string
+}
+
+// RestoreJobParams are the inputs of [Client.RestoreJob].
+type RestoreJobParams struct {
+	// Reason says why the job is restored; empty sends none.
+	Reason string
+}
+
 // AssignedAgent names the agent or the agent pool to assign a job to: set
 // exactly one of the two.
 type AssignedAgent struct {

@@ -86,18 +86,18 @@ func TestRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 0, page.Total, "status filters match the current status only")
 
-	got, err = c.ArchiveJob(ctx, job.ID, "done")
+	got, err = c.ArchiveJob(ctx, job.ID, facade.ArchiveJobParams{Reason: "done"})
 	require.NoError(t, err)
 	assert.True(t, got.Archived())
-	_, err = c.ArchiveJob(ctx, job.ID, "")
+	_, err = c.ArchiveJob(ctx, job.ID, facade.ArchiveJobParams{})
 	assert.ErrorIs(t, err, facade.ErrConflict)
 	page, err = c.ListJobs(ctx, facade.ListJobsParams{ArchiveStatus: facade.ArchiveStatusArchived})
 	require.NoError(t, err)
 	assert.Equal(t, 1, page.Total)
-	got, err = c.RestoreJob(ctx, job.ID, "")
+	got, err = c.RestoreJob(ctx, job.ID, facade.RestoreJobParams{})
 	require.NoError(t, err)
 	assert.False(t, got.Archived())
-	_, err = c.RestoreJob(ctx, job.ID, "")
+	_, err = c.RestoreJob(ctx, job.ID, facade.RestoreJobParams{})
 	assert.ErrorIs(t, err, facade.ErrConflict)
 
 	done, err := c.WaitForJob(ctx, job.ID, facade.WaitOptions{MinInterval: time.Millisecond})
@@ -143,7 +143,7 @@ func TestRoundTripConcurrent(t *testing.T) {
 				assert.NoError(t, err)
 			}
 			if i%2 == 0 {
-				_, err = c.ArchiveJob(ctx, job.ID, "")
+				_, err = c.ArchiveJob(ctx, job.ID, facade.ArchiveJobParams{})
 				assert.NoError(t, err)
 			}
 		})

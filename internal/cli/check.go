@@ -257,8 +257,12 @@ func (ck *checker) runWrite() {
 	} else {
 		ck.step("file", func() error { return ck.readBack(id, now) })
 	}
-	call("archive", func(id string) (*facade.Job, error) { return ck.c.ArchiveJob(ctx, id, reason) })
-	call("restore", func(id string) (*facade.Job, error) { return ck.c.RestoreJob(ctx, id, reason) })
+	call("archive", func(id string) (*facade.Job, error) {
+		return ck.c.ArchiveJob(ctx, id, facade.ArchiveJobParams{Reason: reason})
+	})
+	call("restore", func(id string) (*facade.Job, error) {
+		return ck.c.RestoreJob(ctx, id, facade.RestoreJobParams{Reason: reason})
+	})
 	if ck.f.agent == "" {
 		ck.skip("assign", "no --agent")
 		ck.skip("unassign", "no --agent")
@@ -273,7 +277,9 @@ func (ck *checker) runWrite() {
 			Status: facade.JobStatusCanceled, AgentID: ck.f.agent, Message: reason})
 	})
 	ck.forbiddenTransition(id, call)
-	call("archive again", func(id string) (*facade.Job, error) { return ck.c.ArchiveJob(ctx, id, reason) })
+	call("archive again", func(id string) (*facade.Job, error) {
+		return ck.c.ArchiveJob(ctx, id, facade.ArchiveJobParams{Reason: reason})
+	})
 }
 
 // readBack reads the check's job's file, as an agent would with

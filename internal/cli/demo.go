@@ -239,7 +239,7 @@ func (d *demo) runAgent(ctx context.Context, id string) error {
 
 // archive is step 5: archive the job, list the archived jobs, restore it.
 func (d *demo) archive(ctx context.Context, id string) error {
-	job, err := d.c.ArchiveJob(ctx, id, "demo finished")
+	job, err := d.c.ArchiveJob(ctx, id, facade.ArchiveJobParams{Reason: "demo finished"})
 	if err != nil {
 		return err
 	}
@@ -249,7 +249,7 @@ func (d *demo) archive(ctx context.Context, id string) error {
 		return err
 	}
 	d.out.printf("      ListJobs       %s archived on model %s\n", plural(page.Total, "job"), d.model)
-	job, err = d.c.RestoreJob(ctx, id, "demo: bring it back")
+	job, err = d.c.RestoreJob(ctx, id, facade.RestoreJobParams{Reason: "demo: bring it back"})
 	if err != nil {
 		return err
 	}

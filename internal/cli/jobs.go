@@ -504,7 +504,9 @@ func (a *app) archiveCommand() *cobra.Command {
 	var reason string
 	cmd := a.jobCommand("archive JOB_ID [--reason TEXT]", "Archive a job",
 		`  istari-jobs archive 3f2a... --reason "superseded by 9c1e..."`,
-		func(c *facade.Client, id string) (*facade.Job, error) { return c.ArchiveJob(a.ctx, id, reason) })
+		func(c *facade.Client, id string) (*facade.Job, error) {
+			return c.ArchiveJob(a.ctx, id, facade.ArchiveJobParams{Reason: reason})
+		})
 	cmd.Flags().StringVar(&reason, "reason", "", "why the job is archived")
 	return cmd
 }
@@ -513,7 +515,9 @@ func (a *app) restoreCommand() *cobra.Command {
 	var reason string
 	cmd := a.jobCommand("restore JOB_ID [--reason TEXT]", "Restore an archived job",
 		`  istari-jobs restore 3f2a... --reason "archived by mistake"`,
-		func(c *facade.Client, id string) (*facade.Job, error) { return c.RestoreJob(a.ctx, id, reason) })
+		func(c *facade.Client, id string) (*facade.Job, error) {
+			return c.RestoreJob(a.ctx, id, facade.RestoreJobParams{Reason: reason})
+		})
 	cmd.Flags().StringVar(&reason, "reason", "", "why the job is restored")
 	return cmd
 }
