@@ -89,9 +89,9 @@ func (r *JobRun) OpenFile(ctx context.Context) (io.ReadCloser, error) {
 // report sends a status from an agent, and settles a lost answer by reading
 // the job back.
 func (c *Client) report(ctx context.Context, jobID string, status JobStatusName, agentID, message string) (*Job, error) {
-	job, err := c.setStatus(ctx, OpUpdateJobStatus, jobID, status, agentID, message, nil)
+	job, err := c.setStatus(ctx, OpUpdateJobStatus, jobID, status, agentID, message, callConfig{})
 	if err != nil {
-		return c.settle(ctx, jobID, status, agentID, err, nil)
+		return c.settle(ctx, jobID, status, agentID, err, callConfig{})
 	}
 	return job, nil
 }

@@ -138,7 +138,6 @@ func TestAddJobsConcurrency(t *testing.T) {
 		want        int32
 	}{
 		{"default", 0, 24, facade.DefaultBatchConcurrency},
-		{"negative means default", -3, 24, facade.DefaultBatchConcurrency},
 		{"three", 3, 12, 3},
 		{"one", 1, 4, 1},
 		{"fewer inputs than workers", 8, 2, 2},

@@ -48,7 +48,9 @@ type Client struct {
 func NewClient(baseURL string, opts ...Option) (*Client, error) {
 	cfg := defaultConfig()
 	for _, o := range opts {
-		o(&cfg)
+		if o != nil {
+			o(&cfg)
+		}
 	}
 	return newClient(baseURL, cfg)
 }
@@ -71,11 +73,24 @@ func newClient(baseURL string, cfg config) (*Client, error) {
 	if cfg.maxResponseBytes == 0 {
 		cfg.maxResponseBytes = defaultMaxResponseBytes
 	}
-	if cfg.timeout < 0 {
-		return nil, &ValidationError{Field: "WithTimeout", Value: cfg.timeout.String(), Reason: "must not be negative"}
+	switch {
+	case cfg.timeout == NoTimeout:
+		cfg.timeout = 0 // the transport's "none"
+	case cfg.timeout == 0:
+		cfg.timeout = defaultTimeout
+	case cfg.timeout < 0:
+		return nil, &ValidationError{Field: "WithTimeout", Value: cfg.timeout.String(), Reason: "must not be negative (NoTimeout turns the timeout off; 0 means the default)"}
 	}
-	if cfg.prefetch < 0 {
-		return nil, &ValidationError{Field: "WithPrefetch", Value: strconv.Itoa(cfg.prefetch), Reason: "must not be negative"}
+	switch {
+	case cfg.prefetch == NoPrefetch:
+		cfg.prefetch = 0 // the iterators' "one page at a time"
+	case cfg.prefetch == 0:
+		cfg.prefetch = defaultPrefetch
+	case cfg.prefetch < 0:
+		return nil, &ValidationError{Field: "WithPrefetch", Value: strconv.Itoa(cfg.prefetch), Reason: "must not be negative (NoPrefetch fetches one page at a time; 0 means the default)"}
+	}
+	if cfg.retry.MaxAttempts < 0 {
+		return nil, &ValidationError{Field: "RetryPolicy.MaxAttempts", Value: strconv.Itoa(cfg.retry.MaxAttempts), Reason: "must not be negative (0 means the default; NoRetry makes one attempt)"}
 	}
 	if cfg.retry.MinInterval < 0 || cfg.retry.MaxInterval < 0 || cfg.retry.MaxRetryAfter < 0 {
 		return nil, &ValidationError{Field: "RetryPolicy", Reason: "intervals must not be negative"}
@@ -177,7 +192,7 @@ func maskURL(u *url.URL) string { return urlmask.Mask(u) }
 
 // checkToken refuses a token net/http would refuse to send, or that was
 // pasted with white space around it. The error never repeats the token.
-func checkToken(tok Token, field string) error {
+func checkToken(tok bearerToken, field string) error {
 	if tok == "" {
 		return nil
 	}
@@ -239,16 +254,16 @@ func (c *Client) String() string {
 // GoString describes the client without its token, for the %#v verb.
 func (c *Client) GoString() string { return c.String() }
 
-// callContext carries the operation name and the per-call timeout to the
-// transport.
-func (c *Client) callContext(ctx context.Context, op Operation, opts []CallOption) context.Context {
-	ci := &callInfo{op: op}
-	if len(opts) > 0 {
-		var cc callConfig
-		for _, o := range opts {
-			o(&cc)
-		}
-		ci.timeout, ci.timeoutSet, ci.info = cc.timeout, cc.timeoutSet, cc.info
+// callContext carries the operation, the per-call timeout and the
+// response info to the transport.
+func (c *Client) callContext(ctx context.Context, op Operation, cc callConfig) context.Context {
+	ci := &callInfo{op: op, info: cc.info}
+	switch cc.timeout {
+	case 0: // the client's
+	case NoTimeout:
+		ci.timeoutSet = true
+	default:
+		ci.timeout, ci.timeoutSet = cc.timeout, true
 	}
 	return context.WithValue(ctx, callInfoKey{}, ci)
 }

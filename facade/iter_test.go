@@ -55,7 +55,7 @@ func TestAllJobs(t *testing.T) {
 		t.Run(fmt.Sprintf("total=%d size=%d prefetch=%d", tc.total, tc.size, tc.prefetch), func(t *testing.T) {
 			var fetched atomic.Int32
 			srv := pagingServer(t, tc.total, &fetched)
-			c, _ := newClient(t, srv.baseURL(), facade.WithPrefetch(tc.prefetch))
+			c, _ := newClient(t, srv.baseURL(), withPrefetch(tc.prefetch))
 			var ids []string
 			for job, err := range c.AllJobs(testCtx(t), facade.ListJobsParams{Size: tc.size}) {
 				require.NoError(t, err)
@@ -113,7 +113,7 @@ func TestAllJobsYieldsAnErrorOnceAndStops(t *testing.T) {
 		}
 		writeJSON(w, 200, gen.PageJob{Items: []gen.Job{sampleJob("a")}, Total: 3, Page: 1, Size: 1, Pages: 3})
 	})
-	c, _ := newClient(t, srv.baseURL(), facade.WithPrefetch(0))
+	c, _ := newClient(t, srv.baseURL(), facade.WithPrefetch(facade.NoPrefetch))
 	var items, errs int
 	for job, err := range c.AllJobs(testCtx(t), facade.ListJobsParams{Size: 1}) {
 		if err != nil {

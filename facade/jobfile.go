@@ -20,10 +20,14 @@ import (
 // retry.
 func (c *Client) OpenJobFile(ctx context.Context, jobID string, opts ...CallOption) (io.ReadCloser, error) {
 	const op = OpOpenJobFile
+	cc, err := opOptions(op, opts)
+	if err != nil {
+		return nil, err
+	}
 	if err := checkID("jobID", jobID); err != nil {
 		return nil, err
 	}
-	resp, err := c.api.GetJobFile(c.callContext(ctx, op, opts), jobID)
+	resp, err := c.api.GetJobFile(c.callContext(ctx, op, cc), jobID)
 	if err != nil {
 		return nil, callError(op, err)
 	}

@@ -205,6 +205,11 @@ func TestEnvTraps(t *testing.T) {
 		require.NoError(t, err)
 		assert.Contains(t, c.String(), "Timeout: 1ms")
 	})
+	t.Run("0 turns the timeout off, as in the Python SDK", func(t *testing.T) {
+		c, err := newFromEnv(map[string]string{"ISTARI_CLIENT_HTTP_REQUEST_TIMEOUT_SECS": "0"})
+		require.NoError(t, err)
+		assert.Contains(t, c.String(), "Timeout: 0s")
+	})
 }
 
 // TestNeedsAScheme: NewClient says the same for every URL without a scheme.

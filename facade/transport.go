@@ -34,7 +34,7 @@ type callInfo struct {
 // concurrent use.
 type transport struct {
 	hc        *http.Client
-	token     Token
+	token     bearerToken
 	userAgent string
 	timeout   time.Duration
 	editors   []RequestEditor
