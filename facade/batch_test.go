@@ -251,7 +251,7 @@ func TestGateHoldsEveryRequestOfTheClient(t *testing.T) {
 		p := istaritest.NewServer(istaritest.WithLatency(2 * time.Millisecond))
 		defer p.Close()
 		ts := newTimingServer(t, p.Handler())
-		c := newSweepClient(t, ts.URL+istaritest.BasePath, p.Token)
+		c := newSweepClient(t, ts.URL, p.Token)
 
 		// Once three jobs are created, the next creation is refused with
 		// Retry-After: 1s.
@@ -277,7 +277,7 @@ func TestGateHoldsEveryRequestOfTheClient(t *testing.T) {
 		p := istaritest.NewServer()
 		defer p.Close()
 		ts := newTimingServer(t, p.Handler())
-		c := newSweepClient(t, ts.URL+istaritest.BasePath, p.Token, facade.WithRetry(facade.NoRetry()))
+		c := newSweepClient(t, ts.URL, p.Token, facade.WithRetry(facade.NoRetry()))
 
 		p.FailOperation(istaritest.OpGetJob, 1, http.StatusServiceUnavailable, time.Second)
 		_, err := c.GetJob(ctx, "job-1")

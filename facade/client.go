@@ -38,8 +38,10 @@ type Client struct {
 }
 
 // NewClient returns a client for the registry at baseURL, such as
-// "https://registry.example.com". The job routes sit under /api/v2, which is
-// appended unless baseURL already ends with it; a trailing slash is ignored.
+// "https://registry.example.com": the registry's URL, as
+// ISTARI_REGISTRY_URL holds it. The job routes sit under /api/v2, which is
+// appended (a baseURL that already ends with it is accepted as it is); a
+// trailing slash is ignored.
 // A URL without a scheme or host is an error, and so is plain http:// to a
 // host other than loopback while a token is set, unless [WithInsecureHTTP]
 // is given. Errors about the URL show it with its user info and query

@@ -7,6 +7,7 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/istari-go/sdk/facade"
@@ -25,8 +26,9 @@ func ExampleNewClient() {
 		log.Fatal(err)
 	}
 	defer c.CloseIdleConnections()
-	fmt.Println(c.BaseURL() == srv.URL)
-	// Output: true
+	// The client appends the prefix of the job routes to the registry's URL.
+	fmt.Println(strings.TrimPrefix(c.BaseURL(), srv.URL))
+	// Output: /api/v2
 }
 
 func ExampleClient_AddJob() {

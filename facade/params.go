@@ -21,7 +21,9 @@ type NewSource struct {
 // AddJobParams are the inputs of [Client.AddJob]. Only ModelID and Function
 // are required; a zero value means "not set".
 type AddJobParams struct {
-	// ModelID is the model the job runs on (required).
+	// ModelID is the model the job runs on (required). It is a field, not
+	// an argument of AddJob as the resource of every other operation is,
+	// so that one batch of [Client.AddJobs] may span models.
 	ModelID string
 	// Function is the function the job runs, such as "@istari:extract"
 	// (required).
@@ -42,7 +44,8 @@ type AddJobParams struct {
 	// AssignedAgentID or AssignedAgentPoolID assign the job to one agent or
 	// one agent pool.
 	AssignedAgentID, AssignedAgentPoolID string
-	// AgentID is the agent that creates the job.
+	// AgentID is the agent that creates the job; it is the job's
+	// [Job.AgentID] until an agent reports a status.
 	AgentID string
 	// Sources are recorded on the job's file revision.
 	Sources []NewSource
@@ -120,7 +123,8 @@ type ListModelJobsParams struct {
 type UpdateJobStatusParams struct {
 	// Status is the job's new status (required).
 	Status JobStatusName
-	// AgentID is the agent reporting the status.
+	// AgentID is the agent reporting the status. It is recorded on the
+	// status entry and becomes the job's [Job.AgentID].
 	AgentID string
 	// Message is recorded with the status.
 	Message string

@@ -480,11 +480,11 @@ func (ck *checker) print() error {
 	out := ck.a.stdout
 	if ck.a.output == outputJSON {
 		return ck.a.writeJSON(checkReport{
-			SDKVersion: facade.Version, SpecVersion: ck.v.Version(), Registry: ck.c.BaseURL(),
+			SDKVersion: facade.Version, SpecVersion: ck.v.Version(), Registry: registryURL(ck.c),
 			Findings: ck.findings(), Steps: ck.steps,
 		}, true)
 	}
-	fmt.Fprintf(out, "Checking %s against the spec %s of istari-jobs %s.\n\n", ck.c.BaseURL(), ck.v.Version(), facade.Version)
+	fmt.Fprintf(out, "Checking %s against the spec %s of istari-jobs %s.\n\n", registryURL(ck.c), ck.v.Version(), facade.Version)
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "STEP\tOPERATION\tHTTP\tLATENCY\tFINDINGS")
 	for _, s := range ck.steps {

@@ -88,10 +88,10 @@ adds one job, and iterates the model's existing jobs rather than adding more.`,
 					return err
 				}
 				if d.model == "" {
-					return usageErr("demo against %s (from %s) needs --model MODEL_ID, a model you may add jobs to", c.BaseURL(), source)
+					return usageErr("demo against %s (from %s) needs --model MODEL_ID, a model you may add jobs to", registryURL(c), source)
 				}
 				d.c = c
-				d.out.printf("Running against the platform at %s (from %s), on model %s.\n\n", c.BaseURL(), source, d.model)
+				d.out.printf("Running against the platform at %s (from %s), on model %s.\n\n", registryURL(c), source, d.model)
 			}
 			return d.run()
 		}),
