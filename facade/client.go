@@ -17,8 +17,9 @@ import (
 	"github.com/istari-go/sdk/internal/urlmask"
 )
 
-// Version is the SDK's version, sent in the default User-Agent.
-const Version = "0.1.0"
+// Version is the SDK's version, sent in the default User-Agent. It is the
+// newest version in CHANGELOG.md.
+const Version = "0.3.0"
 
 // apiPrefix is where the registry's job routes sit.
 const apiPrefix = api.BasePath
