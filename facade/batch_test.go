@@ -386,3 +386,46 @@ func TestAddJobsCancelReturnsPartialResults(t *testing.T) {
 		assert.Equal(t, context.Canceled, r.Err)
 	}
 }
+
+// TestAddJobsConcurrencyNeverPastMax: against the in-memory platform,
+// through bursts of 429s that halve a batch's concurrency and the runs of
+// successes that grow it back, the requests in flight never pass
+// BatchOptions.Concurrency, as counted by a front in front of the
+// platform. (TestAddJobsConcurrency holds a hand-written server's requests
+// until the first wave is in flight; this one counts across the
+// adaptation.)
+func TestAddJobsConcurrencyNeverPastMax(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a hang guard
+	defer cancel()
+	p := istaritest.New(istaritest.WithLatency(2 * time.Millisecond))
+	h := p.Handler()
+	var cur, peak atomic.Int32
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			n := cur.Add(1)
+			defer cur.Add(-1)
+			for pk := peak.Load(); n > pk && !peak.CompareAndSwap(pk, n); pk = peak.Load() {
+			}
+		}
+		h.ServeHTTP(w, r)
+	}))
+	defer ts.Close()
+	c := newSweepClient(t, ts.URL, istaritest.DefaultToken,
+		facade.WithRetry(facade.RetryPolicy{MinInterval: time.Millisecond, MaxInterval: 2 * time.Millisecond}))
+
+	const maxInFlight, n = 4, 120
+	// 429s without Retry-After: each halves the concurrency, and nothing
+	// holds the gate; a second burst comes once the batch has grown back.
+	p.FailOperation(istaritest.OpAddJob, 3, http.StatusTooManyRequests, 0)
+	var done atomic.Int32
+	res := c.AddJobs(ctx, sweep(n), facade.BatchOptions{Concurrency: maxInFlight, OnResult: func(int, facade.JobResult) {
+		if done.Add(1) == n/2 {
+			p.FailOperation(istaritest.OpAddJob, 3, http.StatusTooManyRequests, 0)
+		}
+	}})
+	for i, r := range res {
+		require.NoError(t, r.Err, "input %d", i)
+	}
+	assert.LessOrEqual(t, peak.Load(), int32(maxInFlight), "requests in flight at once")
+	assert.Equal(t, n+6, p.Requests().ByOperation[istaritest.OpAddJob], "each 429 was retried once, and nothing else")
+}

@@ -127,7 +127,10 @@ func TestRoundTripUnauthorized(t *testing.T) {
 // jobs at once; the platform must end with exactly what they did.
 func TestRoundTripConcurrent(t *testing.T) {
 	srv, c := platformClient(t)
-	ctx := testCtx(t)
+	// 100 goroutines make some 700 contract-checked requests: under -race
+	// on a loaded machine that can take longer than testCtx's few seconds,
+	// so the deadline is only a hang guard.
+	ctx := testCtxWithin(t, hangGuard)
 	params := writeFile(t, "p.json", `{}`)
 	var wg sync.WaitGroup
 	for i := range 100 {
