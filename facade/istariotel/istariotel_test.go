@@ -148,7 +148,7 @@ func TestGetJobRetried(t *testing.T) {
 		method, _ := attrOf(a.Attributes(), "http.request.method")
 		assert.Equal(t, "GET", method.AsString())
 		full, _ := attrOf(a.Attributes(), "url.full")
-		assert.Equal(t, srv.URL+"/jobs/"+job.ID, full.AsString())
+		assert.Equal(t, srv.URL+istaritest.BasePath+"/jobs/"+job.ID, full.AsString())
 		addr, _ := attrOf(a.Attributes(), "server.address")
 		assert.Equal(t, "127.0.0.1", addr.AsString())
 		_, hasPort := attrOf(a.Attributes(), "server.port")
@@ -289,7 +289,7 @@ func TestTraceparentJoinsCallersTrace(t *testing.T) {
 		p.Handler().ServeHTTP(w, r)
 	}))
 	defer hs.Close()
-	h := newHarness(t, hs.URL+istaritest.BasePath, istaritest.DefaultToken)
+	h := newHarness(t, hs.URL, istaritest.DefaultToken)
 
 	ctx, root := h.tp.Tracer("caller").Start(context.Background(), "handle request")
 	_, err := h.c.GetJob(ctx, "no-such-job")
