@@ -28,7 +28,8 @@ type ClaimJobParams struct {
 // timeout or a reset) is settled by reading the job back, on a context that
 // outlives ctx: if the job's last status is Claimed by p.AgentID, the claim
 // succeeded and ClaimJob returns the job; otherwise the original error
-// stands.
+// stands. The read-back takes the call's options, so [WithResponseInfo]
+// describes the last request made, the read-back when there is one.
 func (c *Client) ClaimJob(ctx context.Context, jobID string, p ClaimJobParams, opts ...CallOption) (*Job, error) {
 	if err := checkID("jobID", jobID); err != nil {
 		return nil, err

@@ -175,7 +175,8 @@ func WithEnv(getenv func(key string) string) Option { return func(c *config) { c
 //     makes, as it does for a single call;
 //   - [WithResponseInfo] describes one answer, and is filled only on the
 //     caller's goroutine: for WaitForJob and WaitForJobs, whose requests
-//     follow one another, the last request made; for the iterators, the
+//     follow one another, the last request made (as for [Client.ClaimJob],
+//     whose lost answer is settled by a read-back); for the iterators, the
 //     page of the job (or error) just yielded, and so the last page read
 //     once the loop is over. AddJobs, whose requests run concurrently and
 //     have no "last", refuses it: each [JobResult] carries its own Info;
