@@ -148,7 +148,7 @@ func TestCallOptionsOfManyRequestMethods(t *testing.T) {
 			return errors.Join(errs...)
 		},
 		"AllJobs": func(t *testing.T, info *facade.ResponseInfo, opt facade.CallOption) error {
-			return walk(t, ip, info, c.AllJobs(ctx, facade.ListJobsParams{Status: facade.JobStatusCompleted, Size: 2}, opt))
+			return walk(t, ip, info, c.AllJobs(ctx, facade.ListJobsParams{ModelID: "model-1", Status: facade.JobStatusCompleted, Size: 2}, opt))
 		},
 		"AllModelJobs": func(t *testing.T, info *facade.ResponseInfo, opt facade.CallOption) error {
 			return walk(t, ip, info, c.AllModelJobs(ctx, "model-1", facade.ListModelJobsParams{Status: facade.JobStatusCompleted, Size: 2}, opt))
@@ -167,6 +167,16 @@ func TestCallOptionsOfManyRequestMethods(t *testing.T) {
 			_, err := c.WaitForJobs(ctx, ids, fast, opt)
 			return err
 		},
+		"RunJob": func(t *testing.T, _ *facade.ResponseInfo, opt facade.CallOption) error {
+			// A stand-in agent completes the jobs of run-model while
+			// RunJob waits.
+			actx, stop := context.WithCancel(ctx)
+			var wg sync.WaitGroup
+			wg.Go(func() { completeJobs(actx, setup, "run-model") })
+			defer func() { stop(); wg.Wait() }()
+			_, err := c.RunJob(ctx, facade.AddJobParams{ModelID: "run-model", Function: "f", Parameters: map[string]any{"k": 1}}, fast, opt)
+			return err
+		},
 	}
 	// refused[method] lists the options the method refuses; the others it
 	// takes.
@@ -176,6 +186,7 @@ func TestCallOptionsOfManyRequestMethods(t *testing.T) {
 		"AllModelJobs": {"WithUploadProgress"},
 		"WaitForJob":   {"WithUploadProgress"},
 		"WaitForJobs":  {"WithUploadProgress"},
+		"RunJob":       {},
 	}
 	for method, call := range methods {
 		for name := range callOptions(nil, nil) {
@@ -196,6 +207,9 @@ func TestCallOptionsOfManyRequestMethods(t *testing.T) {
 				}
 				require.NoError(t, err)
 				assert.Greater(t, ip.Requests().Total, before+1, "the method made more than one request")
+				if name == "WithUploadProgress" {
+					assert.Positive(t, progress.Load(), "RunJob reports its upload")
+				}
 				if name != "WithResponseInfo" {
 					return
 				}
@@ -203,15 +217,35 @@ func TestCallOptionsOfManyRequestMethods(t *testing.T) {
 				switch method {
 				case "AllJobs", "AllModelJobs":
 					assert.Equal(t, 5, ip.page(info.RequestID), "after the loop, the info is the last page's")
+				case "RunJob":
+					// The stand-in agent's requests interleave: the info is a
+					// poll's, the last kind of request RunJob makes.
 				default:
 					assert.Equal(t, ip.lastRequest(), info.RequestID, "the info is the last request's")
 				}
 				want := map[string][]facade.Operation{
 					"AllJobs": {facade.OpListJobs}, "AllModelJobs": {facade.OpListModelJobs}, "WaitForJob": {facade.OpGetJob},
-					"WaitForJobs": {facade.OpGetJob, facade.OpListModelJobs},
+					"WaitForJobs": {facade.OpGetJob, facade.OpListModelJobs}, "RunJob": {facade.OpGetJob},
 				}[method]
 				assert.Contains(t, want, info.Operation)
 			})
+		}
+	}
+}
+
+// completeJobs completes every Pending job of model until ctx ends, as an
+// agent would.
+func completeJobs(ctx context.Context, c *facade.Client, model string) {
+	for ctx.Err() == nil {
+		page, err := c.ListModelJobs(ctx, model, facade.ListModelJobsParams{Status: facade.JobStatusPending})
+		if err == nil {
+			for _, j := range page.Items {
+				_, _ = c.UpdateJobStatus(ctx, j.ID, facade.UpdateJobStatusParams{Status: facade.JobStatusCompleted})
+			}
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Millisecond):
 		}
 	}
 }

@@ -169,25 +169,30 @@ func WithEnv(getenv func(key string) string) Option { return func(c *config) { c
 // CallOption, like an option given its zero value, changes nothing.
 //
 // The methods that make more than one request ([Client.AddJobs],
-// [Client.AllJobs], [Client.AllModelJobs], [Client.WaitForJob] and
-// [Client.WaitForJobs]) apply each option as follows:
+// [Client.AllJobs], [Client.AllModelJobs], [Client.WaitForJob],
+// [Client.WaitForJobs] and [Client.RunJob]) apply each option as follows:
 //   - [WithRequestTimeout] bounds each attempt of every request the method
 //     makes, as it does for a single call;
 //   - [WithResponseInfo] describes one answer, and is filled only on the
-//     caller's goroutine: for WaitForJob and WaitForJobs, whose requests
-//     follow one another, the last request made (as for [Client.ClaimJob],
-//     whose lost answer is settled by a read-back); for the iterators, the
-//     page of the job (or error) just yielded, and so the last page read
-//     once the loop is over. AddJobs, whose requests run concurrently and
-//     have no "last", refuses it: each [JobResult] carries its own Info;
-//   - [WithUploadProgress] is refused by all of them. AddJobs reports each
+//     caller's goroutine: for WaitForJob, WaitForJobs and RunJob, whose
+//     requests follow one another, the last request made (as for
+//     [Client.ClaimJob], whose lost answer is settled by a read-back); for
+//     the iterators, the page of the job (or error) just yielded, and so
+//     the last page read once the loop is over. AddJobs, whose requests run
+//     concurrently and have no "last", refuses it: each [JobResult] carries
+//     its own Info;
+//   - [WithUploadProgress] reports RunJob's one upload, and is refused by
+//     the others, which upload nothing or many files: AddJobs reports each
 //     upload's progress, with the input's index, to
 //     [BatchOptions.OnUploadProgress] instead.
 //
 // A future method that makes more than one request follows the same rule:
-// an option that describes one request is filled on the caller's goroutine
-// from the last of a sequence, carried per item where requests run
-// concurrently, and refused where neither is true.
+// an option that applies to a request applies to each; an option that
+// describes one answer is filled on the caller's goroutine from the last
+// of a sequence, carried per item where requests run concurrently, and
+// refused where neither is true; a callback goes to the one request it
+// concerns, is refused where no request does, and becomes an indexed,
+// serialized callback of the method's own options where many do.
 type CallOption func(*callConfig)
 
 type callConfig struct {
