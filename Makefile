@@ -34,7 +34,7 @@ BENCHBASE = client=generated,client=raw,client=raw-multipart,prefetch=0,wait=eac
 # The "Many jobs" benchmarks take seconds a run; three runs give a median.
 BATCHBENCHCOUNT ?= 3
 
-.PHONY: help generate check-generated build install test lint bench fuzz demo serve spec-drill
+.PHONY: help generate check-generated build install test lint bench fuzz demo serve spec-drill api-snapshot
 
 help: ## List the targets.
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ check-generated: generate ## Regenerate gen/ and fail if it differs from what is
 		echo "gen/ is stale: run 'make generate' and commit the result"; git status --porcelain -- gen/; git --no-pager diff --stat -- gen/; exit 1; \
 	fi
 
+api-snapshot: ## Write the exported API of facade and facade/istaritest to api/snapshot (add a CHANGELOG.md entry for the change).
+	$(GO) run ./internal/apisnap -w
+
 build: ## Build every package and the istari-jobs command.
 	$(GO) build ./...
 
@@ -57,7 +60,7 @@ install: ## Install istari-jobs into $(go env GOBIN), or $(go env GOPATH)/bin wh
 		echo "installed $$dir/istari-jobs"; \
 		case ":$$PATH:" in *":$$dir:"*) ;; *) echo "note: $$dir is not on your PATH";; esac
 
-test: ## go vet, the race-enabled test suite (with fuzz seed corpora), the allocation tests without -race, and the gen/ freshness check.
+test: ## go vet, the race-enabled test suite (with fuzz seed corpora and the API snapshot check), the allocation tests without -race, and the gen/ freshness check.
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout=8m ./...
 	$(GO) test -count=1 -timeout=2m -run='^TestAllocations$$' ./...

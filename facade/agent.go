@@ -89,9 +89,9 @@ func (r *JobRun) OpenFile(ctx context.Context) (io.ReadCloser, error) {
 // report sends a status from an agent, and settles a lost answer by reading
 // the job back.
 func (c *Client) report(ctx context.Context, jobID string, status JobStatusName, agentID, message string) (*Job, error) {
-	job, err := c.setStatus(ctx, OpUpdateJobStatus, jobID, status, agentID, message, nil)
+	job, err := c.setStatus(ctx, OpUpdateJobStatus, jobID, status, agentID, message, callConfig{})
 	if err != nil {
-		return c.settle(ctx, jobID, status, agentID, err, nil)
+		return c.settle(ctx, jobID, status, agentID, err, callConfig{})
 	}
 	return job, nil
 }
@@ -328,7 +328,7 @@ func (a *agent) fill(ctx context.Context) (claimed, idle bool, err error) {
 // list fetches one page of Pending jobs and keeps those the agent may
 // claim, shuffled.
 func (a *agent) list(ctx context.Context) error {
-	page, err := a.c.ListJobs(ctx, ListJobsParams{StatusName: JobStatusPending, Size: agentListSize, Sort: "created"})
+	page, err := a.c.ListJobs(ctx, ListJobsParams{Status: JobStatusPending, Size: agentListSize, Sort: "created"})
 	if err != nil {
 		if ctx.Err() == nil {
 			a.log.DebugContext(ctx, "istari agent could not list jobs", "agent", a.o.AgentID, "error", err)

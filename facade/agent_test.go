@@ -222,7 +222,7 @@ func TestOpenJobFile(t *testing.T) {
 	assert.ErrorIs(t, err, facade.ErrNotFound)
 	_, err = read("")
 	assert.ErrorIs(t, err, facade.ErrInvalidInput)
-	assert.Equal(t, 3, p.Requests().ByOperation[istaritest.OpGetJobFile], "file reads sent")
+	assert.Equal(t, 3, p.Requests().ByOperation[istaritest.OpOpenJobFile], "file reads sent")
 }
 
 // TestOpenJobFileStreams: a large file is read in constant memory, and the

@@ -15,15 +15,23 @@ const DefaultBatchConcurrency = 8
 // BatchOptions tune [Client.AddJobs].
 type BatchOptions struct {
 	// Concurrency is the most requests in flight at once (default
-	// DefaultBatchConcurrency; values below 1 mean the default). The batch
-	// starts there, halves it when the platform answers 429, and grows it
-	// back by one per run of successes, never above this value.
+	// DefaultBatchConcurrency, also for 0; a negative value is refused).
+	// The batch starts there, halves it when the platform answers 429, and
+	// grows it back by one per run of successes, never above this value.
 	Concurrency int
 	// OnResult, if set, is called once for every input as its result
-	// arrives, with the input's index. Calls never overlap, so OnResult
-	// needs no locking of its own, but it should return quickly: the
-	// batch's workers wait for it.
+	// arrives, with the input's index. Calls never overlap, neither one
+	// another nor those of OnUploadProgress, so OnResult needs no locking
+	// of its own, but it should return quickly: the batch's workers wait
+	// for it.
 	OnResult func(i int, r JobResult)
+	// OnUploadProgress, if set, reports the progress of each job's upload,
+	// with the input's index, as [WithUploadProgress] does for one AddJob:
+	// sent starts again from 0 on a retry, and no call comes after
+	// AddJobs has returned. Calls never overlap, for the whole batch,
+	// neither one another nor those of OnResult; they should return
+	// quickly, since the uploads wait for them.
+	OnUploadProgress func(i int, sent, total int64)
 }
 
 // JobResult is the outcome of one job of a batch: the job the platform
@@ -33,6 +41,10 @@ type JobResult struct {
 	Job *Job
 	// Err says why the job was not created; nil on success.
 	Err error
+	// Info describes the last answer to the job's AddJob, as
+	// [WithResponseInfo] does for one call; it is zero when no request was
+	// sent.
+	Info ResponseInfo
 }
 
 // AddJobs adds many jobs, as [Client.AddJob] does each, with up to
@@ -48,6 +60,14 @@ type JobResult struct {
 // current concurrency and, after a Retry-After, lasting at least that long
 // once the wait is over.
 //
+// The call options apply to each AddJob as [CallOption] says:
+// [WithRequestTimeout] bounds each upload's attempts, while
+// [WithResponseInfo] and [WithUploadProgress] are refused, since
+// [JobResult.Info] and [BatchOptions.OnUploadProgress] give the same per
+// job. A refused option, or a negative o.Concurrency, is a
+// [*ValidationError] in every result (and OnResult is called for each), and
+// nothing is sent.
+//
 // When ctx ends, no further job is submitted: the results of inputs not yet
 // started hold ctx.Err(). A request already in flight ends as AddJob does
 // when its context ends: with its job if the answer had arrived, or with an
@@ -56,6 +76,16 @@ type JobResult struct {
 func (c *Client) AddJobs(ctx context.Context, params []AddJobParams, o BatchOptions, opts ...CallOption) []JobResult {
 	res := make([]JobResult, len(params))
 	if len(params) == 0 {
+		return res
+	}
+	cc, err := batchOptions(o, opts)
+	if err != nil {
+		for i := range res {
+			res[i].Err = err
+			if o.OnResult != nil {
+				o.OnResult(i, res[i])
+			}
+		}
 		return res
 	}
 	ctx, end := c.tr.obs.group(ctx, "AddJobs")
@@ -69,23 +99,40 @@ func (c *Client) AddJobs(ctx context.Context, params []AddJobParams, o BatchOpti
 		end(nil)
 	}()
 	limit := o.Concurrency
-	if limit < 1 {
+	if limit == 0 {
 		limit = DefaultBatchConcurrency
 	}
 	workers := min(limit, len(params))
 	ctl := newConcurrency(c.tr.gate, workers)
 
 	var (
-		mu   sync.Mutex // guards next and the calls of OnResult
+		mu   sync.Mutex // guards next
+		cbMu sync.Mutex // serializes the callbacks, OnResult and OnUploadProgress
 		next int
 		wg   sync.WaitGroup
 	)
 	report := func(i int, r JobResult) {
-		// Called with mu held.
+		cbMu.Lock()
+		defer cbMu.Unlock()
 		res[i] = r
 		if o.OnResult != nil {
 			o.OnResult(i, r)
 		}
+	}
+	// add adds input i, as AddJob with the batch's options, its own
+	// ResponseInfo and its progress reported with its index.
+	add := func(i int) JobResult {
+		jc := cc
+		if o.OnUploadProgress != nil {
+			jc.progress = func(sent, total int64) {
+				cbMu.Lock()
+				defer cbMu.Unlock()
+				o.OnUploadProgress(i, sent, total)
+			}
+		}
+		var r JobResult
+		r.Job, r.Err = c.AddJob(ctx, params[i], jc.with(&r.Info))
+		return r
 	}
 	for range workers {
 		wg.Go(func() {
@@ -114,17 +161,33 @@ func (c *Client) AddJobs(ctx context.Context, params []AddJobParams, o BatchOpti
 				mu.Unlock()
 
 				c.tr.obs.inFlight(ctx, "AddJobs", 1)
-				job, err := c.AddJob(ctx, params[i], opts...)
+				r := add(i)
 				c.tr.obs.inFlight(ctx, "AddJobs", -1)
-				ctl.release(err == nil)
-				mu.Lock()
-				report(i, JobResult{Job: job, Err: err})
-				mu.Unlock()
+				ctl.release(r.Err == nil)
+				report(i, r)
 			}
 		})
 	}
 	wg.Wait()
 	return res
+}
+
+// batchOptions applies the call options of AddJobs, and refuses those that
+// have no meaning for a batch, and a negative concurrency.
+func batchOptions(o BatchOptions, opts []CallOption) (callConfig, error) {
+	cc := callOptions(opts)
+	if err := cc.checkTimeout(); err != nil {
+		return cc, err
+	}
+	switch {
+	case cc.info != nil:
+		return cc, &ValidationError{Field: "WithResponseInfo", Reason: "AddJobs makes its requests concurrently, with no last answer to describe; each JobResult carries its own Info"}
+	case cc.progress != nil:
+		return cc, &ValidationError{Field: "WithUploadProgress", Reason: "AddJobs reports each upload's progress, with the input's index, to BatchOptions.OnUploadProgress"}
+	case o.Concurrency < 0:
+		return cc, &ValidationError{Field: "BatchOptions.Concurrency", Value: strconv.Itoa(o.Concurrency), Reason: "must not be negative (0 means DefaultBatchConcurrency)"}
+	}
+	return cc, nil
 }
 
 // concurrency is the adaptive limit on the requests a batch keeps in
@@ -246,11 +309,20 @@ const waitPageSize = 100
 // When ctx ends, or a request fails, WaitForJobs returns the jobs finished
 // so far (nil for the others) with an error that wraps the cause. The same
 // id given twice gets the same job twice.
+//
+// [WithRequestTimeout] bounds each attempt of each request, and
+// [WithResponseInfo] describes the last request made, a GetJob or a
+// ListModelJobs ([ResponseInfo.Operation] says which); [WithUploadProgress]
+// is refused (see [CallOption]).
 func (c *Client) WaitForJobs(ctx context.Context, ids []string, o WaitOptions, opts ...CallOption) (_ []*Job, err error) {
 	for i, id := range ids {
 		if err := checkID("ids["+strconv.Itoa(i)+"]", id); err != nil {
 			return nil, err
 		}
+	}
+	cc, err := manyOptions("WaitForJobs", opts)
+	if err != nil {
+		return nil, err
 	}
 	o, err = waitDefaults(o)
 	if err != nil {
@@ -258,7 +330,9 @@ func (c *Client) WaitForJobs(ctx context.Context, ids []string, o WaitOptions, o
 	}
 	ctx, end := c.tr.obs.group(ctx, "WaitForJobs")
 	defer func() { end(err) }()
-	w := c.newMultiWait(o, opts, len(ids))
+	// Its requests follow one another on this goroutine, so the caller's
+	// ResponseInfo, if any, describes the last.
+	w := c.newMultiWait(o, []CallOption{cc.with(cc.info)}, len(ids))
 	for _, id := range ids {
 		w.add(id, nil)
 	}

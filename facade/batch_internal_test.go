@@ -3,6 +3,8 @@ package facade
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -169,6 +171,63 @@ func TestConcurrencyWakesWaiters(t *testing.T) {
 	require.NoError(t, <-got, "a release wakes the waiter")
 	c.release(true)
 	assert.Equal(t, 0, c.inflight)
+}
+
+// TestClientGateHoldCappedByMaxRetryAfter: at the level of the client, one
+// 429 with Retry-After: 3600 closes the client-wide gate for no longer than
+// the RetryPolicy's MaxRetryAfter (the default 60 s, or the policy's own),
+// both in the gate's planned hold and in what the next call of the client
+// waits, on a fake clock.
+func TestClientGateHoldCappedByMaxRetryAfter(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		policy RetryPolicy
+		cap    time.Duration
+	}{
+		{"default policy", RetryPolicy{}, defaultMaxRetryAfter},
+		{"MaxRetryAfter 2s", RetryPolicy{MaxRetryAfter: 2 * time.Second}, 2 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var calls atomic.Int64
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if calls.Add(1) == 1 {
+					w.Header().Set("Retry-After", "3600")
+					w.Header().Set("Content-Type", "application/json")
+					w.WriteHeader(http.StatusTooManyRequests)
+					_, _ = w.Write([]byte(`{"detail":"slow down"}`))
+					return
+				}
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = w.Write(benchJobJSON("Running"))
+			}))
+			defer srv.Close()
+			c, err := NewClient(srv.URL, WithToken("t"), WithRetry(tc.policy))
+			require.NoError(t, err)
+			defer c.CloseIdleConnections()
+			fs := &fakeSleep{}
+			c.tr.sleep = fs.sleep
+			ctx := context.Background()
+
+			start := time.Now()
+			_, err = c.GetJob(ctx, "job-1")
+			end := time.Now()
+			require.ErrorIs(t, err, ErrRateLimited, "a Retry-After past MaxRetryAfter ends the call with the answer")
+			assert.Empty(t, fs.take(), "the call itself does not wait an hour")
+			c.tr.gate.mu.Lock()
+			planned := c.tr.gate.until.Sub(start)
+			c.tr.gate.mu.Unlock()
+			assert.GreaterOrEqual(t, planned, tc.cap, "the 429 closed the gate for the capped hold")
+			assert.LessOrEqual(t, planned, tc.cap+end.Sub(start), "the gate's hold is capped by MaxRetryAfter, not an hour")
+
+			// The client's next call waits out the capped hold only, once.
+			_, err = c.GetJob(ctx, "job-1")
+			require.NoError(t, err)
+			waits := fs.take()
+			require.Len(t, waits, 1, "the next call waits at the gate once")
+			assert.Greater(t, waits[0], time.Duration(0))
+			assert.LessOrEqual(t, waits[0], tc.cap)
+		})
+	}
 }
 
 // SetClientSleep replaces the client's sleep between polls and retries, for

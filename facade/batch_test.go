@@ -96,7 +96,7 @@ func TestAddJobsInputOrder(t *testing.T) {
 		}
 	}
 	assert.Equal(t, len(params)-3, len(srv.Jobs()))
-	assert.Equal(t, len(params)-3, srv.Requests().ByOperation["addJob"], "nothing is sent twice")
+	assert.Equal(t, len(params)-3, srv.Requests().ByOperation[istaritest.OpAddJob], "nothing is sent twice")
 	checkCreatedOnce(t, srv, res)
 	assert.Len(t, onResults, len(params))
 
@@ -138,7 +138,6 @@ func TestAddJobsConcurrency(t *testing.T) {
 		want        int32
 	}{
 		{"default", 0, 24, facade.DefaultBatchConcurrency},
-		{"negative means default", -3, 24, facade.DefaultBatchConcurrency},
 		{"three", 3, 12, 3},
 		{"one", 1, 4, 1},
 		{"fewer inputs than workers", 8, 2, 2},
@@ -173,7 +172,7 @@ func TestAddJobsUnderRateLimitCreatesEachOnce(t *testing.T) {
 	assert.Positive(t, srv.RateLimited(), "the limit was reached")
 	assert.Equal(t, 16, len(srv.Jobs()), "every job, once")
 	checkCreatedOnce(t, srv, res)
-	assert.Equal(t, 16+srv.RateLimited(), srv.Requests().ByOperation["addJob"],
+	assert.Equal(t, 16+srv.RateLimited(), srv.Requests().ByOperation[istaritest.OpAddJob],
 		"each input was sent once, plus once more for each 429")
 }
 
@@ -252,14 +251,14 @@ func TestGateHoldsEveryRequestOfTheClient(t *testing.T) {
 		p := istaritest.NewServer(istaritest.WithLatency(2 * time.Millisecond))
 		defer p.Close()
 		ts := newTimingServer(t, p.Handler())
-		c := newSweepClient(t, ts.URL+istaritest.BasePath, p.Token)
+		c := newSweepClient(t, ts.URL, p.Token)
 
 		// Once three jobs are created, the next creation is refused with
 		// Retry-After: 1s.
 		var created atomic.Int32
 		res := c.AddJobs(ctx, sweep(30), facade.BatchOptions{Concurrency: 4, OnResult: func(int, facade.JobResult) {
 			if created.Add(1) == 3 {
-				p.FailOperation("addJob", 1, http.StatusTooManyRequests, time.Second)
+				p.FailOperation(istaritest.OpAddJob, 1, http.StatusTooManyRequests, time.Second)
 			}
 		}})
 		for i, r := range res {
@@ -278,9 +277,9 @@ func TestGateHoldsEveryRequestOfTheClient(t *testing.T) {
 		p := istaritest.NewServer()
 		defer p.Close()
 		ts := newTimingServer(t, p.Handler())
-		c := newSweepClient(t, ts.URL+istaritest.BasePath, p.Token, facade.WithRetry(facade.NoRetry()))
+		c := newSweepClient(t, ts.URL, p.Token, facade.WithRetry(facade.NoRetry()))
 
-		p.FailOperation("getJob", 1, http.StatusServiceUnavailable, time.Second)
+		p.FailOperation(istaritest.OpGetJob, 1, http.StatusServiceUnavailable, time.Second)
 		_, err := c.GetJob(ctx, "job-1")
 		require.ErrorIs(t, err, facade.ErrServer, "no retry: the 503 is the answer")
 		start := time.Now()
@@ -386,4 +385,47 @@ func TestAddJobsCancelReturnsPartialResults(t *testing.T) {
 	for _, r := range res {
 		assert.Equal(t, context.Canceled, r.Err)
 	}
+}
+
+// TestAddJobsConcurrencyNeverPastMax: against the in-memory platform,
+// through bursts of 429s that halve a batch's concurrency and the runs of
+// successes that grow it back, the requests in flight never pass
+// BatchOptions.Concurrency, as counted by a front in front of the
+// platform. (TestAddJobsConcurrency holds a hand-written server's requests
+// until the first wave is in flight; this one counts across the
+// adaptation.)
+func TestAddJobsConcurrencyNeverPastMax(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a hang guard
+	defer cancel()
+	p := istaritest.New(istaritest.WithLatency(2 * time.Millisecond))
+	h := p.Handler()
+	var cur, peak atomic.Int32
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			n := cur.Add(1)
+			defer cur.Add(-1)
+			for pk := peak.Load(); n > pk && !peak.CompareAndSwap(pk, n); pk = peak.Load() {
+			}
+		}
+		h.ServeHTTP(w, r)
+	}))
+	defer ts.Close()
+	c := newSweepClient(t, ts.URL, istaritest.DefaultToken,
+		facade.WithRetry(facade.RetryPolicy{MinInterval: time.Millisecond, MaxInterval: 2 * time.Millisecond}))
+
+	const maxInFlight, n = 4, 120
+	// 429s without Retry-After: each halves the concurrency, and nothing
+	// holds the gate; a second burst comes once the batch has grown back.
+	p.FailOperation(istaritest.OpAddJob, 3, http.StatusTooManyRequests, 0)
+	var done atomic.Int32
+	res := c.AddJobs(ctx, sweep(n), facade.BatchOptions{Concurrency: maxInFlight, OnResult: func(int, facade.JobResult) {
+		if done.Add(1) == n/2 {
+			p.FailOperation(istaritest.OpAddJob, 3, http.StatusTooManyRequests, 0)
+		}
+	}})
+	for i, r := range res {
+		require.NoError(t, r.Err, "input %d", i)
+	}
+	assert.LessOrEqual(t, peak.Load(), int32(maxInFlight), "requests in flight at once")
+	assert.Equal(t, n+6, p.Requests().ByOperation[istaritest.OpAddJob], "each 429 was retried once, and nothing else")
 }

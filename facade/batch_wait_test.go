@@ -3,8 +3,12 @@ package facade_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"path"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,6 +19,7 @@ import (
 
 	"github.com/istari-go/sdk/facade"
 	"github.com/istari-go/sdk/facade/istaritest"
+	"github.com/istari-go/sdk/gen"
 )
 
 // addSweepJobs creates n jobs of model through c and returns their ids.
@@ -250,4 +255,77 @@ func TestWaitForJobsErrors(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, facade.JobStatusFailed, jobs[2].Status())
 	assert.EqualValues(t, 3, retried.Load(), "each failure was offered to Retryable")
+}
+
+// TestWaitForJobsWalkStops holds the two stops of WaitForJobs' walk on a
+// hand-written server of 1,000 jobs of one model, newest first, 100 a page
+// (TestWaitForJobsCost holds them against istaritest): a walk stops once it
+// has seen every job waited on, and at the first page that reaches jobs
+// older than the oldest one waited on, even when a job waited on is never
+// listed.
+func TestWaitForJobsWalkStops(t *testing.T) {
+	const total = 1000
+	created := func(i int) time.Time { return fixedTime.Add(-time.Duration(i) * time.Minute) } // job-i, newest first
+	job := func(id string, at time.Time, st gen.JobStatusName) gen.Job {
+		j := sampleJob(id, gen.JobStatusNamePending, st)
+		j.Created = at
+		return j
+	}
+	// unlisted is a job of the model that no page shows (another user's,
+	// say), created between job-249 and job-250: on page 3.
+	const unlisted = "unlisted"
+	var unlistedGets atomic.Int32
+	srv := newRecorder(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		switch id := path.Base(r.URL.Path); {
+		case id == "jobs":
+			page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+			assert.Equal(t, "-created", r.URL.Query().Get("sort"))
+			items := []gen.Job{}
+			for i := (page - 1) * 100; i < page*100 && i < total; i++ {
+				items = append(items, job(fmt.Sprintf("job-%d", i), created(i), gen.JobStatusNameCompleted))
+			}
+			writeJSON(w, 200, gen.PageJob{Items: items, Total: total, Page: page, Size: 100, Pages: total / 100})
+		case id == unlisted:
+			st := gen.JobStatusNameRunning
+			if unlistedGets.Add(1) >= 3 {
+				st = gen.JobStatusNameCompleted
+			}
+			writeJSON(w, 200, job(unlisted, created(249).Add(-30*time.Second), st))
+		default:
+			i, _ := strconv.Atoi(strings.TrimPrefix(id, "job-"))
+			writeJSON(w, 200, job(id, created(i), gen.JobStatusNameCompleted))
+		}
+	})
+	c, _ := newClient(t, srv.baseURL())
+	fast := facade.WaitOptions{MinInterval: time.Millisecond, MaxInterval: time.Millisecond}
+	count := func(from int) (gets, lists int) {
+		for _, rq := range srv.requests()[from:] {
+			if strings.HasSuffix(rq.Path, "/jobs") {
+				lists++
+			} else {
+				gets++
+			}
+		}
+		return gets, lists
+	}
+
+	// Seen every job: one GetJob learns the model of job-5, and the walk
+	// stops at page 3, where it has seen job-150 and job-210.
+	jobs, err := c.WaitForJobs(testCtxWithin(t, hangGuard), []string{"job-5", "job-150", "job-210"}, fast)
+	require.NoError(t, err)
+	require.Len(t, jobs, 3)
+	gets, lists := count(0)
+	assert.Equal(t, 1, gets)
+	assert.Equal(t, 3, lists, "pages 1 to 3 of 10")
+
+	// Older than the oldest: round 1 learns the model with a GetJob; rounds
+	// 2 and 3 walk to page 3, whose last job is older than it, then poll it
+	// with GetJob, which answers Completed the third time.
+	from := len(srv.requests())
+	jobs, err = c.WaitForJobs(testCtxWithin(t, hangGuard), []string{unlisted}, fast)
+	require.NoError(t, err)
+	assert.Equal(t, facade.JobStatusCompleted, jobs[0].Status())
+	gets, lists = count(from)
+	assert.Equal(t, 3, gets)
+	assert.Equal(t, 2*3, lists, "two walks of 3 pages, not of 10")
 }

@@ -414,7 +414,7 @@ func BenchmarkAllJobs10k(b *testing.B) {
 		name string
 		opts []facade.Option
 	}{
-		{"prefetch=0", []facade.Option{facade.WithPrefetch(0)}},
+		{"prefetch=0", []facade.Option{facade.WithPrefetch(facade.NoPrefetch)}},
 		{"prefetch=1", []facade.Option{facade.WithPrefetch(1)}},
 		{"prefetch=default", nil},
 		{"prefetch=4", []facade.Option{facade.WithPrefetch(4)}},

@@ -92,9 +92,9 @@ func TestInputChecks(t *testing.T) {
 			return err
 		}, "UpdateJobParams.Path", []string{"directory"}, false},
 		{"ListJobs lower-case status", func(ctx context.Context, c *facade.Client) error {
-			_, err := c.ListJobs(ctx, facade.ListJobsParams{StatusName: "running"})
+			_, err := c.ListJobs(ctx, facade.ListJobsParams{Status: "running"})
 			return err
-		}, "ListJobsParams.StatusName", []string{`"Running"`, `"Canceled"`}, false},
+		}, "ListJobsParams.Status", []string{`"Running"`, `"Canceled"`}, false},
 		{"ListJobs bad archive status", func(ctx context.Context, c *facade.Client) error {
 			_, err := c.ListJobs(ctx, facade.ListJobsParams{ArchiveStatus: "Active"})
 			return err
@@ -143,18 +143,24 @@ func TestInputChecks(t *testing.T) {
 			_, err := c.RemoveJobAssignedAgent(ctx, "")
 			return err
 		}, "jobID", nil, false},
-		{"ArchiveJob empty id", func(ctx context.Context, c *facade.Client) error { _, err := c.ArchiveJob(ctx, "", ""); return err }, "jobID", nil, false},
-		{"RestoreJob empty id", func(ctx context.Context, c *facade.Client) error { _, err := c.RestoreJob(ctx, "", ""); return err }, "jobID", nil, false},
+		{"ArchiveJob empty id", func(ctx context.Context, c *facade.Client) error {
+			_, err := c.ArchiveJob(ctx, "", facade.ArchiveJobParams{})
+			return err
+		}, "jobID", nil, false},
+		{"RestoreJob empty id", func(ctx context.Context, c *facade.Client) error {
+			_, err := c.RestoreJob(ctx, "", facade.RestoreJobParams{})
+			return err
+		}, "jobID", nil, false},
 		{"WaitForJob empty id", func(ctx context.Context, c *facade.Client) error {
 			_, err := c.WaitForJob(ctx, "", facade.WaitOptions{})
 			return err
 		}, "jobID", nil, false},
 		{"AllJobs bad status", func(ctx context.Context, c *facade.Client) error {
-			for _, err := range c.AllJobs(ctx, facade.ListJobsParams{StatusName: "nope"}) {
+			for _, err := range c.AllJobs(ctx, facade.ListJobsParams{Status: "nope"}) {
 				return err
 			}
 			return nil
-		}, "ListJobsParams.StatusName", nil, false},
+		}, "ListJobsParams.Status", nil, false},
 		{"AllJobs negative page", func(ctx context.Context, c *facade.Client) error {
 			for _, err := range c.AllJobs(ctx, facade.ListJobsParams{Page: -2}) {
 				return err

@@ -28,7 +28,8 @@ type ClaimJobParams struct {
 // timeout or a reset) is settled by reading the job back, on a context that
 // outlives ctx: if the job's last status is Claimed by p.AgentID, the claim
 // succeeded and ClaimJob returns the job; otherwise the original error
-// stands.
+// stands. The read-back takes the call's options, so [WithResponseInfo]
+// describes the last request made, the read-back when there is one.
 func (c *Client) ClaimJob(ctx context.Context, jobID string, p ClaimJobParams, opts ...CallOption) (*Job, error) {
 	if err := checkID("jobID", jobID); err != nil {
 		return nil, err
@@ -36,16 +37,20 @@ func (c *Client) ClaimJob(ctx context.Context, jobID string, p ClaimJobParams, o
 	if err := checkID("ClaimJobParams.AgentID", p.AgentID); err != nil {
 		return nil, err
 	}
-	job, err := c.setStatus(ctx, OpClaimJob, jobID, JobStatusClaimed, p.AgentID, p.Message, opts)
+	cc, err := opOptions(OpClaimJob, opts)
 	if err != nil {
-		return c.settle(ctx, jobID, JobStatusClaimed, p.AgentID, err, opts)
+		return nil, err
+	}
+	job, err := c.setStatus(ctx, OpClaimJob, jobID, JobStatusClaimed, p.AgentID, p.Message, cc)
+	if err != nil {
+		return c.settle(ctx, jobID, JobStatusClaimed, p.AgentID, err, cc)
 	}
 	return job, nil
 }
 
 // setStatus appends a status to a job's history: the request of
 // UpdateJobStatus, ClaimJob and the agent's reports.
-func (c *Client) setStatus(ctx context.Context, op Operation, jobID string, status JobStatusName, agentID, message string, opts []CallOption) (*Job, error) {
+func (c *Client) setStatus(ctx context.Context, op Operation, jobID string, status JobStatusName, agentID, message string, cc callConfig) (*Job, error) {
 	params := &gen.UpdateJobStatusParams{StatusName: gen.JobStatusName(status)}
 	if agentID != "" {
 		params.AgentID = &agentID
@@ -54,8 +59,8 @@ func (c *Client) setStatus(ctx context.Context, op Operation, jobID string, stat
 	if message != "" {
 		body.Message = &message
 	}
-	resp, err := c.api.UpdateJobStatus(c.callContext(ctx, string(op), opts), jobID, params, body)
-	return decodeJob(c, string(op), resp, err)
+	resp, err := c.api.UpdateJobStatus(c.callContext(ctx, op, cc), jobID, params, body)
+	return decodeJob(c, op, resp, err)
 }
 
 // settleTimeout bounds the read-back that settles a status change whose
@@ -66,8 +71,10 @@ const settleTimeout = 30 * time.Second
 // platform (an *APIError) or a refusal before sending (a *ValidationError)
 // is final. Otherwise the change may have been applied: the job is read
 // back, on a context that outlives ctx, and if its last status is status
-// from agentID, the change took effect and the job is returned.
-func (c *Client) settle(ctx context.Context, jobID string, status JobStatusName, agentID string, err error, opts []CallOption) (*Job, error) {
+// from agentID, the change took effect and the job is returned. The
+// read-back takes the call's options: a ResponseInfo then describes it, the
+// last request made.
+func (c *Client) settle(ctx context.Context, jobID string, status JobStatusName, agentID string, err error, cc callConfig) (*Job, error) {
 	var (
 		ae *APIError
 		ve *ValidationError
@@ -77,7 +84,7 @@ func (c *Client) settle(ctx context.Context, jobID string, status JobStatusName,
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 	defer cancel()
-	job, gerr := c.GetJob(rctx, jobID, opts...)
+	job, gerr := c.GetJob(rctx, jobID, cc.with(cc.info))
 	if gerr != nil {
 		return nil, err
 	}

@@ -17,8 +17,9 @@ import (
 	"github.com/istari-go/sdk/internal/urlmask"
 )
 
-// Version is the SDK's version, sent in the default User-Agent.
-const Version = "0.1.0"
+// Version is the SDK's version, sent in the default User-Agent. It is the
+// newest version in CHANGELOG.md.
+const Version = "0.3.0"
 
 // apiPrefix is where the registry's job routes sit.
 const apiPrefix = api.BasePath
@@ -38,8 +39,10 @@ type Client struct {
 }
 
 // NewClient returns a client for the registry at baseURL, such as
-// "https://registry.example.com". The job routes sit under /api/v2, which is
-// appended unless baseURL already ends with it; a trailing slash is ignored.
+// "https://registry.example.com": the registry's URL, as
+// ISTARI_REGISTRY_URL holds it. The job routes sit under /api/v2, which is
+// appended (a baseURL that already ends with it is accepted as it is); a
+// trailing slash is ignored.
 // A URL without a scheme or host is an error, and so is plain http:// to a
 // host other than loopback while a token is set, unless [WithInsecureHTTP]
 // is given. Errors about the URL show it with its user info and query
@@ -48,7 +51,9 @@ type Client struct {
 func NewClient(baseURL string, opts ...Option) (*Client, error) {
 	cfg := defaultConfig()
 	for _, o := range opts {
-		o(&cfg)
+		if o != nil {
+			o(&cfg)
+		}
 	}
 	return newClient(baseURL, cfg)
 }
@@ -71,11 +76,24 @@ func newClient(baseURL string, cfg config) (*Client, error) {
 	if cfg.maxResponseBytes == 0 {
 		cfg.maxResponseBytes = defaultMaxResponseBytes
 	}
-	if cfg.timeout < 0 {
-		return nil, &ValidationError{Field: "WithTimeout", Value: cfg.timeout.String(), Reason: "must not be negative"}
+	switch {
+	case cfg.timeout == NoTimeout:
+		cfg.timeout = 0 // the transport's "none"
+	case cfg.timeout == 0:
+		cfg.timeout = defaultTimeout
+	case cfg.timeout < 0:
+		return nil, &ValidationError{Field: "WithTimeout", Value: cfg.timeout.String(), Reason: "must not be negative (NoTimeout turns the timeout off; 0 means the default)"}
 	}
-	if cfg.prefetch < 0 {
-		return nil, &ValidationError{Field: "WithPrefetch", Value: strconv.Itoa(cfg.prefetch), Reason: "must not be negative"}
+	switch {
+	case cfg.prefetch == NoPrefetch:
+		cfg.prefetch = 0 // the iterators' "one page at a time"
+	case cfg.prefetch == 0:
+		cfg.prefetch = defaultPrefetch
+	case cfg.prefetch < 0:
+		return nil, &ValidationError{Field: "WithPrefetch", Value: strconv.Itoa(cfg.prefetch), Reason: "must not be negative (NoPrefetch fetches one page at a time; 0 means the default)"}
+	}
+	if cfg.retry.MaxAttempts < 0 {
+		return nil, &ValidationError{Field: "RetryPolicy.MaxAttempts", Value: strconv.Itoa(cfg.retry.MaxAttempts), Reason: "must not be negative (0 means the default; NoRetry makes one attempt)"}
 	}
 	if cfg.retry.MinInterval < 0 || cfg.retry.MaxInterval < 0 || cfg.retry.MaxRetryAfter < 0 {
 		return nil, &ValidationError{Field: "RetryPolicy", Reason: "intervals must not be negative"}
@@ -177,7 +195,7 @@ func maskURL(u *url.URL) string { return urlmask.Mask(u) }
 
 // checkToken refuses a token net/http would refuse to send, or that was
 // pasted with white space around it. The error never repeats the token.
-func checkToken(tok Token, field string) error {
+func checkToken(tok bearerToken, field string) error {
 	if tok == "" {
 		return nil
 	}
@@ -239,16 +257,16 @@ func (c *Client) String() string {
 // GoString describes the client without its token, for the %#v verb.
 func (c *Client) GoString() string { return c.String() }
 
-// callContext carries the operation name and the per-call timeout to the
-// transport.
-func (c *Client) callContext(ctx context.Context, op string, opts []CallOption) context.Context {
-	ci := &callInfo{op: op}
-	if len(opts) > 0 {
-		var cc callConfig
-		for _, o := range opts {
-			o(&cc)
-		}
-		ci.timeout, ci.timeoutSet, ci.info = cc.timeout, cc.timeoutSet, cc.info
+// callContext carries the operation, the per-call timeout and the
+// response info to the transport.
+func (c *Client) callContext(ctx context.Context, op Operation, cc callConfig) context.Context {
+	ci := &callInfo{op: op, info: cc.info}
+	switch cc.timeout {
+	case 0: // the client's
+	case NoTimeout:
+		ci.timeoutSet = true
+	default:
+		ci.timeout, ci.timeoutSet = cc.timeout, true
 	}
 	return context.WithValue(ctx, callInfoKey{}, ci)
 }

@@ -42,7 +42,9 @@ func TestNewClientBaseURL(t *testing.T) {
 		{in: "https://user:pw@host", err: "credentials"},
 		{in: "https://host/?a=1", err: "query"},
 		{in: "https://host", err: "WithTimeout", opts: []facade.Option{facade.WithTimeout(-time.Second)}},
-		{in: "https://host", err: "WithPrefetch", opts: []facade.Option{facade.WithPrefetch(-1)}},
+		{in: "https://host", err: "WithPrefetch", opts: []facade.Option{facade.WithPrefetch(-2)}},
+		{in: "https://host", err: "WithTimeout", opts: []facade.Option{facade.WithTimeout(-2)}},
+		{in: "https://host", err: "RetryPolicy.MaxAttempts", opts: []facade.Option{facade.WithRetry(facade.RetryPolicy{MaxAttempts: -1})}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.in, func(t *testing.T) {
@@ -142,8 +144,8 @@ func TestTokenNeverPrinted(t *testing.T) {
 	_, err = c.GetJob(context.Background(), "j")
 	require.Error(t, err)
 
-	tok := facade.Token(secret)
-	jb, _ := json.Marshal(struct{ T facade.Token }{tok})
+	tok := facade.BearerToken(secret)
+	jb, _ := json.Marshal(struct{ T facade.BearerToken }{tok})
 	var tl bytes.Buffer
 	slog.New(slog.NewTextHandler(&tl, nil)).Info("x", "token", tok)
 	printed := []string{

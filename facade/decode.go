@@ -16,7 +16,7 @@ import (
 
 // decodeJob decodes the job an operation answers with, checks its shape and
 // converts it to the facade's model.
-func decodeJob(c *Client, op string, resp *http.Response, err error) (*Job, error) {
+func decodeJob(c *Client, op Operation, resp *http.Response, err error) (*Job, error) {
 	w := new(gen.Job)
 	if err := c.decode(op, resp, err, w, jobShape); err != nil {
 		return nil, err
@@ -29,7 +29,7 @@ func decodeJob(c *Client, op string, resp *http.Response, err error) (*Job, erro
 
 // decodePage decodes a page of jobs, checks its shape and its paging
 // against the request, and converts it to the facade's model.
-func decodePage(c *Client, op string, resp *http.Response, err error) (*JobPage, error) {
+func decodePage(c *Client, op Operation, resp *http.Response, err error) (*JobPage, error) {
 	var w gen.PageJob
 	if err := c.decode(op, resp, err, &w, pageShape); err != nil {
 		return nil, err
@@ -49,8 +49,8 @@ func decodePage(c *Client, op string, resp *http.Response, err error) (*JobPage,
 // that came before the server can have read the whole request body. The
 // call's result is never a zero value in that case.
 type DecodeError struct {
-	// Operation is the operation, such as "GetJob".
-	Operation string
+	// Operation is the operation, such as [OpGetJob].
+	Operation Operation
 	// StatusCode is the answer's HTTP status.
 	StatusCode int
 	// Field is the path of the offending field, such as
@@ -73,7 +73,7 @@ func (e *DecodeError) Unwrap() error { return e.Err }
 // decode turns an answer into dst, or into an error: a transport error
 // wrapped with the operation, an *APIError for a non-2xx answer, or a
 // *DecodeError for a 2xx answer that is not JSON of the expected shape.
-func (c *Client) decode(op string, resp *http.Response, err error, dst any, sh *shape) error {
+func (c *Client) decode(op Operation, resp *http.Response, err error, dst any, sh *shape) error {
 	if err != nil {
 		return callError(op, err)
 	}
@@ -124,7 +124,7 @@ func (c *Client) decode(op string, resp *http.Response, err error, dst any, sh *
 // decode: an answer kept through an interrupted wait becomes its *APIError,
 // an oversized one a *DecodeError, and anything else is wrapped with the
 // operation.
-func callError(op string, err error) error {
+func callError(op Operation, err error) error {
 	var ie *interruptedError
 	if errors.As(err, &ie) {
 		return fmt.Errorf("%w (then, waiting to retry: %w)", newAPIError(op, ie.resp), ie.err)
@@ -136,7 +136,7 @@ func callError(op string, err error) error {
 	return fmt.Errorf("facade: %s: %w", op, err)
 }
 
-func newAPIError(op string, resp *http.Response) *APIError {
+func newAPIError(op Operation, resp *http.Response) *APIError {
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	e := &APIError{
 		Operation:  op,

@@ -11,6 +11,8 @@
 // [*ValidationError] that matches [ErrInvalidInput]. A non-2xx answer is an
 // [*APIError] that matches [ErrNotFound], [ErrConflict] and the other
 // sentinels through [errors.Is]. Transport failures wrap their cause.
+// Nothing a server sends makes a method panic; a nil *Client or a nil
+// context.Context does, as in any Go package.
 //
 // Reads (GET) are retried on connection errors, timeouts, 429, 502, 503 and
 // 504; writes only when the request cannot have reached the server, so a

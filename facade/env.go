@@ -17,7 +17,8 @@ import (
 //   - ISTARI_REGISTRY_URL: the registry's URL (required);
 //   - ISTARI_REGISTRY_AUTH_TOKEN: the bearer token (required unless
 //     [WithToken] is given);
-//   - ISTARI_CLIENT_HTTP_REQUEST_TIMEOUT_SECS: the default request timeout;
+//   - ISTARI_CLIENT_HTTP_REQUEST_TIMEOUT_SECS: the default request timeout,
+//     in seconds; 0 turns it off, as in the Python SDK ([NoTimeout]);
 //   - ISTARI_CLIENT_RETRY_ENABLED (default true),
 //     ISTARI_CLIENT_RETRY_MAX_ATTEMPTS, ISTARI_CLIENT_RETRY_MIN_INTERVAL_MILLIS,
 //     ISTARI_CLIENT_RETRY_MAX_INTERVAL_MILLIS and
@@ -31,7 +32,9 @@ func NewClientFromEnv(opts ...Option) (*Client, error) {
 	cfg := defaultConfig()
 	var probe config
 	for _, o := range opts {
-		o(&probe)
+		if o != nil {
+			o(&probe)
+		}
 	}
 	getenv := os.Getenv
 	if probe.getenv != nil {
@@ -46,13 +49,16 @@ func NewClientFromEnv(opts ...Option) (*Client, error) {
 	if baseURL == "" {
 		return nil, envErr("ISTARI_REGISTRY_URL", "", "is not set: it must hold the registry's URL", nil)
 	}
-	cfg.token = Token(env("ISTARI_REGISTRY_AUTH_TOKEN"))
+	cfg.token = bearerToken(env("ISTARI_REGISTRY_AUTH_TOKEN"))
 	if v := env("ISTARI_CLIENT_HTTP_REQUEST_TIMEOUT_SECS"); v != "" {
 		d, err := parseSeconds(v)
 		if err != nil {
 			return nil, envErr("ISTARI_CLIENT_HTTP_REQUEST_TIMEOUT_SECS", v, err.Error(), nil)
 		}
 		cfg.timeout = d
+		if d == 0 {
+			cfg.timeout = NoTimeout
+		}
 	}
 	boolVar := func(name string, def bool) (bool, error) {
 		v := env(name)
@@ -113,7 +119,9 @@ func NewClientFromEnv(opts ...Option) (*Client, error) {
 	}
 
 	for _, o := range opts {
-		o(&cfg)
+		if o != nil {
+			o(&cfg)
+		}
 	}
 	if cfg.token == "" {
 		return nil, envErr("ISTARI_REGISTRY_AUTH_TOKEN", "", "is not set: it must hold a personal access token or a JWT", nil)

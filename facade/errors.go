@@ -16,6 +16,10 @@ var (
 	// ErrInvalidInput matches every [*ValidationError]: a check on the client
 	// side failed and nothing was sent.
 	ErrInvalidInput = errors.New("invalid input")
+	// ErrBadRequest matches an [*APIError] with status 400 or 422: the
+	// platform refused the request's content (for a 422, Detail lists the
+	// invalid fields).
+	ErrBadRequest = errors.New("bad request")
 	// ErrNotFound matches an [*APIError] with status 404.
 	ErrNotFound = errors.New("not found")
 	// ErrConflict matches an [*APIError] with status 409.
@@ -68,12 +72,13 @@ func (e *ValidationError) Is(target error) bool { return target == ErrInvalidInp
 // Unwrap returns the underlying cause.
 func (e *ValidationError) Unwrap() error { return e.Err }
 
-// APIError is a non-2xx answer from the platform. It matches [ErrNotFound],
-// [ErrConflict], [ErrUnauthorized], [ErrForbidden], [ErrRateLimited] and
-// [ErrServer] through [errors.Is], by status code.
+// APIError is a non-2xx answer from the platform. It matches
+// [ErrBadRequest], [ErrNotFound], [ErrConflict], [ErrUnauthorized],
+// [ErrForbidden], [ErrRateLimited] and [ErrServer] through [errors.Is], by
+// status code.
 type APIError struct {
-	// Operation is the operation that failed, such as "GetJob".
-	Operation string
+	// Operation is the operation that failed, such as [OpGetJob].
+	Operation Operation
 	// StatusCode is the HTTP status of the answer.
 	StatusCode int
 	// Method and Path are the request's method and URL path.
@@ -111,6 +116,8 @@ func (e *APIError) Error() string {
 // Is maps the status code to the sentinel errors.
 func (e *APIError) Is(target error) bool {
 	switch target {
+	case ErrBadRequest:
+		return e.StatusCode == http.StatusBadRequest || e.StatusCode == http.StatusUnprocessableEntity
 	case ErrNotFound:
 		return e.StatusCode == http.StatusNotFound
 	case ErrConflict:

@@ -15,22 +15,24 @@ import (
 )
 
 func TestErrorMapping(t *testing.T) {
-	sentinels := []error{facade.ErrNotFound, facade.ErrConflict, facade.ErrUnauthorized, facade.ErrForbidden, facade.ErrRateLimited, facade.ErrServer, facade.ErrInvalidInput}
+	sentinels := []error{facade.ErrBadRequest, facade.ErrNotFound, facade.ErrConflict, facade.ErrUnauthorized, facade.ErrForbidden, facade.ErrRateLimited, facade.ErrServer, facade.ErrInvalidInput}
 	cases := []struct {
 		status int
 		body   string
 		want   error
 		detail string
 	}{
+		{400, `{"detail":"Malformed multipart body"}`, facade.ErrBadRequest, "Malformed multipart body"},
 		{401, `{"detail":"Not authenticated"}`, facade.ErrUnauthorized, "Not authenticated"},
 		{403, `{"detail":"Not allowed to list all users' jobs"}`, facade.ErrForbidden, "Not allowed to list all users' jobs"},
 		{404, `{"detail":"Job not found"}`, facade.ErrNotFound, "Job not found"},
 		{409, `{"detail":"Job is already archived"}`, facade.ErrConflict, "Job is already archived"},
 		{422, `{"detail":[{"loc":["query","page"],"msg":"Input should be greater than or equal to 1","type":"greater_than_equal"},{"loc":["body","sources",0,"revision_id"],"msg":"Field required","type":"missing"}]}`,
-			nil, "query.page: Input should be greater than or equal to 1\nbody.sources.0.revision_id: Field required"},
+			facade.ErrBadRequest, "query.page: Input should be greater than or equal to 1\nbody.sources.0.revision_id: Field required"},
 		{429, `{"detail":"Too many requests"}`, facade.ErrRateLimited, "Too many requests"},
 		{500, `{"detail":"Internal Server Error"}`, facade.ErrServer, "Internal Server Error"},
 		{503, `<html><body>Service Unavailable</body></html>`, facade.ErrServer, ""},
+		{418, `{"detail":"I'm a teapot"}`, nil, "I'm a teapot"},
 	}
 	for _, tc := range cases {
 		t.Run(http.StatusText(tc.status), func(t *testing.T) {
@@ -56,7 +58,7 @@ func TestErrorMapping(t *testing.T) {
 			assert.Equal(t, tc.status, ae.StatusCode)
 			assert.Equal(t, "GET", ae.Method)
 			assert.Equal(t, mountPrefix+"/api/v2/jobs/job-1", ae.Path)
-			assert.Equal(t, "GetJob", ae.Operation)
+			assert.Equal(t, facade.OpGetJob, ae.Operation)
 			assert.Equal(t, tc.detail, ae.Detail)
 			assert.Equal(t, tc.body, string(ae.Body))
 			for _, s := range sentinels {
@@ -129,7 +131,7 @@ func TestTransportErrorWrapsCause(t *testing.T) {
 	srv.Close() // nothing listens there now
 	c, err := facade.NewClient(url, facade.WithToken("secret-token-value"), facade.WithRetry(facade.NoRetry()))
 	require.NoError(t, err)
-	_, err = c.ArchiveJob(context.Background(), "j", "")
+	_, err = c.ArchiveJob(context.Background(), "j", facade.ArchiveJobParams{})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "ArchiveJob")
 	var ae *facade.APIError

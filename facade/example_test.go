@@ -7,6 +7,7 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/istari-go/sdk/facade"
@@ -25,8 +26,9 @@ func ExampleNewClient() {
 		log.Fatal(err)
 	}
 	defer c.CloseIdleConnections()
-	fmt.Println(c.BaseURL() == srv.URL)
-	// Output: true
+	// The client appends the prefix of the job routes to the registry's URL.
+	fmt.Println(strings.TrimPrefix(c.BaseURL(), srv.URL))
+	// Output: /api/v2
 }
 
 func ExampleClient_AddJob() {
@@ -81,7 +83,7 @@ func ExampleClient_ListJobs() {
 		_, _ = c.AddJob(ctx, facade.AddJobParams{ModelID: "model-1", Function: "@istari:extract"})
 	}
 
-	page, err := c.ListJobs(ctx, facade.ListJobsParams{ModelID: "model-1", StatusName: facade.JobStatusPending, Size: 2, Sort: "-created"})
+	page, err := c.ListJobs(ctx, facade.ListJobsParams{ModelID: "model-1", Status: facade.JobStatusPending, Size: 2, Sort: "-created"})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -288,7 +288,7 @@ func matrixOps(t *testing.T) []matrixOp {
 			}},
 		{name: "ArchiveJob", write: true, prepare: prepareJob,
 			call: func(ctx context.Context, c *facade.Client, tg target) (any, error) {
-				return c.ArchiveJob(ctx, tg.jobID, "superseded")
+				return c.ArchiveJob(ctx, tg.jobID, facade.ArchiveJobParams{Reason: "superseded"})
 			},
 			effect: func(srv *istaritest.Server, tg target) int { return len(jobOf(srv, tg).ArchiveStatusHistory) }},
 		{name: "RestoreJob", write: true,
@@ -296,11 +296,11 @@ func matrixOps(t *testing.T) []matrixOp {
 				if err := prepareJob(ctx, c, tg); err != nil {
 					return err
 				}
-				_, err := c.ArchiveJob(ctx, tg.jobID, "")
+				_, err := c.ArchiveJob(ctx, tg.jobID, facade.ArchiveJobParams{})
 				return err
 			},
 			call: func(ctx context.Context, c *facade.Client, tg target) (any, error) {
-				return c.RestoreJob(ctx, tg.jobID, "needed again")
+				return c.RestoreJob(ctx, tg.jobID, facade.RestoreJobParams{Reason: "needed again"})
 			},
 			effect: func(srv *istaritest.Server, tg target) int { return len(jobOf(srv, tg).ArchiveStatusHistory) }},
 	}

@@ -224,3 +224,12 @@ func jobServer(t *testing.T) *recorder {
 }
 
 func itoa(n int) string { return fmt.Sprint(n) }
+
+// withPrefetch is WithPrefetch for a table that counts pages ahead: 0
+// there means none, which the option spells NoPrefetch.
+func withPrefetch(pages int) facade.Option {
+	if pages == 0 {
+		return facade.WithPrefetch(facade.NoPrefetch)
+	}
+	return facade.WithPrefetch(pages)
+}

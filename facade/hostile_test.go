@@ -301,7 +301,7 @@ func TestHostilePaging(t *testing.T) {
 		for _, prefetch := range []int{0, 4} {
 			t.Run(fmt.Sprintf("%s/prefetch=%d", tc.name, prefetch), func(t *testing.T) {
 				srv, n := lyingPager(t, tc.answer)
-				c, ct := newClient(t, srv.baseURL(), facade.WithPrefetch(prefetch))
+				c, ct := newClient(t, srv.baseURL(), withPrefetch(prefetch))
 				ct.quiet = true // some of these answers break the contract
 				var ids []string
 				var iterErr error
@@ -548,9 +548,11 @@ func TestHostilePermanentErrorsNotRetried(t *testing.T) {
 }
 
 // TestHostileTokens: a token with a control character or surrounding
-// space is refused at construction, and the error does not repeat it.
+// space is refused at construction, and the error does not repeat it; one
+// trailing line break, as a token file ends with, is trimmed instead.
 func TestHostileTokens(t *testing.T) {
-	for _, tok := range []string{"pat-SECRET\r\nX-Injected: 1", "pat-SECRET\n", " pat-SECRET", "pat-SECRET ", "pat\x00SECRET", "pat\x7fSECRET", "pat\tSECRET"} {
+	for _, tok := range []string{"pat-SECRET\r\nX-Injected: 1", "pat-SECRET\n\n", "pat-SECRET\r", "pat-SECRET\n\r", " pat-SECRET\n", "pat-SECRET \n",
+		" pat-SECRET", "pat-SECRET ", "pat\x00SECRET", "pat\x7fSECRET", "pat\tSECRET"} {
 		_, err := facade.NewClient("https://registry.example.com", facade.WithToken(tok))
 		require.Error(t, err, "%q", tok)
 		assert.ErrorIs(t, err, facade.ErrInvalidInput)
@@ -568,6 +570,17 @@ func TestHostileTokens(t *testing.T) {
 	assert.Contains(t, err.Error(), "ISTARI_REGISTRY_AUTH_TOKEN")
 	_, err = facade.NewClientFromEnv(facade.WithEnv(getenv("pat-SECRET")))
 	assert.NoError(t, err)
+
+	srv := newRecorder(t, func(w http.ResponseWriter, _ *http.Request, _ []byte) { writeJSON(w, 200, sampleJob("j")) })
+	for _, tok := range []string{"pat-SECRET\n", "pat-SECRET\r\n"} {
+		c, err := facade.NewClient(srv.baseURL(), facade.WithToken(tok))
+		require.NoError(t, err, "%q", tok)
+		_, err = c.GetJob(testCtx(t), "j")
+		require.NoError(t, err)
+		c.CloseIdleConnections()
+		reqs := srv.requests()
+		assert.Equal(t, "Bearer pat-SECRET", reqs[len(reqs)-1].Header.Get("Authorization"), "%q is sent without its line break", tok)
+	}
 }
 
 // TestHostileBaseURLSecrets: a base URL's user info and query values are
@@ -626,7 +639,7 @@ func TestHostileRetryAfter(t *testing.T) {
 			assert.Equal(t, "corr-1", ae.RequestID)
 			assert.Positive(t, ae.RetryAfter)
 			assert.Equal(t, 1, srv.count())
-			assert.Equal(t, facade.ResponseInfo{StatusCode: 429, Header: info.Header, RequestID: "corr-1", Attempts: 1, Elapsed: info.Elapsed}, info)
+			assert.Equal(t, facade.ResponseInfo{Operation: facade.OpAddJob, StatusCode: 429, Header: info.Header, RequestID: "corr-1", Attempts: 1, Elapsed: info.Elapsed}, info)
 		})
 	}
 }
@@ -715,7 +728,7 @@ func TestHostileResponseInfo(t *testing.T) {
 	_, err = c.GetJob(testCtx(t), "j", facade.WithResponseInfo(&info))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "after 4 attempts")
-	assert.Equal(t, facade.ResponseInfo{Attempts: 4, Elapsed: info.Elapsed}, info)
+	assert.Equal(t, facade.ResponseInfo{Operation: facade.OpGetJob, Attempts: 4, Elapsed: info.Elapsed}, info)
 }
 
 // TestHostileRawRetriesByOperation: a Raw request is retried as the

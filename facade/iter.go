@@ -41,14 +41,20 @@ const iteratorPageSize = 100
 //     read may be missed too, since the page count is fixed;
 //   - with prefetch on (the default) the next pages are asked for while
 //     the caller reads the current one, so the pages are closer to one
-//     snapshot of the list; with [WithPrefetch](0) each page is asked for
-//     only when the caller reaches it, and reflects the list at that time.
+//     snapshot of the list; with [NoPrefetch] each page is asked for only
+//     when the caller reaches it, and reflects the list at that time.
 //
 // For a list that must be complete and stable, filter so that it cannot
 // change during the walk (for example on a final status), or sort by
 // creation time.
 //
-//	for job, err := range c.AllJobs(ctx, facade.ListJobsParams{StatusName: facade.JobStatusRunning}) {
+// [WithRequestTimeout] bounds each attempt of each page's request.
+// [WithResponseInfo] describes the answer of the page the job (or error)
+// just yielded came from, and so the last page read once the loop is over;
+// it is written on the caller's goroutine, before the yield, so the loop's
+// body may read it. [WithUploadProgress] is refused (see [CallOption]).
+//
+//	for job, err := range c.AllJobs(ctx, facade.ListJobsParams{Status: facade.JobStatusRunning}) {
 //		if err != nil {
 //			return err
 //		}
@@ -58,10 +64,11 @@ func (c *Client) AllJobs(ctx context.Context, p ListJobsParams, opts ...CallOpti
 	if p.Size == 0 && !p.CountOnly {
 		p.Size = iteratorPageSize
 	}
-	return c.all(ctx, "AllJobs", "ListJobs", p.Page, p.Size, func(ctx context.Context, page int) (*JobPage, error) {
+	cc, err := manyOptions("AllJobs", opts)
+	return c.all(ctx, "AllJobs", OpListJobs, p.Page, p.Size, cc, err, func(ctx context.Context, page int, o CallOption) (*JobPage, error) {
 		q := p
 		q.Page = page
-		return c.ListJobs(ctx, q, opts...)
+		return c.ListJobs(ctx, q, o)
 	})
 }
 
@@ -71,23 +78,30 @@ func (c *Client) AllModelJobs(ctx context.Context, modelID string, p ListModelJo
 	if p.Size == 0 && !p.CountOnly {
 		p.Size = iteratorPageSize
 	}
-	return c.all(ctx, "AllModelJobs", "ListModelJobs", p.Page, p.Size, func(ctx context.Context, page int) (*JobPage, error) {
+	cc, err := manyOptions("AllModelJobs", opts)
+	return c.all(ctx, "AllModelJobs", OpListModelJobs, p.Page, p.Size, cc, err, func(ctx context.Context, page int, o CallOption) (*JobPage, error) {
 		q := p
 		q.Page = page
-		return c.ListModelJobs(ctx, modelID, q, opts...)
+		return c.ListModelJobs(ctx, modelID, q, o)
 	})
 }
 
-// all is the iterator over the pages fetch returns, from page first on.
-// The methods fetch checks their input, so a bad one ends the iteration on
-// its first page with a ValidationError. name is the iterator's name, op
-// the operation of its pages.
-func (c *Client) all(ctx context.Context, name Operation, op string, first, size int, fetch pageFetcher) iter.Seq2[*Job, error] {
+// all is the iterator over the pages fetch returns, from page first on,
+// each fetched with the call's options cc and a ResponseInfo of its own.
+// optErr, the options' error, is yielded at once. The methods fetch checks
+// their input, so a bad one ends the iteration on its first page with a
+// ValidationError. name is the iterator's name, op the operation of its
+// pages.
+func (c *Client) all(ctx context.Context, name, op Operation, first, size int, cc callConfig, optErr error,
+	fetch func(ctx context.Context, page int, o CallOption) (*JobPage, error)) iter.Seq2[*Job, error] {
+	if optErr != nil {
+		return func(yield func(*Job, error) bool) { yield(nil, optErr) }
+	}
 	if first == 0 { // not set; a negative page fails the first fetch
 		first = 1
 	}
-	checked := func(ctx context.Context, page int) (*JobPage, error) {
-		p, err := fetch(ctx, page)
+	checked := func(ctx context.Context, page int, info *ResponseInfo) (*JobPage, error) {
+		p, err := fetch(ctx, page, cc.with(info))
 		if err != nil {
 			return nil, err
 		}
@@ -98,13 +112,13 @@ func (c *Client) all(ctx context.Context, name Operation, op string, first, size
 	}
 	return func(yield func(*Job, error) bool) {
 		if c.tr.obs == nil {
-			c.iterate(ctx, first, checked, yield)
+			c.iterate(ctx, first, checked, cc.info, yield)
 			return
 		}
 		ctx, end := c.tr.obs.group(ctx, name)
 		var failed error
 		defer func() { end(failed) }()
-		c.iterate(ctx, first, checked, func(j *Job, err error) bool {
+		c.iterate(ctx, first, checked, cc.info, func(j *Job, err error) bool {
 			if err != nil {
 				failed = err
 			}
@@ -116,7 +130,7 @@ func (c *Client) all(ctx context.Context, name Operation, op string, first, size
 // checkPage refuses a page that would mislead a walk: one other than the
 // page asked for, one with more items than its size, and one whose Pages
 // is not ceil(Total/Size).
-func checkPage(op string, p *JobPage, asked, size int) error {
+func checkPage(op Operation, p *JobPage, asked, size int) error {
 	bad := func(field, format string, args ...any) error {
 		return &DecodeError{Operation: op, StatusCode: http.StatusOK, Field: field, Reason: fmt.Sprintf(format, args...)}
 	}
@@ -137,19 +151,23 @@ func checkPage(op string, p *JobPage, asked, size int) error {
 	return nil
 }
 
-type pageFetcher func(ctx context.Context, page int) (*JobPage, error)
+// pageFetcher fetches one page, filling info with its answer.
+type pageFetcher func(ctx context.Context, page int, info *ResponseInfo) (*JobPage, error)
 
 // pageResult is a page being fetched in the background.
 type pageResult struct {
 	done chan struct{}
 	page *JobPage
 	err  error
+	info ResponseInfo
 }
 
 // iterate yields the items of page first and of every later page up to
 // the last one the first page announces. After the first page it keeps up
-// to c.prefetch later pages in flight, and yields them in order.
-func (c *Client) iterate(ctx context.Context, first int, fetch pageFetcher, yield func(*Job, error) bool) {
+// to c.prefetch later pages in flight, and yields them in order. Before it
+// yields from a page, it copies the page's ResponseInfo to info (when not
+// nil), on the caller's goroutine.
+func (c *Client) iterate(ctx context.Context, first int, fetch pageFetcher, info *ResponseInfo, yield func(*Job, error) bool) {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() {
@@ -161,12 +179,19 @@ func (c *Client) iterate(ctx context.Context, first int, fetch pageFetcher, yiel
 		r := &pageResult{done: make(chan struct{})}
 		wg.Go(func() {
 			defer close(r.done)
-			r.page, r.err = fetch(ctx, n)
+			r.page, r.err = fetch(ctx, n, &r.info)
 		})
 		return r
 	}
+	var pageInfo ResponseInfo // the answer of the page being read
+	report := func() {
+		if info != nil {
+			*info = pageInfo
+		}
+	}
 
-	page, err := fetch(ctx, first)
+	page, err := fetch(ctx, first, &pageInfo)
+	report()
 	if err != nil {
 		yield(nil, err)
 		return
@@ -211,7 +236,9 @@ func (c *Client) iterate(ctx context.Context, first int, fetch pageFetcher, yiel
 				return
 			}
 			budget--
-			page, err = fetch(ctx, next)
+			pageInfo = ResponseInfo{}
+			page, err = fetch(ctx, next, &pageInfo)
+			report()
 			next++
 			continue
 		}
@@ -223,7 +250,8 @@ func (c *Client) iterate(ctx context.Context, first int, fetch pageFetcher, yiel
 			yield(nil, ctx.Err())
 			return
 		}
-		page, err = r.page, r.err
+		page, err, pageInfo = r.page, r.err, r.info
+		report()
 	}
 }
 

@@ -55,7 +55,7 @@ func TestAllJobs(t *testing.T) {
 		t.Run(fmt.Sprintf("total=%d size=%d prefetch=%d", tc.total, tc.size, tc.prefetch), func(t *testing.T) {
 			var fetched atomic.Int32
 			srv := pagingServer(t, tc.total, &fetched)
-			c, _ := newClient(t, srv.baseURL(), facade.WithPrefetch(tc.prefetch))
+			c, _ := newClient(t, srv.baseURL(), withPrefetch(tc.prefetch))
 			var ids []string
 			for job, err := range c.AllJobs(testCtx(t), facade.ListJobsParams{Size: tc.size}) {
 				require.NoError(t, err)
@@ -75,7 +75,7 @@ func TestAllModelJobs(t *testing.T) {
 	srv := pagingServer(t, 23, &fetched)
 	c, _ := newClient(t, srv.baseURL())
 	n := 0
-	for job, err := range c.AllModelJobs(testCtx(t), "model-1", facade.ListModelJobsParams{Size: 5, StatusName: facade.JobStatusPending}) {
+	for job, err := range c.AllModelJobs(testCtx(t), "model-1", facade.ListModelJobsParams{Size: 5, Status: facade.JobStatusPending}) {
 		require.NoError(t, err)
 		require.NotNil(t, job)
 		n++
@@ -113,7 +113,7 @@ func TestAllJobsYieldsAnErrorOnceAndStops(t *testing.T) {
 		}
 		writeJSON(w, 200, gen.PageJob{Items: []gen.Job{sampleJob("a")}, Total: 3, Page: 1, Size: 1, Pages: 3})
 	})
-	c, _ := newClient(t, srv.baseURL(), facade.WithPrefetch(0))
+	c, _ := newClient(t, srv.baseURL(), facade.WithPrefetch(facade.NoPrefetch))
 	var items, errs int
 	for job, err := range c.AllJobs(testCtx(t), facade.ListJobsParams{Size: 1}) {
 		if err != nil {
@@ -153,11 +153,98 @@ func TestAllJobsHonoursContext(t *testing.T) {
 // deadline of a few seconds, so that a regression fails instead of hanging.
 func testCtx(t *testing.T) context.Context { return testCtxWithin(t, 5*time.Second) }
 
+// hangGuard is the deadline of a test that does much work (a hundred
+// goroutines' round trips, say): long enough that no load on the machine
+// reaches it, so that it ends only a test that hangs, and never asserts
+// how fast the work ran.
+const hangGuard = 2 * time.Minute
+
 // testCtxWithin is testCtx with a deadline of d, for tests that move more
-// bytes.
+// bytes or do more work.
 func testCtxWithin(t *testing.T, d time.Duration) context.Context {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), d)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// shiftingServer serves a list of total jobs, size a page, newest first.
+// Once it has answered page 1, shift new jobs are added in front of the
+// list, as jobs created during a walk are: every job moves shift places
+// down, and a job of page 1 reappears on a later page. It counts how many
+// of its answers' items were such repeats.
+func shiftingServer(t *testing.T, total, size, shift int) (*recorder, *atomic.Int32) {
+	var shifted atomic.Bool
+	var repeats atomic.Int32
+	srv := newRecorder(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+		n, moved := total, 0
+		if page > 1 && shifted.Load() {
+			n, moved = total+shift, shift
+		}
+		items := []gen.Job{}
+		for i := (page - 1) * size; i < page*size && i < n; i++ {
+			id := fmt.Sprintf("new-%d", i)
+			if i >= moved {
+				id = fmt.Sprintf("job-%d", i-moved)
+				if page > 1 && i-moved < size {
+					repeats.Add(1) // a job of page 1, served again
+				}
+			}
+			items = append(items, sampleJob(id, gen.JobStatusNamePending))
+		}
+		if page == 1 {
+			shifted.Store(true) // before the answer: later pages see the shift
+		}
+		writeJSON(w, 200, gen.PageJob{Items: items, Total: n, Page: page, Size: size, Pages: (n + size - 1) / size})
+	})
+	return srv, &repeats
+}
+
+// TestAllJobsCatchesRepeatsAcrossPages: when the list shifts by more than
+// one page during a walk, a job seen on page 1 and served again pages
+// later is yielded once, as long as it comes back within the pages the
+// iterator remembers, the prefetch depth plus 2; one that comes back a
+// page past them is yielded twice, as AllJobs' doc says.
+func TestAllJobsCatchesRepeatsAcrossPages(t *testing.T) {
+	const total, size = 30, 2 // 15 pages
+	for _, prefetch := range []int{0, 4} {
+		window := max(prefetch, 1) + 2 // the pages remembered
+		for _, tc := range []struct {
+			name  string
+			shift int // jobs added in front, after page 1
+			twice bool
+		}{
+			// A job of page 1 comes back window-1 pages later: the last
+			// page still remembered.
+			{fmt.Sprintf("shift of %d pages", window-1), size * (window - 1), false},
+			// One page further: forgotten, and yielded again.
+			{fmt.Sprintf("shift of %d pages", window), size * window, true},
+		} {
+			t.Run(fmt.Sprintf("prefetch=%d/%s", prefetch, tc.name), func(t *testing.T) {
+				srv, repeats := shiftingServer(t, total, size, tc.shift)
+				c, _ := newClient(t, srv.baseURL(), withPrefetch(prefetch))
+				seen := map[string]int{}
+				n := 0
+				for job, err := range c.AllJobs(testCtx(t), facade.ListJobsParams{Size: size}) {
+					require.NoError(t, err)
+					seen[job.ID]++
+					n++
+				}
+				require.Positive(t, repeats.Load(), "the server served jobs of earlier pages again")
+				var twice []string
+				for id, k := range seen {
+					if k > 1 {
+						twice = append(twice, id)
+					}
+				}
+				if tc.twice {
+					assert.NotEmpty(t, twice, "a repeat past the window is not remembered: the window is the prefetch depth plus 2, not more")
+				} else {
+					assert.Empty(t, twice, "a job yielded twice, though it came back within the pages remembered")
+					assert.Equal(t, n, len(seen))
+				}
+			})
+		}
+	}
 }

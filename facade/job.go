@@ -18,7 +18,12 @@ import (
 
 // Job is a job as the platform returns it.
 type Job struct {
-	// AgentID is the agent that created the job, if any.
+	// AgentID is the agent that last handled the job: the last agent that
+	// reported a status with its id ([UpdateJobStatusParams.AgentID]), or,
+	// until one has, the agent that created the job
+	// ([AddJobParams.AgentID]); empty when neither was given. It is not the
+	// agent the job is assigned to (AssignedAgentID), and each status
+	// entry keeps its own agent ([JobStatus.AgentID]).
 	AgentID string `json:"agent_id,omitempty"`
 	// ArchiveStatusHistory is the job's archive history, oldest first; the
 	// last entry is its current archive state.
@@ -90,11 +95,14 @@ func (j *Job) Archived() bool {
 }
 
 // Wire returns the generated value the job was decoded from, exactly as
-// decoded. It is the bridge to wire fields the facade does not model yet: a
-// field added to api/openapi.yaml reaches users here after `make generate`,
-// before the facade gains a field for it. The result is shared with the Job;
-// treat it as read-only. Wire returns nil for a Job that was not decoded from
-// an answer (one built as a literal, for example).
+// decoded: the wire form that this release of the SDK knows, from its
+// api/openapi.yaml. It shows the fields of that spec the facade does not
+// model (yet); a field the platform sends that the spec does not know is
+// not kept, and comes with a later release of the SDK (or in a fork that
+// changes the spec and runs make generate, since gen cannot be regenerated
+// inside the module cache). The result is shared with the Job; treat it as
+// read-only. Wire returns nil for a Job that was not decoded from an answer
+// (one built as a literal, for example).
 func (j *Job) Wire() *gen.Job { return j.wire }
 
 // UnmarshalJSON reads a job in the platform's wire form, such as the output

@@ -19,11 +19,15 @@ import (
 // [Client.GetJob] is; one in the middle of the file is the caller's to
 // retry.
 func (c *Client) OpenJobFile(ctx context.Context, jobID string, opts ...CallOption) (io.ReadCloser, error) {
-	const op = string(OpOpenJobFile)
+	const op = OpOpenJobFile
+	cc, err := opOptions(op, opts)
+	if err != nil {
+		return nil, err
+	}
 	if err := checkID("jobID", jobID); err != nil {
 		return nil, err
 	}
-	resp, err := c.api.GetJobFile(c.callContext(ctx, op, opts), jobID)
+	resp, err := c.api.GetJobFile(c.callContext(ctx, op, cc), jobID)
 	if err != nil {
 		return nil, callError(op, err)
 	}

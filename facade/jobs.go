@@ -27,7 +27,11 @@ import (
 // AddJob is not idempotent: it is retried only when the request cannot have
 // reached the server, never after a timeout.
 func (c *Client) AddJob(ctx context.Context, p AddJobParams, opts ...CallOption) (*Job, error) {
-	const op = "AddJob"
+	const op = OpAddJob
+	cc, err := opOptions(op, opts)
+	if err != nil {
+		return nil, err
+	}
 	if err := checkID("AddJobParams.ModelID", p.ModelID); err != nil {
 		return nil, err
 	}
@@ -44,7 +48,7 @@ func (c *Client) AddJob(ctx context.Context, p AddJobParams, opts ...CallOption)
 	if err != nil {
 		return nil, err
 	}
-	return c.sendUpload(ctx, op, opts, up, func(ctx context.Context, body io.Reader, edit gen.RequestEditorFn) (*http.Response, error) {
+	return c.sendUpload(ctx, op, cc, up, func(ctx context.Context, body io.Reader, edit gen.RequestEditorFn) (*http.Response, error) {
 		return c.api.AddJobWithBody(ctx, p.ModelID, up.contentType, body, edit)
 	})
 }
@@ -52,7 +56,11 @@ func (c *Client) AddJob(ctx context.Context, p AddJobParams, opts ...CallOption)
 // UpdateJob replaces a job's file with the file at p.Path, streamed, and
 // records the new revision's metadata.
 func (c *Client) UpdateJob(ctx context.Context, jobID string, p UpdateJobParams, opts ...CallOption) (*Job, error) {
-	const op = "UpdateJob"
+	const op = OpUpdateJob
+	cc, err := opOptions(op, opts)
+	if err != nil {
+		return nil, err
+	}
 	if err := checkID("jobID", jobID); err != nil {
 		return nil, err
 	}
@@ -63,28 +71,36 @@ func (c *Client) UpdateJob(ctx context.Context, jobID string, p UpdateJobParams,
 	if err != nil {
 		return nil, err
 	}
-	return c.sendUpload(ctx, op, opts, up, func(ctx context.Context, body io.Reader, edit gen.RequestEditorFn) (*http.Response, error) {
+	return c.sendUpload(ctx, op, cc, up, func(ctx context.Context, body io.Reader, edit gen.RequestEditorFn) (*http.Response, error) {
 		return c.api.UpdateJobWithBody(ctx, jobID, up.contentType, body, edit)
 	})
 }
 
 // GetJob gets a job by its id.
 func (c *Client) GetJob(ctx context.Context, jobID string, opts ...CallOption) (*Job, error) {
-	const op = "GetJob"
+	const op = OpGetJob
+	cc, err := opOptions(op, opts)
+	if err != nil {
+		return nil, err
+	}
 	if err := checkID("jobID", jobID); err != nil {
 		return nil, err
 	}
-	resp, err := c.api.GetJob(c.callContext(ctx, op, opts), jobID)
+	resp, err := c.api.GetJob(c.callContext(ctx, op, cc), jobID)
 	return decodeJob(c, op, resp, err)
 }
 
 // ListJobs lists one page of the jobs the caller has access to.
 func (c *Client) ListJobs(ctx context.Context, p ListJobsParams, opts ...CallOption) (*JobPage, error) {
-	const op = "ListJobs"
+	const op = OpListJobs
+	cc, err := opOptions(op, opts)
+	if err != nil {
+		return nil, err
+	}
 	if err := p.check(c.lenientEnums); err != nil {
 		return nil, err
 	}
-	resp, err := c.api.ListJobs(c.callContext(ctx, op, opts), p.wire())
+	resp, err := c.api.ListJobs(c.callContext(ctx, op, cc), p.wire())
 	return decodePage(c, op, resp, err)
 }
 
@@ -92,14 +108,18 @@ func (p ListJobsParams) check(lenient bool) error { return p.query().check("List
 
 // ListModelJobs lists one page of a model's jobs.
 func (c *Client) ListModelJobs(ctx context.Context, modelID string, p ListModelJobsParams, opts ...CallOption) (*JobPage, error) {
-	const op = "ListModelJobs"
+	const op = OpListModelJobs
+	cc, err := opOptions(op, opts)
+	if err != nil {
+		return nil, err
+	}
 	if err := checkID("modelID", modelID); err != nil {
 		return nil, err
 	}
 	if err := p.check(c.lenientEnums); err != nil {
 		return nil, err
 	}
-	resp, err := c.api.ListModelJobs(c.callContext(ctx, op, opts), modelID, p.wire())
+	resp, err := c.api.ListModelJobs(c.callContext(ctx, op, cc), modelID, p.wire())
 	return decodePage(c, op, resp, err)
 }
 
@@ -111,6 +131,10 @@ func (p ListModelJobsParams) check(lenient bool) error {
 // to a job's status history.
 func (c *Client) UpdateJobStatus(ctx context.Context, jobID string, p UpdateJobStatusParams, opts ...CallOption) (*Job, error) {
 	const op = OpUpdateJobStatus
+	cc, err := opOptions(op, opts)
+	if err != nil {
+		return nil, err
+	}
 	if err := checkID("jobID", jobID); err != nil {
 		return nil, err
 	}
@@ -120,12 +144,16 @@ func (c *Client) UpdateJobStatus(ctx context.Context, jobID string, p UpdateJobS
 	if err := checkEnum("UpdateJobStatusParams.Status", p.Status, JobStatusNameValues(), c.lenientEnums); err != nil {
 		return nil, err
 	}
-	return c.setStatus(ctx, op, jobID, p.Status, p.AgentID, p.Message, opts)
+	return c.setStatus(ctx, op, jobID, p.Status, p.AgentID, p.Message, cc)
 }
 
 // UpdateJobAssignedAgent assigns a job to one agent or one agent pool.
 func (c *Client) UpdateJobAssignedAgent(ctx context.Context, jobID string, a AssignedAgent, opts ...CallOption) (*Job, error) {
-	const op = "UpdateJobAssignedAgent"
+	const op = OpUpdateJobAssignedAgent
+	cc, err := opOptions(op, opts)
+	if err != nil {
+		return nil, err
+	}
 	if err := checkID("jobID", jobID); err != nil {
 		return nil, err
 	}
@@ -138,46 +166,59 @@ func (c *Client) UpdateJobAssignedAgent(ctx context.Context, jobID string, a Ass
 	} else {
 		body.AgentPoolID = &a.AgentPoolID
 	}
-	resp, err := c.api.UpdateJobAssignedAgent(c.callContext(ctx, op, opts), jobID, body)
+	resp, err := c.api.UpdateJobAssignedAgent(c.callContext(ctx, op, cc), jobID, body)
 	return decodeJob(c, op, resp, err)
 }
 
 // RemoveJobAssignedAgent removes a job's assigned agent and agent pool.
 func (c *Client) RemoveJobAssignedAgent(ctx context.Context, jobID string, opts ...CallOption) (*Job, error) {
-	const op = "RemoveJobAssignedAgent"
+	const op = OpRemoveJobAssignedAgent
+	cc, err := opOptions(op, opts)
+	if err != nil {
+		return nil, err
+	}
 	if err := checkID("jobID", jobID); err != nil {
 		return nil, err
 	}
-	resp, err := c.api.RemoveJobAssignedAgent(c.callContext(ctx, op, opts), jobID)
+	resp, err := c.api.RemoveJobAssignedAgent(c.callContext(ctx, op, cc), jobID)
 	return decodeJob(c, op, resp, err)
 }
 
-// ArchiveJob archives a job. The reason may be empty. Archiving an archived
-// job fails with an error that matches [ErrConflict].
-func (c *Client) ArchiveJob(ctx context.Context, jobID, reason string, opts ...CallOption) (*Job, error) {
-	const op = "ArchiveJob"
+// ArchiveJob archives a job, with the reason in p, which may be empty.
+// Archiving an archived job fails with an error that matches [ErrConflict].
+func (c *Client) ArchiveJob(ctx context.Context, jobID string, p ArchiveJobParams, opts ...CallOption) (*Job, error) {
+	const op = OpArchiveJob
+	cc, err := opOptions(op, opts)
+	if err != nil {
+		return nil, err
+	}
 	if err := checkID("jobID", jobID); err != nil {
 		return nil, err
 	}
 	var body gen.Archive
-	if reason != "" {
-		body.Reason = &reason
+	if p.Reason != "" {
+		body.Reason = &p.Reason
 	}
-	resp, err := c.api.ArchiveJob(c.callContext(ctx, op, opts), jobID, body)
+	resp, err := c.api.ArchiveJob(c.callContext(ctx, op, cc), jobID, body)
 	return decodeJob(c, op, resp, err)
 }
 
-// RestoreJob restores an archived job. The reason may be empty. Restoring
-// an active job fails with an error that matches [ErrConflict].
-func (c *Client) RestoreJob(ctx context.Context, jobID, reason string, opts ...CallOption) (*Job, error) {
-	const op = "RestoreJob"
+// RestoreJob restores an archived job, with the reason in p, which may be
+// empty. Restoring an active job fails with an error that matches
+// [ErrConflict].
+func (c *Client) RestoreJob(ctx context.Context, jobID string, p RestoreJobParams, opts ...CallOption) (*Job, error) {
+	const op = OpRestoreJob
+	cc, err := opOptions(op, opts)
+	if err != nil {
+		return nil, err
+	}
 	if err := checkID("jobID", jobID); err != nil {
 		return nil, err
 	}
 	var body gen.Restore
-	if reason != "" {
-		body.Reason = &reason
+	if p.Reason != "" {
+		body.Reason = &p.Reason
 	}
-	resp, err := c.api.RestoreJob(c.callContext(ctx, op, opts), jobID, body)
+	resp, err := c.api.RestoreJob(c.callContext(ctx, op, cc), jobID, body)
 	return decodeJob(c, op, resp, err)
 }

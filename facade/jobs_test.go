@@ -158,7 +158,7 @@ func wireCases(t *testing.T) []wireCase {
 			name: "ListJobs all fields",
 			call: func(ctx context.Context, c *facade.Client) (any, error) {
 				return c.ListJobs(ctx, facade.ListJobsParams{
-					ModelID: "model-1", StatusName: facade.JobStatusRunning, AllUsers: true, Page: 2, Size: 100,
+					ModelID: "model-1", Status: facade.JobStatusRunning, AllUsers: true, Page: 2, Size: 100,
 					ArchiveStatus: facade.ArchiveStatusAll, Sort: "-created",
 				})
 			},
@@ -184,7 +184,7 @@ func wireCases(t *testing.T) []wireCase {
 			name: "ListModelJobs all fields",
 			call: func(ctx context.Context, c *facade.Client) (any, error) {
 				return c.ListModelJobs(ctx, "model-1", facade.ListModelJobsParams{
-					StatusName: facade.JobStatusCompleted, Page: 3, Size: 1, ArchiveStatus: facade.ArchiveStatusArchived, Sort: "created",
+					Status: facade.JobStatusCompleted, Page: 3, Size: 1, ArchiveStatus: facade.ArchiveStatusArchived, Sort: "created",
 				})
 			},
 			method: "GET", path: "/models/model-1/jobs",
@@ -236,23 +236,29 @@ func wireCases(t *testing.T) []wireCase {
 		{
 			name: "ArchiveJob with reason",
 			call: func(ctx context.Context, c *facade.Client) (any, error) {
-				return c.ArchiveJob(ctx, "job-1", "superseded")
+				return c.ArchiveJob(ctx, "job-1", facade.ArchiveJobParams{Reason: "superseded"})
 			},
 			method: "PATCH", path: "/jobs/job-1/archive", json: `{"reason":"superseded"}`,
 		},
 		{
-			name:   "ArchiveJob without reason",
-			call:   func(ctx context.Context, c *facade.Client) (any, error) { return c.ArchiveJob(ctx, "job-1", "") },
+			name: "ArchiveJob without reason",
+			call: func(ctx context.Context, c *facade.Client) (any, error) {
+				return c.ArchiveJob(ctx, "job-1", facade.ArchiveJobParams{})
+			},
 			method: "PATCH", path: "/jobs/job-1/archive", json: `{}`,
 		},
 		{
-			name:   "RestoreJob with reason",
-			call:   func(ctx context.Context, c *facade.Client) (any, error) { return c.RestoreJob(ctx, "job-1", "needed") },
+			name: "RestoreJob with reason",
+			call: func(ctx context.Context, c *facade.Client) (any, error) {
+				return c.RestoreJob(ctx, "job-1", facade.RestoreJobParams{Reason: "needed"})
+			},
 			method: "PATCH", path: "/jobs/job-1/restore", json: `{"reason":"needed"}`,
 		},
 		{
-			name:   "RestoreJob without reason",
-			call:   func(ctx context.Context, c *facade.Client) (any, error) { return c.RestoreJob(ctx, "job-1", "") },
+			name: "RestoreJob without reason",
+			call: func(ctx context.Context, c *facade.Client) (any, error) {
+				return c.RestoreJob(ctx, "job-1", facade.RestoreJobParams{})
+			},
 			method: "PATCH", path: "/jobs/job-1/restore", json: `{}`,
 		},
 		{

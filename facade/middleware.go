@@ -85,7 +85,7 @@ func OperationFromContext(ctx context.Context) (op Operation, ok bool) {
 		return ai.op, ai.op != ""
 	}
 	if ci, found := ctx.Value(callInfoKey{}).(*callInfo); found {
-		return Operation(ci.op), ci.op != ""
+		return ci.op, ci.op != ""
 	}
 	return "", false
 }

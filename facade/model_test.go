@@ -50,7 +50,7 @@ func TestLenientEnums(t *testing.T) {
 		assert.Equal(t, "AddJobParams.OperatingSystem", ve.Field)
 		assert.Contains(t, err.Error(), `"Ubuntu 24.04"`, "lists the valid values")
 		assert.Contains(t, err.Error(), "facade.WithLenientEnums()", "names the way out")
-		_, err = c.ListJobs(ctx, facade.ListJobsParams{StatusName: "Paused"})
+		_, err = c.ListJobs(ctx, facade.ListJobsParams{Status: "Paused"})
 		assert.ErrorContains(t, err, "facade.WithLenientEnums()")
 		_, err = c.UpdateJobStatus(ctx, "job-1", facade.UpdateJobStatusParams{Status: "Paused"})
 		assert.ErrorContains(t, err, "facade.WithLenientEnums()")
@@ -64,7 +64,7 @@ func TestLenientEnums(t *testing.T) {
 		fields, _ := formFields(t, srv)
 		assert.Equal(t, "Windows 12", fields["operating_system"])
 
-		_, err = c.ListJobs(ctx, facade.ListJobsParams{StatusName: "Paused", ArchiveStatus: "deleted"})
+		_, err = c.ListJobs(ctx, facade.ListJobsParams{Status: "Paused", ArchiveStatus: "deleted"})
 		require.NoError(t, err)
 		reqs := srv.requests()
 		assert.Equal(t, "status_name=Paused&archive_status=deleted", reqs[len(reqs)-1].Query)
@@ -204,6 +204,11 @@ func TestEnvTraps(t *testing.T) {
 		c, err := newFromEnv(map[string]string{"ISTARI_CLIENT_HTTP_REQUEST_TIMEOUT_SECS": "0.001"})
 		require.NoError(t, err)
 		assert.Contains(t, c.String(), "Timeout: 1ms")
+	})
+	t.Run("0 turns the timeout off, as in the Python SDK", func(t *testing.T) {
+		c, err := newFromEnv(map[string]string{"ISTARI_CLIENT_HTTP_REQUEST_TIMEOUT_SECS": "0"})
+		require.NoError(t, err)
+		assert.Contains(t, c.String(), "Timeout: 0s")
 	})
 }
 

@@ -22,5 +22,9 @@ const (
 	OpOpenJobFile            Operation = "OpenJobFile"
 )
 
+// opRaw is the operation of a request made through [Client.Raw], in the
+// logs.
+const opRaw Operation = "Raw"
+
 // String returns the operation's name.
 func (o Operation) String() string { return string(o) }

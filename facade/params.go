@@ -21,7 +21,9 @@ type NewSource struct {
 // AddJobParams are the inputs of [Client.AddJob]. Only ModelID and Function
 // are required; a zero value means "not set".
 type AddJobParams struct {
-	// ModelID is the model the job runs on (required).
+	// ModelID is the model the job runs on (required). It is a field, not
+	// an argument of AddJob as the resource of every other operation is,
+	// so that one batch of [Client.AddJobs] may span models.
 	ModelID string
 	// Function is the function the job runs, such as "@istari:extract"
 	// (required).
@@ -42,7 +44,8 @@ type AddJobParams struct {
 	// AssignedAgentID or AssignedAgentPoolID assign the job to one agent or
 	// one agent pool.
 	AssignedAgentID, AssignedAgentPoolID string
-	// AgentID is the agent that creates the job.
+	// AgentID is the agent that creates the job; it is the job's
+	// [Job.AgentID] until an agent reports a status.
 	AgentID string
 	// Sources are recorded on the job's file revision.
 	Sources []NewSource
@@ -68,8 +71,8 @@ type UpdateJobParams struct {
 type ListJobsParams struct {
 	// ModelID keeps the jobs of one model.
 	ModelID string
-	// StatusName keeps the jobs whose current status has this name.
-	StatusName JobStatusName
+	// Status keeps the jobs whose current status has this name.
+	Status JobStatusName
 	// AllUsers lists the jobs of every user, not only the caller's; it
 	// needs admin privileges.
 	AllUsers bool
@@ -97,8 +100,8 @@ type ListJobsParams struct {
 // [Client.AllModelJobs]. They are [ListJobsParams] without ModelID,
 // AllUsers and Name.
 type ListModelJobsParams struct {
-	// StatusName keeps the jobs whose current status has this name.
-	StatusName JobStatusName
+	// Status keeps the jobs whose current status has this name.
+	Status JobStatusName
 	// AssignedAgentID keeps the jobs assigned to this agent.
 	AssignedAgentID string
 	// AssignedAgentPoolID keeps the jobs assigned to this agent pool.
@@ -120,10 +123,23 @@ type ListModelJobsParams struct {
 type UpdateJobStatusParams struct {
 	// Status is the job's new status (required).
 	Status JobStatusName
-	// AgentID is the agent reporting the status.
+	// AgentID is the agent reporting the status. It is recorded on the
+	// status entry and becomes the job's [Job.AgentID].
 	AgentID string
 	// Message is recorded with the status.
 	Message string
+}
+
+// ArchiveJobParams are the inputs of [Client.ArchiveJob].
+type ArchiveJobParams struct {
+	// Reason says why the job is archived; empty sends none.
+	Reason string
+}
+
+// RestoreJobParams are the inputs of [Client.RestoreJob].
+type RestoreJobParams struct {
+	// Reason says why the job is restored; empty sends none.
+	Reason string
 }
 
 // AssignedAgent names the agent or the agent pool to assign a job to: set
@@ -135,7 +151,7 @@ type AssignedAgent struct {
 
 // listQuery is what both list operations share.
 type listQuery struct {
-	statusName    JobStatusName
+	status        JobStatusName
 	page, size    int
 	countOnly     bool
 	archiveStatus ArchiveStatus
@@ -143,7 +159,7 @@ type listQuery struct {
 }
 
 func (q listQuery) check(prefix string, lenient bool) error {
-	if err := checkEnum(prefix+".StatusName", q.statusName, JobStatusNameValues(), lenient); err != nil {
+	if err := checkEnum(prefix+".Status", q.status, JobStatusNameValues(), lenient); err != nil {
 		return err
 	}
 	if err := checkEnum(prefix+".ArchiveStatus", q.archiveStatus, ArchiveStatusValues(), lenient); err != nil {
@@ -163,8 +179,8 @@ func (q listQuery) check(prefix string, lenient bool) error {
 
 // wire fills the generated parameters' shared fields.
 func (q listQuery) wire(status **gen.JobStatusName, page, size **int, archive **gen.ArchiveStatus, sort **string) {
-	if q.statusName != "" {
-		s := gen.JobStatusName(q.statusName)
+	if q.status != "" {
+		s := gen.JobStatusName(q.status)
 		*status = &s
 	}
 	if q.page > 0 {
@@ -183,11 +199,11 @@ func (q listQuery) wire(status **gen.JobStatusName, page, size **int, archive **
 }
 
 func (p ListJobsParams) query() listQuery {
-	return listQuery{p.StatusName, p.Page, p.Size, p.CountOnly, p.ArchiveStatus, p.Sort}
+	return listQuery{p.Status, p.Page, p.Size, p.CountOnly, p.ArchiveStatus, p.Sort}
 }
 
 func (p ListModelJobsParams) query() listQuery {
-	return listQuery{p.StatusName, p.Page, p.Size, p.CountOnly, p.ArchiveStatus, p.Sort}
+	return listQuery{p.Status, p.Page, p.Size, p.CountOnly, p.ArchiveStatus, p.Sort}
 }
 
 func (p ListJobsParams) wire() *gen.ListJobsParams {

@@ -48,7 +48,7 @@ func TestAllJobsKeepsOrderWithPrefetch(t *testing.T) {
 		opts []facade.Option
 	}{
 		{"default", nil},
-		{"prefetch=0", []facade.Option{facade.WithPrefetch(0)}},
+		{"prefetch=0", []facade.Option{facade.WithPrefetch(facade.NoPrefetch)}},
 		{"prefetch=4", []facade.Option{facade.WithPrefetch(4)}},
 		{"prefetch=16", []facade.Option{facade.WithPrefetch(16)}},
 	} {
@@ -83,7 +83,7 @@ func TestAllJobsBreakCancelsPrefetches(t *testing.T) {
 		return time.Minute // until the client gives up
 	})
 	ignore := goleak.IgnoreCurrent()
-	c := newBenchFacade(t, srv.URL, nil, facade.WithPrefetch(prefetch))
+	c := newBenchFacade(t, srv.URL, nil, withPrefetch(prefetch))
 
 	n := 0
 	for _, err := range c.AllJobs(testCtx(t), facade.ListJobsParams{Size: 10}) {

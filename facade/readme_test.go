@@ -77,7 +77,7 @@ func readmeErrors(ctx context.Context, c *facade.Client, id string) error {
 
 // readmePagination is the README's Pagination block.
 func readmePagination(ctx context.Context, c *facade.Client) error {
-	for job, err := range c.AllJobs(ctx, facade.ListJobsParams{StatusName: facade.JobStatusRunning}) {
+	for job, err := range c.AllJobs(ctx, facade.ListJobsParams{Status: facade.JobStatusRunning}) {
 		if err != nil {
 			return err // yielded once; the iteration then stops
 		}

@@ -141,7 +141,7 @@ func (c opClass) String() string {
 
 // operation is one row of the retry table.
 type operation struct {
-	name   string // the facade's name, as in APIError.Operation
+	name   Operation
 	method string
 	// path is the route under the base URL; "{}" is one path segment.
 	path  string
@@ -159,24 +159,24 @@ type operation struct {
 // retried, and how its attempts are timed. The README's table says the
 // same.
 var operations = [...]operation{
-	{"GetJob", http.MethodGet, "/jobs/{}", classSafe, false, false},
-	{"ListJobs", http.MethodGet, "/jobs", classSafe, false, false},
-	{"ListModelJobs", http.MethodGet, "/models/{}/jobs", classSafe, false, false},
-	{"UpdateJobAssignedAgent", http.MethodPut, "/jobs/{}/assigned-agent", classIdempotent, false, false},
-	{"RemoveJobAssignedAgent", http.MethodDelete, "/jobs/{}/assigned-agent", classIdempotent, false, false},
-	{"AddJob", http.MethodPost, "/models/{}/jobs", classUnsafe, true, false},
-	{"UpdateJob", http.MethodPut, "/jobs/{}", classUnsafe, true, false},
-	{"UpdateJobStatus", http.MethodPatch, "/jobs/{}/status", classUnsafe, false, false},
-	{"ArchiveJob", http.MethodPatch, "/jobs/{}/archive", classUnsafe, false, false},
-	{"RestoreJob", http.MethodPatch, "/jobs/{}/restore", classUnsafe, false, false},
+	{OpGetJob, http.MethodGet, "/jobs/{}", classSafe, false, false},
+	{OpListJobs, http.MethodGet, "/jobs", classSafe, false, false},
+	{OpListModelJobs, http.MethodGet, "/models/{}/jobs", classSafe, false, false},
+	{OpUpdateJobAssignedAgent, http.MethodPut, "/jobs/{}/assigned-agent", classIdempotent, false, false},
+	{OpRemoveJobAssignedAgent, http.MethodDelete, "/jobs/{}/assigned-agent", classIdempotent, false, false},
+	{OpAddJob, http.MethodPost, "/models/{}/jobs", classUnsafe, true, false},
+	{OpUpdateJob, http.MethodPut, "/jobs/{}", classUnsafe, true, false},
+	{OpUpdateJobStatus, http.MethodPatch, "/jobs/{}/status", classUnsafe, false, false},
+	{OpArchiveJob, http.MethodPatch, "/jobs/{}/archive", classUnsafe, false, false},
+	{OpRestoreJob, http.MethodPatch, "/jobs/{}/restore", classUnsafe, false, false},
 	// ClaimJob is an UpdateJobStatus to Claimed; a request of Client.Raw to
 	// its route is classified as UpdateJobStatus, the row before.
-	{"ClaimJob", http.MethodPatch, "/jobs/{}/status", classUnsafe, false, false},
-	{"OpenJobFile", http.MethodGet, "/jobs/{}/file", classSafe, false, true},
+	{OpClaimJob, http.MethodPatch, "/jobs/{}/status", classUnsafe, false, false},
+	{OpOpenJobFile, http.MethodGet, "/jobs/{}/file", classSafe, false, true},
 }
 
 // operationNamed returns the row of the facade operation name.
-func operationNamed(name string) (operation, bool) {
+func operationNamed(name Operation) (operation, bool) {
 	for _, o := range operations {
 		if o.name == name {
 			return o, true

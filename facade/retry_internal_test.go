@@ -149,13 +149,13 @@ func TestOperationTableMatchesSpec(t *testing.T) {
 			if n, ok := facadeNames[op.OperationID]; ok {
 				name = n
 			}
-			row, ok := operationNamed(name)
+			row, ok := operationNamed(Operation(name))
 			require.True(t, ok, "no row for %s", op.OperationID)
 			assert.Equal(t, method, row.method, name)
 			assert.Equal(t, param.ReplaceAllString(path, "{}"), row.path, name)
 			raw, ok := operationOf(method, "/tenant"+api.BasePath+param.ReplaceAllString(path, "x-1"), "/tenant"+api.BasePath)
 			require.True(t, ok, "%s %s", method, path)
-			assert.Equal(t, name, raw.name)
+			assert.Equal(t, Operation(name), raw.name)
 			seen[name] = true
 		}
 	}

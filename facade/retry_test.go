@@ -24,7 +24,10 @@ func TestRetries(t *testing.T) {
 		_, err := c.AddJob(context.Background(), facade.AddJobParams{ModelID: "m", Function: "f", Parameters: map[string]int{"a": 1}})
 		return err
 	}
-	archive := func(c *facade.Client) error { _, err := c.ArchiveJob(context.Background(), "j", ""); return err }
+	archive := func(c *facade.Client) error {
+		_, err := c.ArchiveJob(context.Background(), "j", facade.ArchiveJobParams{})
+		return err
+	}
 	assign := func(c *facade.Client) error {
 		_, err := c.UpdateJobAssignedAgent(context.Background(), "j", facade.AssignedAgent{AgentID: "a"})
 		return err

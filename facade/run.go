@@ -73,16 +73,26 @@ func (j *Job) Err() error {
 //     context.DeadlineExceeded), errors.Is(err, ErrNoAgent) and the like
 //     still work and the job can be found, waited for again or canceled.
 //
-// ctx bounds the whole run; opts apply to every request.
+// ctx bounds the whole run. Its requests follow one another, and the call
+// options apply as [CallOption] says: [WithRequestTimeout] bounds each
+// attempt of every request, [WithUploadProgress] reports the upload of the
+// job's file (AddJob's; the polls upload nothing), and [WithResponseInfo]
+// describes the last request made.
 func (c *Client) RunJob(ctx context.Context, p AddJobParams, o WaitOptions, opts ...CallOption) (*Job, error) {
+	cc := callOptions(opts)
+	if err := cc.checkTimeout(); err != nil {
+		return nil, err
+	}
 	if _, err := waitDefaults(o); err != nil {
 		return nil, err
 	}
-	added, err := c.AddJob(ctx, p, opts...)
+	added, err := c.AddJob(ctx, p, cc.with(cc.info))
 	if err != nil {
 		return nil, err
 	}
-	job, err := c.WaitForJob(ctx, added.ID, o, opts...)
+	polls := cc
+	polls.progress = nil
+	job, err := c.WaitForJob(ctx, added.ID, o, polls.with(polls.info))
 	if err != nil {
 		return added, fmt.Errorf("facade: RunJob: job %s was added, but waiting for it failed: %w", added.ID, err)
 	}

@@ -157,7 +157,7 @@ func TestRunJobWaitFailsAfterAdding(t *testing.T) {
 		assert.ErrorIs(t, err, facade.ErrServer)
 		var apiErr *facade.APIError
 		require.ErrorAs(t, err, &apiErr)
-		assert.Equal(t, "GetJob", apiErr.Operation)
+		assert.Equal(t, facade.OpGetJob, apiErr.Operation)
 		assert.Contains(t, err.Error(), "job "+job.ID+" was added")
 		held := srv.Jobs()
 		require.Len(t, held, 1)

@@ -20,7 +20,7 @@ import (
 type callInfoKey struct{}
 
 type callInfo struct {
-	op         string
+	op         Operation
 	timeout    time.Duration
 	timeoutSet bool
 	info       *ResponseInfo
@@ -34,7 +34,7 @@ type callInfo struct {
 // concurrent use.
 type transport struct {
 	hc        *http.Client
-	token     Token
+	token     bearerToken
 	userAgent string
 	timeout   time.Duration
 	editors   []RequestEditor
@@ -61,7 +61,7 @@ type transport struct {
 
 // call is what the transport knows of the call a request belongs to.
 type call struct {
-	op string
+	op Operation
 	// operation is the operation for OperationFromContext: op, or for a
 	// Raw request the one it matches ("" when none).
 	operation Operation
@@ -75,19 +75,19 @@ type call struct {
 }
 
 func (t *transport) callOf(req *http.Request) call {
-	c := call{op: "Raw", timeout: t.timeout}
+	c := call{op: opRaw, timeout: t.timeout}
 	row, ok := operation{}, false
 	if ci, isCall := req.Context().Value(callInfoKey{}).(*callInfo); isCall {
 		c.op, c.info = ci.op, ci.info
 		if ci.timeoutSet {
 			c.timeout = ci.timeout
 		}
-		c.operation = Operation(ci.op)
+		c.operation = ci.op
 		row, ok = operationNamed(ci.op)
 	} else {
 		row, ok = operationOf(req.Method, req.URL.Path, t.basePath)
 		if ok {
-			c.operation = Operation(row.name)
+			c.operation = row.name
 		}
 	}
 	if ok {
@@ -118,7 +118,7 @@ func (t *transport) Do(req *http.Request) (*http.Response, error) {
 			last = ie.resp
 		}
 		if c.info != nil {
-			*c.info = ResponseInfo{Attempts: attempts, Elapsed: time.Since(start)}
+			*c.info = ResponseInfo{Operation: c.op, Attempts: attempts, Elapsed: time.Since(start)}
 			if last != nil {
 				c.info.fill(last.StatusCode, last.Header)
 			}
@@ -402,16 +402,16 @@ func (t *transport) logRetry(ctx context.Context, msg string, c call, r *http.Re
 		return
 	}
 	t.logger.LogAttrs(ctx, slog.LevelDebug, msg,
-		slog.String("operation", c.op), slog.String("method", r.Method), slog.String("path", r.URL.Path),
+		slog.String("operation", string(c.op)), slog.String("method", r.Method), slog.String("path", r.URL.Path),
 		slog.Int("attempt", attempt), slog.String("reason", reason), slog.Duration("wait", wait))
 }
 
-func (t *transport) logAttempt(ctx context.Context, op string, r *http.Request, resp *http.Response, err error, attempt int, dur time.Duration) {
+func (t *transport) logAttempt(ctx context.Context, op Operation, r *http.Request, resp *http.Response, err error, attempt int, dur time.Duration) {
 	if !t.logger.Enabled(ctx, slog.LevelDebug) {
 		return
 	}
 	attrs := []slog.Attr{
-		slog.String("operation", op), slog.String("method", r.Method), slog.String("path", r.URL.Path),
+		slog.String("operation", string(op)), slog.String("method", r.Method), slog.String("path", r.URL.Path),
 		slog.Int("attempt", attempt), slog.Duration("duration", dur),
 	}
 	if resp != nil {

@@ -303,12 +303,8 @@ var errChangedSize = errors.New("file changed size during the upload")
 // request, and that failure, not the transport's, is the error returned.
 // Nothing of the upload (goroutine, progress call, buffer) outlives the
 // call.
-func (c *Client) sendUpload(ctx context.Context, op string, opts []CallOption, up *upload,
+func (c *Client) sendUpload(ctx context.Context, op Operation, cc callConfig, up *upload,
 	send func(context.Context, io.Reader, gen.RequestEditorFn) (*http.Response, error)) (*Job, error) {
-	var cc callConfig
-	for _, o := range opts {
-		o(&cc)
-	}
 	uc := &uploadCall{up: up, pools: &c.uploads}
 	if up.inMemory() {
 		buf, err := up.readWhole(uc.pools)
@@ -333,7 +329,7 @@ func (c *Client) sendUpload(ctx context.Context, op string, opts []CallOption, u
 		req.GetBody = uc.open
 		return nil
 	}
-	resp, err := send(c.callContext(ctx, op, opts), body, edit)
+	resp, err := send(c.callContext(ctx, op, cc), body, edit)
 	if err != nil {
 		_ = body.Close() // the transport closes it, unless building the request failed first
 		if failed := uc.end(); failed != nil {

@@ -258,7 +258,7 @@ func BenchmarkUploadThreshold(b *testing.B) {
 						b.Fatal(err)
 					}
 					up.smallMax = mode.smallMax
-					if _, err := c.sendUpload(ctx, "AddJob", nil, up, addJobSender(c, up)); err != nil {
+					if _, err := c.sendUpload(ctx, "AddJob", callConfig{}, up, addJobSender(c, up)); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -323,7 +323,7 @@ func sendUnchecked(ctx context.Context, c *Client, path string) error {
 	if err != nil {
 		return err
 	}
-	_, err = c.sendUpload(ctx, "AddJob", nil, up, addJobSender(c, up))
+	_, err = c.sendUpload(ctx, "AddJob", callConfig{}, up, addJobSender(c, up))
 	return err
 }
 

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -345,7 +346,7 @@ func TestUploadProcStatus(t *testing.T) {
 	srv, c := uploadServer(t)
 	_, err := c.AddJob(callCtx(t), facade.AddJobParams{ModelID: "m", Function: "f", ParametersFile: path})
 	assertFileError(t, err, paramsField, path, "is not valid JSON: line 1, column 1")
-	assert.Zero(t, srv.Requests().ByOperation["addJob"], "nothing was sent")
+	assert.Zero(t, srv.Requests().ByOperation[istaritest.OpAddJob], "nothing was sent")
 
 	job, err := c.AddJob(callCtx(t), facade.AddJobParams{ModelID: "m", Function: "f"})
 	require.NoError(t, err)
@@ -433,7 +434,7 @@ func TestUploadProgressOneAtATime(t *testing.T) {
 	}{{"pipelined", 1 << 20, 0}, {"in memory", 1 << 20, facade.SmallFileMax}, {"small", 100, facade.SmallFileMax}} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv, c := uploadServer(t, facade.WithRetry(facade.RetryPolicy{MaxAttempts: 3, MinInterval: time.Millisecond, MaxInterval: 10 * time.Millisecond}))
-			srv.FailOperation("addJob", 1, http.StatusServiceUnavailable, time.Second)
+			srv.FailOperation(istaritest.OpAddJob, 1, http.StatusServiceUnavailable, time.Second)
 			path := writeFile(t, "p.json", string(jsonArray(tc.size)))
 			var (
 				sent     []int64 // written by the callback only, without a lock
@@ -455,7 +456,7 @@ func TestUploadProgressOneAtATime(t *testing.T) {
 			assertNoScanner(t)
 			time.Sleep(20 * time.Millisecond)
 			assert.Zero(t, late.Load(), "the callback ran after the call returned")
-			assert.Equal(t, 2, srv.Requests().ByOperation["addJob"], "the first attempt was retried")
+			assert.Equal(t, 2, srv.Requests().ByOperation[istaritest.OpAddJob], "the first attempt was retried")
 			require.NotEmpty(t, sent)
 			last := 0 // where the last attempt's report starts
 			for i := 1; i < len(sent); i++ {
@@ -487,7 +488,7 @@ func TestUploadRetryRescans(t *testing.T) {
 					}
 					return nil
 				}))
-			srv.FailOperation("addJob", 1, http.StatusServiceUnavailable, time.Second)
+			srv.FailOperation(istaritest.OpAddJob, 1, http.StatusServiceUnavailable, time.Second)
 			path = writeFile(t, "p.json", string(orig))
 			_, err := facade.AddJobWithSmallMax(callCtx(t), c, facade.AddJobParams{ModelID: "m", Function: "f", ParametersFile: path}, smallMax)
 			if smallMax == 0 {
@@ -518,7 +519,7 @@ func TestUploadRetryFileGone(t *testing.T) {
 			}
 			return nil
 		}))
-	srv.FailOperation("addJob", 1, http.StatusServiceUnavailable, time.Second)
+	srv.FailOperation(istaritest.OpAddJob, 1, http.StatusServiceUnavailable, time.Second)
 	path = writeFile(t, "p.json", string(jsonArray(1<<20)))
 	_, err := facade.AddJobWithSmallMax(callCtx(t), c, facade.AddJobParams{ModelID: "m", Function: "f", ParametersFile: path}, 0)
 	assertFileError(t, err, paramsField, path, "cannot be read")
@@ -580,4 +581,76 @@ func TestUploadEarlyErrorAnswerIsAnAPIError(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, ae.StatusCode)
 	assert.ErrorIs(t, err, facade.ErrUnauthorized)
 	assertNoScanner(t)
+}
+
+// TestUploadCutInClosingBoundaryIsRefused: the facade's own upload body,
+// cut inside its closing boundary on the way to the in-memory platform
+// (with a Content-Length that matches the cut), is refused with a 422 that
+// matches ErrBadRequest, and creates no job or revision. (istaritest's
+// TestTruncatedMultipartChangesNothing sends hand-built bodies; this one
+// cuts what AddJob and UpdateJob send.)
+func TestUploadCutInClosingBoundaryIsRefused(t *testing.T) {
+	ctx := testCtx(t)
+	srv := istaritest.NewServer()
+	defer srv.Close()
+	plain := newSweepClient(t, srv.URL, srv.Token)
+	existing, err := plain.AddJob(ctx, facade.AddJobParams{ModelID: "m", Function: "f"})
+	require.NoError(t, err)
+	file := filepath.Join(t.TempDir(), "new.json")
+	require.NoError(t, os.WriteFile(file, []byte(`{"k":1}`), 0o600))
+
+	// The closing boundary is "\r\n--" + boundary + "--\r\n"; each cut drops
+	// the end of it.
+	for name, drop := range map[string]func(boundary string) int{
+		"without the final dashes": func(string) int { return 4 },
+		"with one final dash":      func(string) int { return 3 },
+		"in the boundary":          func(b string) int { return 4 + len(b)/2 },
+	} {
+		t.Run(name, func(t *testing.T) {
+			cutter := &cutTransport{base: http.DefaultTransport, drop: drop}
+			c := newSweepClient(t, srv.URL, srv.Token, facade.WithHTTPClient(&http.Client{Transport: cutter}), facade.WithRetry(facade.NoRetry()))
+			before := len(srv.Jobs())
+			_, err := c.AddJob(ctx, facade.AddJobParams{ModelID: "m", Function: "f", Parameters: map[string]any{"k": 1}})
+			var ae *facade.APIError
+			require.ErrorAs(t, err, &ae)
+			assert.Equal(t, http.StatusUnprocessableEntity, ae.StatusCode)
+			assert.ErrorIs(t, err, facade.ErrBadRequest)
+			assert.Len(t, srv.Jobs(), before, "no job was created")
+
+			_, err = c.UpdateJob(ctx, existing.ID, facade.UpdateJobParams{Path: file})
+			require.ErrorIs(t, err, facade.ErrBadRequest)
+			job, _ := srv.Job(existing.ID)
+			assert.Len(t, job.File.Revisions, 1, "no revision was added")
+			assert.Equal(t, int32(2), cutter.cut.Load(), "both bodies were cut")
+		})
+	}
+}
+
+// cutTransport sends each multipart request with the end of its body
+// dropped (drop bytes, given the boundary) and a Content-Length to match.
+type cutTransport struct {
+	base http.RoundTripper
+	drop func(boundary string) int
+	cut  atomic.Int32
+}
+
+func (c *cutTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	_, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || params["boundary"] == "" {
+		return c.base.RoundTrip(r)
+	}
+	body, err := io.ReadAll(r.Body)
+	_ = r.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	closing := "\r\n--" + params["boundary"] + "--\r\n"
+	if !strings.HasSuffix(string(body), closing) {
+		return nil, fmt.Errorf("the body does not end with its closing boundary")
+	}
+	body = body[:len(body)-c.drop(params["boundary"])]
+	c.cut.Add(1)
+	cut := r.Clone(r.Context())
+	cut.Body, cut.ContentLength, cut.GetBody = io.NopCloser(bytes.NewReader(body)), int64(len(body)), nil
+	return c.base.RoundTrip(cut)
 }

@@ -61,8 +61,16 @@ func (o WaitOptions) untilPendingTimeout(wait time.Duration, start time.Time) ti
 // Canceled) and returns it. Reaching Failed or Canceled is not an error:
 // check the returned job's Status. The wait is bounded only by ctx; when ctx
 // ends, the error wraps ctx.Err() and names the last status seen.
+//
+// [WithRequestTimeout] bounds each attempt of each poll, and
+// [WithResponseInfo] describes the last poll; [WithUploadProgress] is
+// refused (see [CallOption]).
 func (c *Client) WaitForJob(ctx context.Context, jobID string, o WaitOptions, opts ...CallOption) (_ *Job, err error) {
 	if err := checkID("jobID", jobID); err != nil {
+		return nil, err
+	}
+	cc, err := manyOptions("WaitForJob", opts)
+	if err != nil {
 		return nil, err
 	}
 	o, err = waitDefaults(o)
@@ -71,6 +79,9 @@ func (c *Client) WaitForJob(ctx context.Context, jobID string, o WaitOptions, op
 	}
 	ctx, end := c.tr.obs.group(ctx, "WaitForJob")
 	defer func() { end(err) }()
+	// The polls follow one another on this goroutine, so the caller's
+	// ResponseInfo, if any, describes the last.
+	poll := cc.with(cc.info)
 
 	var (
 		last   JobStatusName
@@ -79,7 +90,7 @@ func (c *Client) WaitForJob(ctx context.Context, jobID string, o WaitOptions, op
 		start  = time.Now()
 	)
 	for {
-		job, err := c.GetJob(ctx, jobID, opts...)
+		job, err := c.GetJob(ctx, jobID, poll)
 		switch {
 		case err == nil:
 			for _, st := range cursor.next(job.StatusHistory) {

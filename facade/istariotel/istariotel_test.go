@@ -148,7 +148,7 @@ func TestGetJobRetried(t *testing.T) {
 		method, _ := attrOf(a.Attributes(), "http.request.method")
 		assert.Equal(t, "GET", method.AsString())
 		full, _ := attrOf(a.Attributes(), "url.full")
-		assert.Equal(t, srv.URL+"/jobs/"+job.ID, full.AsString())
+		assert.Equal(t, srv.URL+istaritest.BasePath+"/jobs/"+job.ID, full.AsString())
 		addr, _ := attrOf(a.Attributes(), "server.address")
 		assert.Equal(t, "127.0.0.1", addr.AsString())
 		_, hasPort := attrOf(a.Attributes(), "server.port")
@@ -289,7 +289,7 @@ func TestTraceparentJoinsCallersTrace(t *testing.T) {
 		p.Handler().ServeHTTP(w, r)
 	}))
 	defer hs.Close()
-	h := newHarness(t, hs.URL+istaritest.BasePath, istaritest.DefaultToken)
+	h := newHarness(t, hs.URL, istaritest.DefaultToken)
 
 	ctx, root := h.tp.Tracer("caller").Start(context.Background(), "handle request")
 	_, err := h.c.GetJob(ctx, "no-such-job")
@@ -343,14 +343,14 @@ func TestNoSecretInTelemetry(t *testing.T) {
 	srv.FailOperation(istaritest.OpGetJob, 1, http.StatusServiceUnavailable, 0)
 	_, err := h.c.GetJob(ctx, job.ID)
 	require.NoError(t, err)
-	_, err = h.c.ListJobs(ctx, facade.ListJobsParams{StatusName: facade.JobStatusRunning})
+	_, err = h.c.ListJobs(ctx, facade.ListJobsParams{Status: facade.JobStatusRunning})
 	require.NoError(t, err)
 
 	// A 429 with Retry-After closes the client's gate for a second: the
 	// next call waits there (a hold).
 	held := newHarness(t, srv.URL, token, sign, facade.WithRetry(facade.NoRetry()))
 	srv.FailOperation(istaritest.OpListJobs, 1, http.StatusTooManyRequests, time.Second)
-	_, err = held.c.ListJobs(ctx, facade.ListJobsParams{StatusName: facade.JobStatusRunning})
+	_, err = held.c.ListJobs(ctx, facade.ListJobsParams{Status: facade.JobStatusRunning})
 	require.ErrorIs(t, err, facade.ErrRateLimited)
 	_, err = held.c.GetJob(ctx, job.ID)
 	require.NoError(t, err)

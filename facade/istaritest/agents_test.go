@@ -289,10 +289,10 @@ func TestGetJobFile(t *testing.T) {
 		{"unknown job", get("/jobs/nope/file"), 404, ""},
 		{"no token", get("/jobs/" + j.ID + "/file").as("-"), 401, ""},
 	})
-	assert.Equal(t, 5, srv.Requests().ByOperation[OpGetJobFile])
+	assert.Equal(t, 5, srv.Requests().ByOperation[OpOpenJobFile])
 
 	// A fault applies to it as to any operation.
-	srv.FailOperation(OpGetJobFile, 1, http.StatusServiceUnavailable, 0)
+	srv.FailOperation(OpOpenJobFile, 1, http.StatusServiceUnavailable, 0)
 	assert.Equal(t, http.StatusServiceUnavailable, srv.send(get("/jobs/"+j.ID+"/file")).status)
 	read("")
 }

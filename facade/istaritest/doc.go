@@ -2,20 +2,19 @@
 // speaks the job API of api/openapi.yaml, for tests of code that uses the
 // SDK, much as pstest does for Google Cloud Pub/Sub.
 //
-// Start one with NewServer, point a client at Server.URL (which carries the
-// /api/v2 prefix) with Server.Token as the bearer token, and Close it when
-// done:
+// Start one with NewServer, point a client at Server.URL with Server.Token
+// as the bearer token, and Close it when done:
 //
 //	srv := istaritest.NewServer()
 //	defer srv.Close()
-//	client, err := gen.NewClientWithResponses(srv.URL, gen.WithRequestEditorFn(
-//		func(_ context.Context, r *http.Request) error {
-//			r.Header.Set("Authorization", "Bearer "+srv.Token)
-//			return nil
-//		}))
-//	// … use client; then check what the platform holds:
+//	c, err := facade.NewClient(srv.URL, facade.WithToken(srv.Token))
+//	// … use c; then check what the platform holds:
 //	jobs := srv.Jobs()
-//	n := srv.Requests().ByOperation[OpAddJob]
+//	n := srv.Requests().ByOperation[istaritest.OpAddJob]
+//
+// Server.URL is the platform's URL, without the /api/v2 prefix of its job
+// routes ([BasePath]), as a client takes it. A client made with the
+// generated package is given srv.URL + istaritest.BasePath.
 //
 // To mount the platform in a server of your own, use New and
 // Platform.Handler, which serves the routes under /api/v2.

@@ -33,7 +33,7 @@ func TestWithDrift(t *testing.T) {
 
 	get := func(path string) map[string]any {
 		t.Helper()
-		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+path, nil)
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+istaritest.BasePath+path, nil)
 		require.NoError(t, err)
 		req.Header.Set("Authorization", "Bearer "+srv.Token)
 		resp, err := http.DefaultClient.Do(req)
@@ -62,7 +62,7 @@ func TestWithDrift(t *testing.T) {
 	}
 
 	// Errors pass untouched.
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"/jobs/no-such-job", nil)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+istaritest.BasePath+"/jobs/no-such-job", nil)
 	require.NoError(t, err)
 	req.Header.Set("Authorization", "Bearer "+srv.Token)
 	resp, err := http.DefaultClient.Do(req)

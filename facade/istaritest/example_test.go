@@ -15,8 +15,10 @@ import (
 	"github.com/istari-go/sdk/gen"
 )
 
-// client returns a generated client for the server, authenticated with token.
+// client returns a generated client for the platform at url (without its
+// BasePath), authenticated with token.
 func client(url, token string) *gen.ClientWithResponses {
+	url += istaritest.BasePath
 	c, err := gen.NewClientWithResponses(url, gen.WithRequestEditorFn(func(_ context.Context, r *http.Request) error {
 		r.Header.Set("Authorization", "Bearer "+token)
 		return nil
@@ -44,35 +46,38 @@ func jobForm(function, params string) (string, *bytes.Buffer) {
 func ExampleNewServer() {
 	srv := istaritest.NewServer()
 	defer srv.Close()
-	c := client(srv.URL, srv.Token)
-	ctx := context.Background()
-
-	ctype, body := jobForm("@istari:extract", `{"k":1}`)
-	added, err := c.AddJobWithBodyWithResponse(ctx, "model-1", ctype, body)
-	if err != nil || added.JSON201 == nil {
-		fmt.Println("add failed:", err)
+	c, err := facade.NewClient(srv.URL, facade.WithToken(srv.Token))
+	if err != nil {
+		fmt.Println(err)
 		return
 	}
-	job := added.JSON201
-	status, _ := c.UpdateJobStatusWithResponse(ctx, job.ID,
-		&gen.UpdateJobStatusParams{StatusName: gen.JobStatusNameRunning}, gen.JobStatusMessage{})
-	fmt.Println("status code:", status.StatusCode())
+	defer c.CloseIdleConnections()
+	ctx := context.Background()
+
+	job, err := c.AddJob(ctx, facade.AddJobParams{ModelID: "model-1", Function: "@istari:extract", Parameters: map[string]any{"k": 1}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	if _, err := c.UpdateJobStatus(ctx, job.ID, facade.UpdateJobStatusParams{Status: facade.JobStatusRunning}); err != nil {
+		fmt.Println(err)
+		return
+	}
 
 	// What the platform now holds, and what it received.
-	stored := srv.Jobs()[0]
+	stored, _ := srv.Job(job.ID)
 	history := stored.StatusHistory
 	fmt.Println("function:", stored.Function.Name)
 	fmt.Println("statuses:", history[0].Name, "->", history[len(history)-1].Name)
 	fmt.Println("created by:", stored.CreatedByID)
 	fmt.Println("parameters:", string(srv.Uploads(job.ID)[0].Content))
-	fmt.Println("addJob requests:", srv.Requests().ByOperation[istaritest.OpAddJob])
+	fmt.Println("AddJob requests:", srv.Requests().ByOperation[istaritest.OpAddJob])
 	// Output:
-	// status code: 200
 	// function: @istari:extract
 	// statuses: Pending -> Running
 	// created by: istaritest-user
 	// parameters: {"k":1}
-	// addJob requests: 1
+	// AddJob requests: 1
 }
 
 func ExamplePlatform_FailOperation() {
@@ -80,7 +85,7 @@ func ExamplePlatform_FailOperation() {
 	defer srv.Close()
 	c := client(srv.URL, srv.Token)
 
-	// The next getJob answers 429 with Retry-After; the one after is served.
+	// The next GetJob answers 429 with Retry-After; the one after is served.
 	srv.FailOperation(istaritest.OpGetJob, 1, http.StatusTooManyRequests, 2*time.Second)
 	for range 2 {
 		res, err := c.GetJobWithResponse(context.Background(), "no-such-job")
@@ -122,7 +127,7 @@ func ExamplePlatform_Handler() {
 	hs := httptest.NewServer(mux)
 	defer hs.Close()
 
-	c := client(hs.URL+"/istari"+istaritest.BasePath, "secret")
+	c := client(hs.URL+"/istari", "secret")
 	res, err := c.ListJobsWithResponse(context.Background(), &gen.ListJobsParams{AllUsers: new(true)})
 	if err != nil {
 		fmt.Println(err)

@@ -155,7 +155,7 @@ func (s *testServer) do(ctx context.Context, rq req) (response, error) {
 	if rq.body != nil {
 		body = bytes.NewReader(rq.body)
 	}
-	r, err := http.NewRequestWithContext(ctx, rq.method, s.URL+rq.path, body)
+	r, err := http.NewRequestWithContext(ctx, rq.method, s.URL+BasePath+rq.path, body)
 	if err != nil {
 		return response{}, err
 	}

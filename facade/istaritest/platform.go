@@ -278,9 +278,9 @@ func New(opts ...ServerOption) *Platform {
 }
 
 // Handler returns the platform's HTTP handler. It serves the job routes
-// under BasePath (/api/v2), so a client's base URL is the handler's address
-// followed by /api/v2. To mount it under another prefix, strip that prefix
-// first (http.StripPrefix).
+// under BasePath (/api/v2), so the handler's address is the URL to give
+// [facade.NewClient], which appends /api/v2 itself. To mount it under
+// another prefix, strip that prefix first (http.StripPrefix).
 func (p *Platform) Handler() http.Handler { return p.handler }
 
 // AddUser adds a user whose bearer token is token, as WithUser does. An
@@ -439,7 +439,7 @@ func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, problem{status: http.StatusNotFound, detail: "Not Found"})
 		return
 	}
-	op := Operation(route.Operation.OperationID)
+	op := operationOf(route.Operation.OperationID)
 	p.count(op)
 
 	if d := p.currentLatency(); d > 0 {

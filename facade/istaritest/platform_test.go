@@ -23,17 +23,17 @@ import (
 // oneOfEach returns one valid request of each operation on job id.
 func oneOfEach(id string) map[Operation]req {
 	return map[Operation]req{
-		"addJob":                 formReq(http.MethodPost, "/models/m/jobs", file("p.json", "application/json", "{}"), part{name: "function", value: "f"}),
-		"listJobs":               get("/jobs"),
-		"listModelJobs":          get("/models/m/jobs"),
-		"getJob":                 get("/jobs/" + id),
-		"updateJob":              formReq(http.MethodPut, "/jobs/"+id, file("p.json", "application/json", "{}")),
-		"updateJobStatus":        {method: http.MethodPatch, path: "/jobs/" + id + "/status?status_name=Running"},
-		"updateJobAssignedAgent": jsonReq(http.MethodPut, "/jobs/"+id+"/assigned-agent", gen.NewJobAssignedAgent{AgentID: ptr("a")}),
-		"removeJobAssignedAgent": {method: http.MethodDelete, path: "/jobs/" + id + "/assigned-agent"},
-		"archiveJob":             {method: http.MethodPatch, path: "/jobs/" + id + "/archive"},
-		"restoreJob":             {method: http.MethodPatch, path: "/jobs/" + id + "/restore"},
-		"getJobFile":             get("/jobs/" + id + "/file"),
+		OpAddJob:                 formReq(http.MethodPost, "/models/m/jobs", file("p.json", "application/json", "{}"), part{name: "function", value: "f"}),
+		OpListJobs:               get("/jobs"),
+		OpListModelJobs:          get("/models/m/jobs"),
+		OpGetJob:                 get("/jobs/" + id),
+		OpUpdateJob:              formReq(http.MethodPut, "/jobs/"+id, file("p.json", "application/json", "{}")),
+		OpUpdateJobStatus:        {method: http.MethodPatch, path: "/jobs/" + id + "/status?status_name=Running"},
+		OpUpdateJobAssignedAgent: jsonReq(http.MethodPut, "/jobs/"+id+"/assigned-agent", gen.NewJobAssignedAgent{AgentID: ptr("a")}),
+		OpRemoveJobAssignedAgent: {method: http.MethodDelete, path: "/jobs/" + id + "/assigned-agent"},
+		OpArchiveJob:             {method: http.MethodPatch, path: "/jobs/" + id + "/archive"},
+		OpRestoreJob:             {method: http.MethodPatch, path: "/jobs/" + id + "/restore"},
+		OpOpenJobFile:            get("/jobs/" + id + "/file"),
 	}
 }
 
@@ -57,7 +57,7 @@ func TestEveryOperationHappyPath(t *testing.T) {
 	j := srv.addJob("m")
 	// Archive before restore, so both succeed.
 	order := []Operation{OpAddJob, OpListJobs, OpListModelJobs, OpGetJob, OpUpdateJob, OpUpdateJobStatus,
-		OpUpdateJobAssignedAgent, OpRemoveJobAssignedAgent, OpArchiveJob, OpRestoreJob, OpGetJobFile}
+		OpUpdateJobAssignedAgent, OpRemoveJobAssignedAgent, OpArchiveJob, OpRestoreJob, OpOpenJobFile}
 	require.ElementsMatch(t, Operations(), order, "one constant per operation")
 	reqs := oneOfEach(j.ID)
 	for _, op := range order {
@@ -93,7 +93,7 @@ func TestUnknownRoutes(t *testing.T) {
 		})
 	}
 	// Outside the /api/v2 prefix.
-	res, err := http.Get(strings.TrimSuffix(srv.URL, BasePath) + "/jobs")
+	res, err := http.Get(srv.URL + "/jobs")
 	require.NoError(t, err)
 	_ = res.Body.Close()
 	assert.Equal(t, 404, res.StatusCode)
@@ -279,7 +279,7 @@ func TestMaxBodySize(t *testing.T) {
 
 func TestGeneratedClient(t *testing.T) {
 	srv := newServer(t)
-	c, err := gen.NewClientWithResponses(srv.URL, gen.WithRequestEditorFn(func(_ context.Context, r *http.Request) error {
+	c, err := gen.NewClientWithResponses(srv.URL+BasePath, gen.WithRequestEditorFn(func(_ context.Context, r *http.Request) error {
 		r.Header.Set("Authorization", "Bearer "+srv.Token)
 		return nil
 	}))
@@ -401,9 +401,9 @@ func FuzzHandler(f *testing.F) {
 // reason. Naming one panics, and the message lists the valid names.
 func TestUnknownOperationPanics(t *testing.T) {
 	srv := newServer(t)
-	for _, name := range []Operation{"AddJob", "addjob", "getJobs", " getJob"} {
+	for _, name := range []Operation{"addJob", "addjob", "GetJobs", " GetJob", "ClaimJob", "getJobFile"} {
 		assert.PanicsWithValue(t,
-			`istaritest: "`+string(name)+`" is not an operation; use one of the Op constants: addJob, getJob, updateJob, listJobs, listModelJobs, updateJobStatus, updateJobAssignedAgent, removeJobAssignedAgent, archiveJob, restoreJob, getJobFile`,
+			`istaritest: "`+string(name)+`" is not an operation; use one of the Op constants: AddJob, GetJob, UpdateJob, ListJobs, ListModelJobs, UpdateJobStatus, UpdateJobAssignedAgent, RemoveJobAssignedAgent, ArchiveJob, RestoreJob, OpenJobFile`,
 			func() { srv.FailOperation(name, 1, 500, 0) }, name)
 		assert.Panics(t, func() { srv.InjectFault(Fault{Operation: name, Count: 1}) }, name)
 	}

@@ -69,8 +69,8 @@ func TestWithRateLimit(t *testing.T) {
 
 	got := srv.Requests()
 	assert.Equal(t, 5, got.Total, "refused requests count as usual")
-	assert.Equal(t, 1, got.ByOperation["getJob"])
-	assert.Equal(t, 1, got.ByOperation["addJob"])
+	assert.Equal(t, 1, got.ByOperation[OpGetJob])
+	assert.Equal(t, 1, got.ByOperation[OpAddJob])
 	assert.Equal(t, 2, srv.RateLimited())
 
 	// Each platform gets its own bucket from the same option.

@@ -9,8 +9,10 @@ import "net/http/httptest"
 type Server struct {
 	*Platform
 
-	// URL is the base URL to give a client, with the /api/v2 prefix, such as
-	// http://127.0.0.1:4242/api/v2.
+	// URL is the platform's URL, such as http://127.0.0.1:4242: the form
+	// [facade.NewClient] and ISTARI_REGISTRY_URL take. The job routes sit
+	// under URL + [BasePath], where a client made with the generated
+	// package must point.
 	URL string
 	// Token is the bearer token of the default user, a normal user
 	// (DefaultToken).
@@ -29,7 +31,7 @@ func NewServer(opts ...ServerOption) *Server {
 	srv := httptest.NewServer(p.Handler())
 	return &Server{
 		Platform:   p,
-		URL:        srv.URL + BasePath,
+		URL:        srv.URL,
 		Token:      DefaultToken,
 		AdminToken: DefaultAdminToken,
 		srv:        srv,

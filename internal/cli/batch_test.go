@@ -118,7 +118,7 @@ func TestAddBatchOutputRule(t *testing.T) {
 
 func TestAddBatchErrorInJSON(t *testing.T) {
 	e := newEnv(t)
-	e.srv.FailOperation("addJob", 1, 409, 0)
+	e.srv.FailOperation(istaritest.OpAddJob, 1, 409, 0)
 	res := e.run("add", "--batch", batchFile(t, `{"model_id": "m1", "function": "f"}`), "-o", "json")
 	assert.Equal(t, ExitAPI, res.code)
 	var rs []map[string]any

@@ -257,8 +257,12 @@ func (ck *checker) runWrite() {
 	} else {
 		ck.step("file", func() error { return ck.readBack(id, now) })
 	}
-	call("archive", func(id string) (*facade.Job, error) { return ck.c.ArchiveJob(ctx, id, reason) })
-	call("restore", func(id string) (*facade.Job, error) { return ck.c.RestoreJob(ctx, id, reason) })
+	call("archive", func(id string) (*facade.Job, error) {
+		return ck.c.ArchiveJob(ctx, id, facade.ArchiveJobParams{Reason: reason})
+	})
+	call("restore", func(id string) (*facade.Job, error) {
+		return ck.c.RestoreJob(ctx, id, facade.RestoreJobParams{Reason: reason})
+	})
 	if ck.f.agent == "" {
 		ck.skip("assign", "no --agent")
 		ck.skip("unassign", "no --agent")
@@ -273,7 +277,9 @@ func (ck *checker) runWrite() {
 			Status: facade.JobStatusCanceled, AgentID: ck.f.agent, Message: reason})
 	})
 	ck.forbiddenTransition(id, call)
-	call("archive again", func(id string) (*facade.Job, error) { return ck.c.ArchiveJob(ctx, id, reason) })
+	call("archive again", func(id string) (*facade.Job, error) {
+		return ck.c.ArchiveJob(ctx, id, facade.ArchiveJobParams{Reason: reason})
+	})
 }
 
 // readBack reads the check's job's file, as an agent would with
@@ -474,11 +480,11 @@ func (ck *checker) print() error {
 	out := ck.a.stdout
 	if ck.a.output == outputJSON {
 		return ck.a.writeJSON(checkReport{
-			SDKVersion: facade.Version, SpecVersion: ck.v.Version(), Registry: ck.c.BaseURL(),
+			SDKVersion: facade.Version, SpecVersion: ck.v.Version(), Registry: registryURL(ck.c),
 			Findings: ck.findings(), Steps: ck.steps,
 		}, true)
 	}
-	fmt.Fprintf(out, "Checking %s against the spec %s of istari-jobs %s.\n\n", ck.c.BaseURL(), ck.v.Version(), facade.Version)
+	fmt.Fprintf(out, "Checking %s against the spec %s of istari-jobs %s.\n\n", registryURL(ck.c), ck.v.Version(), facade.Version)
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "STEP\tOPERATION\tHTTP\tLATENCY\tFINDINGS")
 	for _, s := range ck.steps {

@@ -43,7 +43,7 @@ func TestCommandsGolden(t *testing.T) {
 			require.NoError(e.t, err)
 			_, err = e.c.UpdateJobStatus(e.t.Context(), j.ID, facade.UpdateJobStatusParams{Status: facade.JobStatusFailed, AgentID: "agent-7", Message: "license server unreachable"})
 			require.NoError(e.t, err)
-			_, err = e.c.ArchiveJob(e.t.Context(), j.ID, "superseded")
+			_, err = e.c.ArchiveJob(e.t.Context(), j.ID, facade.ArchiveJobParams{Reason: "superseded"})
 			require.NoError(e.t, err)
 			return []string{j.ID}
 		}, []string{"get", "{0}"}},
@@ -101,7 +101,7 @@ func TestCommandsGolden(t *testing.T) {
 		{"archive", oneJob, []string{"archive", "{0}", "--reason", "superseded"}},
 		{"restore", func(e *env) []string {
 			j := e.addJob("model-1")
-			_, err := e.c.ArchiveJob(e.t.Context(), j.ID, "")
+			_, err := e.c.ArchiveJob(e.t.Context(), j.ID, facade.ArchiveJobParams{})
 			require.NoError(e.t, err)
 			return []string{j.ID}
 		}, []string{"restore", "{0}", "--reason", "by mistake"}},

@@ -10,6 +10,7 @@ import (
 	"unicode"
 
 	"github.com/istari-go/sdk/facade"
+	"github.com/istari-go/sdk/facade/istaritest"
 )
 
 // The environment variables istari-jobs reads, as the Python SDK does.
@@ -28,6 +29,13 @@ func (a *app) registry() (u, source string) {
 		return a.url, "--url"
 	}
 	return strings.TrimSpace(a.getenv(envURL)), envURL
+}
+
+// registryURL is the URL of c's platform in its canonical form, as
+// ISTARI_REGISTRY_URL takes it: the client's base URL (checked, with no
+// credentials) without the /api/v2 prefix of the job routes.
+func registryURL(c *facade.Client) string {
+	return strings.TrimSuffix(c.BaseURL(), istaritest.BasePath)
 }
 
 // readToken returns the bearer token from --token-file or the environment.

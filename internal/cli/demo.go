@@ -88,10 +88,10 @@ adds one job, and iterates the model's existing jobs rather than adding more.`,
 					return err
 				}
 				if d.model == "" {
-					return usageErr("demo against %s (from %s) needs --model MODEL_ID, a model you may add jobs to", c.BaseURL(), source)
+					return usageErr("demo against %s (from %s) needs --model MODEL_ID, a model you may add jobs to", registryURL(c), source)
 				}
 				d.c = c
-				d.out.printf("Running against the platform at %s (from %s), on model %s.\n\n", c.BaseURL(), source, d.model)
+				d.out.printf("Running against the platform at %s (from %s), on model %s.\n\n", registryURL(c), source, d.model)
 			}
 			return d.run()
 		}),
@@ -239,7 +239,7 @@ func (d *demo) runAgent(ctx context.Context, id string) error {
 
 // archive is step 5: archive the job, list the archived jobs, restore it.
 func (d *demo) archive(ctx context.Context, id string) error {
-	job, err := d.c.ArchiveJob(ctx, id, "demo finished")
+	job, err := d.c.ArchiveJob(ctx, id, facade.ArchiveJobParams{Reason: "demo finished"})
 	if err != nil {
 		return err
 	}
@@ -249,7 +249,7 @@ func (d *demo) archive(ctx context.Context, id string) error {
 		return err
 	}
 	d.out.printf("      ListJobs       %s archived on model %s\n", plural(page.Total, "job"), d.model)
-	job, err = d.c.RestoreJob(ctx, id, "demo: bring it back")
+	job, err = d.c.RestoreJob(ctx, id, facade.RestoreJobParams{Reason: "demo: bring it back"})
 	if err != nil {
 		return err
 	}

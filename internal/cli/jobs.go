@@ -314,7 +314,7 @@ func (l *listFlags) parsed(a *app, cmd *cobra.Command) (facade.ListJobsParams, e
 		return p, usageErr("invalid --size 0: it counts the jobs, and -q and -o jsonl print jobs; use -o table or -o json")
 	}
 	return facade.ListJobsParams{
-		ModelID: l.model, StatusName: st, AllUsers: l.allUsers, Page: l.page, Size: l.size,
+		ModelID: l.model, Status: st, AllUsers: l.allUsers, Page: l.page, Size: l.size,
 		CountOnly: countOnly, ArchiveStatus: ar, Sort: l.sort,
 		AssignedAgentID: l.agent, AssignedAgentPoolID: l.pool, Name: l.name,
 	}, nil
@@ -399,7 +399,7 @@ func (a *app) listModelCommand() *cobra.Command {
 				return err
 			}
 			model := func(p facade.ListJobsParams) facade.ListModelJobsParams {
-				return facade.ListModelJobsParams{StatusName: p.StatusName, Page: p.Page, Size: p.Size,
+				return facade.ListModelJobsParams{Status: p.Status, Page: p.Page, Size: p.Size,
 					CountOnly: p.CountOnly, ArchiveStatus: p.ArchiveStatus, Sort: p.Sort,
 					AssignedAgentID: p.AssignedAgentID, AssignedAgentPoolID: p.AssignedAgentPoolID}
 			}
@@ -504,7 +504,9 @@ func (a *app) archiveCommand() *cobra.Command {
 	var reason string
 	cmd := a.jobCommand("archive JOB_ID [--reason TEXT]", "Archive a job",
 		`  istari-jobs archive 3f2a... --reason "superseded by 9c1e..."`,
-		func(c *facade.Client, id string) (*facade.Job, error) { return c.ArchiveJob(a.ctx, id, reason) })
+		func(c *facade.Client, id string) (*facade.Job, error) {
+			return c.ArchiveJob(a.ctx, id, facade.ArchiveJobParams{Reason: reason})
+		})
 	cmd.Flags().StringVar(&reason, "reason", "", "why the job is archived")
 	return cmd
 }
@@ -513,7 +515,9 @@ func (a *app) restoreCommand() *cobra.Command {
 	var reason string
 	cmd := a.jobCommand("restore JOB_ID [--reason TEXT]", "Restore an archived job",
 		`  istari-jobs restore 3f2a... --reason "archived by mistake"`,
-		func(c *facade.Client, id string) (*facade.Job, error) { return c.RestoreJob(a.ctx, id, reason) })
+		func(c *facade.Client, id string) (*facade.Job, error) {
+			return c.RestoreJob(a.ctx, id, facade.RestoreJobParams{Reason: reason})
+		})
 	cmd.Flags().StringVar(&reason, "reason", "", "why the job is restored")
 	return cmd
 }

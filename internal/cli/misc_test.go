@@ -293,7 +293,7 @@ func TestParseHelpers(t *testing.T) {
 
 	assert.Equal(t, "--os", flagForField("AddJobParams.OperatingSystem"))
 	assert.Equal(t, "--source", flagForField("UpdateJobParams.Sources[2].RevisionID"))
-	assert.Equal(t, "--status", flagForField("ListModelJobsParams.StatusName"))
+	assert.Equal(t, "--status", flagForField("ListModelJobsParams.Status"))
 	assert.Equal(t, "--size", flagForField("ListJobsParams.CountOnly"))
 	assert.Equal(t, "JOB_ID", flagForField("jobID"))
 	assert.Equal(t, "Other.Field", flagForField("Other.Field"))

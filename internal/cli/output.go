@@ -23,7 +23,7 @@ const outputHelp = "output `FORMAT`: table; json (one JSON document: a job, a pa
 	"jsonl (one job per line)"
 
 // tableHeader is the header of every job table.
-const tableHeader = "ID\tFUNCTION\tSTATUS\tCREATED\tAGENT"
+const tableHeader = "ID\tFUNCTION\tSTATUS\tCREATED\tASSIGNED"
 
 // jobTable writes jobs as an aligned table.
 type jobTable struct {

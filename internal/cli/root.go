@@ -74,7 +74,7 @@ or run timed out, 4 the job run ran ended Failed or Canceled, 130 interrupted
 	pf.StringVar(&a.tokenFile, "token-file", "", "read the bearer token from this `FILE` (instead of $"+envToken+")")
 	pf.StringVar(&a.token, "token", "", "refused: a token on the command line would show in the process list")
 	_ = pf.MarkHidden("token")
-	pf.DurationVar(&a.timeout, "timeout", 0, "timeout of each request, such as 30s (0: none)")
+	pf.DurationVar(&a.timeout, "timeout", 0, "timeout of each request, such as 30s (0: $ISTARI_CLIENT_HTTP_REQUEST_TIMEOUT_SECS, else 60s)")
 	pf.StringVarP(&a.output, "output", "o", outputTable, outputHelp)
 	pf.BoolVar(&a.debug, "debug", false, "log every request (never the token) to standard error")
 	pf.BoolVar(&a.insecureHTTP, "insecure-http", false, "allow plain http:// to a host that is not loopback (sends the token in clear text)")
