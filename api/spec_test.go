@@ -37,6 +37,7 @@ func TestSpecOperations(t *testing.T) {
 		"listModelJobs":          "GET /models/{model_id}/jobs",
 		"listJobs":               "GET /jobs",
 		"getJob":                 "GET /jobs/{job_id}",
+		"getJobFile":             "GET /jobs/{job_id}/file",
 		"updateJob":              "PUT /jobs/{job_id}",
 		"updateJobStatus":        "PATCH /jobs/{job_id}/status",
 		"updateJobAssignedAgent": "PUT /jobs/{job_id}/assigned-agent",

@@ -1600,6 +1600,22 @@ func (response GetJobFile404JSONResponse) VisitGetJobFileResponse(w http.Respons
 	return err
 }
 
+type GetJobFile422JSONResponse struct {
+	UnprocessableEntityJSONResponse
+}
+
+func (response GetJobFile422JSONResponse) VisitGetJobFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetJobFile429JSONResponse struct{ TooManyRequestsJSONResponse }
 
 func (response GetJobFile429JSONResponse) VisitGetJobFileResponse(w http.ResponseWriter) error {
