@@ -171,34 +171,46 @@ func stdout(t *testing.T, fn func()) string {
 }
 
 // TestREADMEGoBlocksAreTested checks that every Go block of the README and
-// of docs/recipes.md stands, word for word, in a test file of this package
-// (for a program, the body of its main), so that each compiles and runs.
+// of the pages under docs/ stands, word for word, in a test file of this
+// package or in a program under examples/ (for a program, the body of its
+// main), so that each compiles and runs. docs/telemetry.md keeps its blocks
+// in facade/istariotel, whose own test checks them.
 func TestREADMEGoBlocksAreTested(t *testing.T) {
 	files, err := filepath.Glob("*_test.go")
 	require.NoError(t, err)
+	programs, err := filepath.Glob("../examples/*/*.go")
+	require.NoError(t, err)
+	require.NotEmpty(t, programs)
 	var tests strings.Builder
-	for _, f := range files {
+	for _, f := range append(files, programs...) {
 		data, err := os.ReadFile(f)
 		require.NoError(t, err)
 		tests.WriteString(normalizeCode(string(data)))
 	}
-	// The other pages under docs/ keep their blocks in the packages they
-	// describe (docs/telemetry.md in facade/istariotel, for one).
-	for _, doc := range []string{"../README.md", "../docs/recipes.md"} {
+	pages, err := filepath.Glob("../docs/*.md")
+	require.NoError(t, err)
+	withGo := 0
+	for _, doc := range append([]string{"../README.md"}, pages...) {
+		if filepath.Base(doc) == "telemetry.md" {
+			continue
+		}
 		text, err := os.ReadFile(doc)
 		require.NoError(t, err)
 		blocks := regexp.MustCompile("(?s)```go\n(.*?)```").FindAllStringSubmatch(string(text), -1)
-		require.NotEmpty(t, blocks, doc)
+		if len(blocks) > 0 {
+			withGo++
+		}
 		for _, b := range blocks {
 			code := b[1]
 			if i := strings.Index(code, "func main() {\n"); i >= 0 {
 				code = strings.TrimSuffix(strings.TrimSpace(code[i+len("func main() {\n"):]), "}")
 			}
 			if !strings.Contains(tests.String(), normalizeCode(code)) {
-				t.Errorf("a block of %s is not kept, word for word, in facade/*_test.go:\n%s", doc, b[1])
+				t.Errorf("a block of %s is not kept, word for word, in facade/*_test.go or examples/:\n%s", doc, b[1])
 			}
 		}
 	}
+	require.GreaterOrEqual(t, withGo, 5, "the README and the pages of docs/ with Go blocks")
 }
 
 // normalizeCode drops indentation, blank lines and the run of spaces gofmt

@@ -18,8 +18,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// readmeSection is the README section whose sh blocks TestReadmeCommandLine
-// runs.
+// readmeSection is the section of the README, and of docs/cli.md, whose sh
+// blocks TestReadmeCommandLine and TestCLIDocCommandLine run.
 const readmeSection = "## Command line"
 
 // shBlocks returns the fenced sh blocks of the README section that starts
@@ -59,6 +59,15 @@ var listeningRE = regexp.MustCompile(`listening on http://(\S+) `)
 // runShellSection).
 func TestReadmeCommandLine(t *testing.T) {
 	stdout, stderr := runShellSection(t, filepath.Join("..", "..", "README.md"), readmeSection)
+	assert.Contains(t, stdout, "no jobs", "list shows the empty platform")
+	assert.NotContains(t, stdout+stderr, "istari-jobs: ", "no command complained")
+}
+
+// TestCLIDocCommandLine runs the sh blocks of docs/cli.md's walk-through,
+// in order: an agent runs the job the walk-through adds, and wait shows it
+// Completed.
+func TestCLIDocCommandLine(t *testing.T) {
+	stdout, stderr := runShellSection(t, filepath.Join("..", "..", "docs", "cli.md"), readmeSection)
 	assert.Contains(t, stdout, "Completed", "wait shows the final status")
 	assert.NotContains(t, stdout+stderr, "istari-jobs: ", "no command complained")
 }
@@ -119,7 +128,7 @@ func runShellSection(t *testing.T, doc, section string) (stdout, stderr string) 
 	script.WriteString("set -eu\n")
 	for _, block := range blocks {
 		for line := range strings.SplitSeq(strings.TrimSuffix(block, "\n"), "\n") {
-			if fields := strings.Fields(line); len(fields) >= 2 && fields[0] == "istari-jobs" && fields[1] == "serve" {
+			if fields := strings.Fields(strings.SplitN(line, " #", 2)[0]); len(fields) >= 2 && fields[0] == "istari-jobs" && fields[1] == "serve" {
 				require.False(t, served, "%s starts serve twice", doc)
 				served = true
 				from, to := startServe(t, filepath.Join(bin, "istari-jobs"), dir, env, fields[2:])
