@@ -251,7 +251,7 @@ func (a *app) addBatch(file string, concurrency int) error {
 				fmt.Fprintf(tw, "%d\t-\t-\terror: %s\n", i+1, a.errorText(r.Err))
 				continue
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", i+1, sanitize(r.Job.ID, false), sanitize(orDash(r.Job.Function.Name), false), statusText(r.Job))
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", i+1, escape(r.Job.ID), escape(orDash(r.Job.Function.Name)), statusText(r.Job))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -321,11 +321,11 @@ func (a *app) errorText(err error) string {
 	case err == nil:
 		return ""
 	case errors.As(err, &ae):
-		return sanitize(apiMessage(ae), false)
+		return escape(apiMessage(ae))
 	case errors.As(err, &ve):
-		return sanitize(validationMessage(ve), false)
+		return escape(validationMessage(ve))
 	}
-	return sanitize(strings.TrimPrefix(err.Error(), "facade: "), false)
+	return escape(strings.TrimPrefix(err.Error(), "facade: "))
 }
 
 // batchProgress is one updating line on standard error, on a terminal
@@ -384,7 +384,7 @@ func (p *batchProgress) draw() {
 		names := slices.Sorted(maps.Keys(p.statuses))
 		b.WriteString(";")
 		for _, n := range names {
-			fmt.Fprintf(&b, " %s %d", sanitize(n, false), p.statuses[n])
+			fmt.Fprintf(&b, " %s %d", escape(n), p.statuses[n])
 		}
 	}
 	fmt.Fprintf(&b, " (%s)", now.Sub(p.start).Round(100*time.Millisecond))
@@ -418,8 +418,8 @@ func (a *app) waitMany(ctx context.Context, c *facade.Client, ids []string, o fa
 	current := map[string]facade.JobStatusName{}
 	o.OnStatus = func(st facade.JobStatus) {
 		if !prog.live {
-			line := fmt.Sprintf("job %s: %s", sanitize(st.JobID, false), statusNameText(st.Name))
-			if m := sanitize(strings.TrimSpace(st.Message), false); m != "" {
+			line := fmt.Sprintf("job %s: %s", escape(st.JobID), statusNameText(st.Name))
+			if m := escape(strings.TrimSpace(st.Message)); m != "" {
 				line += ": " + m
 			}
 			fmt.Fprintln(a.stderr, line)

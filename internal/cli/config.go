@@ -134,24 +134,6 @@ func (a *app) clientFor(base, source, tok string, extra ...facade.Option) (*faca
 	return c, nil
 }
 
-// sanitize replaces the control characters of text that came from the
-// platform or the user, so that it cannot move the cursor or change the
-// terminal. Newlines are kept when multiline is set.
-func sanitize(s string, multiline bool) string {
-	return strings.Map(func(r rune) rune {
-		if r == '\n' && multiline {
-			return r
-		}
-		if r == '\t' {
-			return ' '
-		}
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
-			return '?'
-		}
-		return r
-	}, s)
-}
-
 // plural returns "1 job" or "n jobs".
 func plural(n int, word string) string {
 	if n == 1 {

@@ -66,7 +66,7 @@ or run timed out, 4 the job run ran ended Failed or Canceled, 130 interrupted
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-		return &exitError{code: ExitUsage, err: err}
+		return cobraError(err)
 	})
 
 	pf := root.PersistentFlags()
