@@ -491,7 +491,25 @@ func (a *app) waitMany(ctx context.Context, c *facade.Client, ids []string, o fa
 	}
 	prog := a.batchProgress("jobs", len(unique))
 	prog.ok = "finished"
-	current := map[string]facade.JobStatusName{}
+	// The counts change by one job at a time, so that each status costs
+	// the same however many jobs are waited for.
+	var (
+		current      = map[string]facade.JobStatusName{}
+		counts       = map[string]int{}
+		done, failed int
+	)
+	count := func(name facade.JobStatusName, d int) {
+		text := statusNameText(name)
+		if counts[text] += d; counts[text] == 0 {
+			delete(counts, text)
+		}
+		if name.IsTerminal() {
+			done += d
+			if name != facade.JobStatusCompleted {
+				failed += d
+			}
+		}
+	}
 	o.OnStatus = func(st facade.JobStatus) {
 		if !prog.live {
 			line := fmt.Sprintf("job %s: %s", escape(st.JobID), statusNameText(st.Name))
@@ -500,18 +518,11 @@ func (a *app) waitMany(ctx context.Context, c *facade.Client, ids []string, o fa
 			}
 			fmt.Fprintln(a.stderr, line)
 		}
-		current[st.JobID] = st.Name
-		var done, failed int
-		counts := map[string]int{}
-		for _, name := range current {
-			counts[statusNameText(name)]++
-			if name.IsTerminal() {
-				done++
-				if name != facade.JobStatusCompleted {
-					failed++
-				}
-			}
+		if prev, ok := current[st.JobID]; ok {
+			count(prev, -1)
 		}
+		current[st.JobID] = st.Name
+		count(st.Name, 1)
 		prog.set(done, failed, counts)
 	}
 	jobs, err := c.WaitForJobs(ctx, ids, o)
