@@ -18,41 +18,15 @@
 // Exit codes: 0 success, 1 an error from the platform (or findings of
 // check), 2 a wrong command line, 3 wait timed out, 130 interrupted. The
 // first SIGINT or SIGTERM stops the command, which then says what it did;
-// a second one ends the process at once, with 130.
+// a second one ends the process at once, with 130 (cli.Main).
 package main
 
 import (
-	"context"
-	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
-	"time"
 
 	"github.com/istari-go/sdk/internal/cli"
 )
 
-// hintAfter is how long after a first signal, with the command still
-// running, the hint that a second one ends it at once is shown.
-const hintAfter = 500 * time.Millisecond
-
 func main() {
-	ctx, cancel := context.WithCancel(context.Background())
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		// The first SIGINT or SIGTERM ends ctx, which stops the command
-		// and lets it say what was done; the second ends the process.
-		<-sigs
-		cancel()
-		select {
-		case <-sigs:
-		case <-time.After(hintAfter):
-			fmt.Fprintln(os.Stderr, "istari-jobs: stopping; press Ctrl-C again to stop at once")
-			<-sigs
-		}
-		fmt.Fprintln(os.Stderr, "istari-jobs: interrupted again: stopped at once")
-		os.Exit(cli.ExitInterrupted)
-	}()
-	os.Exit(cli.Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))
+	os.Exit(cli.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv, os.Exit))
 }

@@ -64,6 +64,9 @@ type streams struct {
 	progressMin int64
 	// clientOpts are added to every client's options.
 	clientOpts []facade.Option
+	// forced holds what must be done when the process stops at once
+	// (Main); nil for Run.
+	forced *cleanups
 }
 
 // isTerminal reports whether w is a terminal.
