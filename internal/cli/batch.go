@@ -190,6 +190,9 @@ func (a *app) addBatch(file string, concurrency int) error {
 		}
 		if fi.Mode().IsRegular() {
 			if total, err = countBatch(a.ctx, file, a.allowUnknown); err != nil {
+				if a.ctx.Err() != nil {
+					return &exitError{code: ExitInterrupted, err: errors.New("interrupted while checking the lines: no job added")}
+				}
 				return a.batchInputError(file, err, 0)
 			}
 			if total == 0 {
@@ -260,8 +263,11 @@ func (a *app) addBatch(file string, concurrency int) error {
 	}
 	switch {
 	case errors.Is(readErr, context.Canceled) || errors.Is(readErr, context.DeadlineExceeded) || a.ctx.Err() != nil:
-		if total > 0 {
+		switch {
+		case total > 0:
 			return &exitError{code: ExitInterrupted, err: fmt.Errorf("interrupted: %d of %s not added", failed+total-read, plural(total, "job"))}
+		case read == 0:
+			return &exitError{code: ExitInterrupted, err: errors.New("interrupted before a request was read: no job added")}
 		}
 		return &exitError{code: ExitInterrupted, err: fmt.Errorf("interrupted: %d of the %s read not added", failed, plural(read, "job"))}
 	case readErr != nil:

@@ -348,7 +348,7 @@ func TestAddBatchBlockedStdin(t *testing.T) {
 	select {
 	case r := <-done:
 		assert.Equal(t, ExitInterrupted, r.code, r.stderr)
-		assert.Equal(t, "istari-jobs: interrupted: 0 of the 0 jobs read not added\n", r.stderr)
+		assert.Equal(t, "istari-jobs: interrupted before a request was read: no job added\n", r.stderr)
 	case <-time.After(30 * time.Second):
 		t.Fatal("add --batch - blocked on standard input after ctx ended")
 	}
