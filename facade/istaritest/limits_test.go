@@ -50,7 +50,7 @@ func rawRequest(t *testing.T, addr, head string, chunks []string, pause time.Dur
 func TestBodyPace(t *testing.T) {
 	srv := NewServer(withBodyPace(200*time.Millisecond, 1000))
 	defer srv.Close()
-	addr := strings.TrimPrefix(strings.TrimSuffix(srv.URL, BasePath), "http://")
+	addr := strings.TrimPrefix(srv.URL, "http://")
 	head := "POST " + BasePath + "/models/m/jobs HTTP/1.1\r\nHost: " + addr + "\r\nAuthorization: Bearer " + DefaultToken +
 		"\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 100000\r\n\r\n"
 	trickle := make([]string, 200)
@@ -121,7 +121,7 @@ func TestFormLimits(t *testing.T) {
 		}
 		_ = mw.Close()
 	})
-	r, err := http.NewRequestWithContext(t.Context(), http.MethodPost, plain.URL+"/models/m/jobs", pr)
+	r, err := http.NewRequestWithContext(t.Context(), http.MethodPost, plain.URL+BasePath+"/models/m/jobs", pr)
 	require.NoError(t, err)
 	r.Header.Set("Content-Type", mw.FormDataContentType())
 	r.Header.Set("Authorization", "Bearer "+plain.Token)

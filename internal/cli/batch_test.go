@@ -275,7 +275,7 @@ func blockingPlatform(t *testing.T) (url string, arrived <-chan string) {
 		<-r.Context().Done()
 	}))
 	t.Cleanup(srv.Close)
-	return srv.URL + istaritest.BasePath, ch
+	return srv.URL, ch
 }
 
 // countingWriter writes numbered add requests into w until it fails,

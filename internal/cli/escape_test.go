@@ -101,7 +101,7 @@ func hostileIDs(t *testing.T, e *env, ids ...string) string {
 	}
 	srv := httptest.NewServer(proxy)
 	t.Cleanup(srv.Close)
-	return srv.URL + istaritest.BasePath
+	return srv.URL
 }
 
 // TestHostileTextEscaped checks that text from the platform reaches the
