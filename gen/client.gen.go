@@ -991,7 +991,8 @@ type ClientInterface interface {
 	//
 	// The server answers 404 when no function matches the name, tool, version and
 	// operating system, 403 or 404 when the id is of the wrong kind, and 400 on a
-	// credential-binding mismatch.
+	// credential-binding mismatch. (The in-memory platform, facade/istaritest, knows
+	// no function until a test registers some: until then it accepts any function.)
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1304,7 +1305,8 @@ func (c *Client) ListModelJobs(ctx context.Context, modelID ModelIDPath, params 
 //
 // The server answers 404 when no function matches the name, tool, version and
 // operating system, 403 or 404 when the id is of the wrong kind, and 400 on a
-// credential-binding mismatch.
+// credential-binding mismatch. (The in-memory platform, facade/istaritest, knows
+// no function until a test registers some: until then it accepts any function.)
 //
 // Takes any type of body and a specified content type.
 //
@@ -2232,7 +2234,8 @@ type ClientWithResponsesInterface interface {
 	//
 	// The server answers 404 when no function matches the name, tool, version and
 	// operating system, 403 or 404 when the id is of the wrong kind, and 400 on a
-	// credential-binding mismatch.
+	// credential-binding mismatch. (The in-memory platform, facade/istaritest, knows
+	// no function until a test registers some: until then it accepts any function.)
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3608,7 +3611,8 @@ func (c *ClientWithResponses) ListModelJobsWithResponse(ctx context.Context, mod
 //
 // The server answers 404 when no function matches the name, tool, version and
 // operating system, 403 or 404 when the id is of the wrong kind, and 400 on a
-// credential-binding mismatch.
+// credential-binding mismatch. (The in-memory platform, facade/istaritest, knows
+// no function until a test registers some: until then it accepts any function.)
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //

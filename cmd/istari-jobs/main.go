@@ -16,21 +16,17 @@
 // the command line. Run "istari-jobs --help" for every command and flag.
 //
 // Exit codes: 0 success, 1 an error from the platform (or findings of
-// check), 2 a wrong command line, 3 wait timed out, 130 interrupted.
+// check), 2 a wrong command line, 3 wait timed out, 130 interrupted. The
+// first SIGINT or SIGTERM stops the command, which then says what it did;
+// a second one ends the process at once, with 130 (cli.Main).
 package main
 
 import (
-	"context"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/istari-go/sdk/internal/cli"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := cli.Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
-	stop()
-	os.Exit(code)
+	os.Exit(cli.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv, os.Exit))
 }

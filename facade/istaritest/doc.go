@@ -63,11 +63,40 @@
 //
 // Any authenticated user may read and change any job by its id.
 //
+// Functions: by default no function is registered, and the platform
+// accepts any function name, tool, tool version and operating system, and
+// records them on the job as the request describes them. This differs from
+// the real platform, which answers 404 when no function matches (see
+// addJob in api/openapi.yaml): a test that a misspelled function fails must
+// register functions (WithFunctions, AddFunction), after which a job for
+// one that matches none is refused with 404.
+//
+// # Limits
+//
+// The platform is a server people run, in CI or with istari-jobs serve, so
+// nothing a client sends holds it or fills its memory without end:
+//
+//   - NewServer's server (and serve's) gives a client ReadHeaderTimeout
+//     (10 s) to send a request's headers, and closes a connection idle for
+//     IdleTimeout (2 min);
+//   - a request body must come at MinBodyRate (64 KiB/s) on average after
+//     its first BodyGrace (10 s), wherever Handler is mounted: a 32 MiB
+//     upload may take 522 s, a trickle is answered 408;
+//   - a body is at most WithMaxBodySize (DefaultMaxBodySize, 32 MiB; 413
+//     past it), in at most MaxFormParts (128) parts with at most MaxSources
+//     (100) sources (422 past them, refused as the body streams);
+//   - the platform holds at most DefaultMaxStoreJobs (100,000) jobs and
+//     DefaultMaxStoreBytes (1 GiB: the jobs as JSON and the kept file
+//     bytes), which WithStoreLimits changes; past either, a change is
+//     answered 507 Insufficient Storage and reads go on;
+//   - an answer a client leaves before it is written is dropped without a
+//     log line.
+//
 // # Steering a test
 //
 // WithUser and AddUser add users; WithFunctions and AddFunction register
-// functions, after which a job for an unregistered function is refused with
-// 404. WithFault, FailNext and FailOperation fail requests with a chosen
+// functions (until then, any function is accepted), after which a job for
+// an unregistered function is refused with 404. WithFault, FailNext and FailOperation fail requests with a chosen
 // status and Retry-After header, without changing anything; WithLatency and
 // SetLatency delay requests. AddProducts gives a job outputs, as its agent
 // would. Jobs, Job, Uploads and Requests tell what the platform holds and

@@ -167,8 +167,12 @@ func requestError(w http.ResponseWriter, _ *http.Request, err error) {
 }
 
 // responseError answers a response the generated strict handler could not
-// write; it is a bug of this package.
+// write: a bug of this package, or, when the answer had begun, a client
+// that left, which needs no answer.
 func responseError(w http.ResponseWriter, _ *http.Request, err error) {
+	if begun(w) {
+		return
+	}
 	writeProblem(w, problem{status: http.StatusInternalServerError, detail: "internal error: " + err.Error()})
 }
 

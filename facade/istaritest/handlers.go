@@ -59,6 +59,8 @@ func fail(err error) errorResponse {
 		return errorResponse{status: http.StatusNotFound, detail: se.Detail}
 	case errors.Is(err, fakestore.ErrConflict):
 		return errorResponse{status: http.StatusConflict, detail: se.Detail}
+	case errors.Is(err, fakestore.ErrFull):
+		return errorResponse{status: http.StatusInsufficientStorage, detail: se.Detail}
 	default:
 		loc := se.Loc
 		if len(loc) == 0 {
@@ -328,6 +330,9 @@ func readForm(mr *multipart.Reader, maxKept int64) (*form, error) {
 			return nil, err
 		}
 		_ = part.Close()
+		if len(f.sources) > MaxSources {
+			return nil, invalid(fmt.Sprintf("more than %d sources", MaxSources), "body", "sources")
+		}
 	}
 	if !f.hasFile {
 		return nil, invalid("a file part is required", "body", "file")

@@ -410,3 +410,24 @@ func TestJobsIsADeepCopy(t *testing.T) {
 	assert.False(t, archived(again))
 	assert.Equal(t, byte('{'), srv.Uploads(again.ID)[0].Content[0])
 }
+
+// TestAnyFunctionUntilRegistered holds the documented default: with no
+// function registered, any function, tool, version and operating system
+// is accepted and recorded as sent; once one is registered, a job for one
+// that matches none is 404, as on the platform.
+func TestAnyFunctionUntilRegistered(t *testing.T) {
+	srv := newServer(t)
+	parts := []part{file("p.json", "application/json", "{}")}
+	parts = append(parts, fields("function", "@nobody:made-up", "tool_name", "any-tool", "tool_version", "0.0",
+		"operating_system", "RHEL 9")...)
+	res := srv.send(formReq(http.MethodPost, "/models/m/jobs", parts...))
+	require.Equal(t, http.StatusCreated, res.status, "body %s", res.body)
+	j := res.job(t)
+	assert.Equal(t, "@nobody:made-up", j.Function.Name)
+	assert.Equal(t, "any-tool", *j.Function.ToolName)
+
+	srv.AddFunction(Function{Name: "@istari:extract"})
+	res = srv.send(formReq(http.MethodPost, "/models/m/jobs", parts...))
+	assert.Equal(t, http.StatusNotFound, res.status)
+	assert.Contains(t, res.detail(t), "No function found matching name '@nobody:made-up'")
+}

@@ -102,6 +102,8 @@ type config struct {
 	wrap      func(http.Handler) http.Handler
 	limiter   *rateLimiter // WithRateLimit (ratelimit.go)
 	anyStatus bool         // WithAnyStatusTransition
+	store     fakestore.Limits
+	pace      bodyPace
 }
 
 // ServerOption configures a Platform, and so a Server.
@@ -203,6 +205,7 @@ type Platform struct {
 	maxBody   int64
 	maxKept   int64
 	limiter   *rateLimiter
+	pace      bodyPace
 
 	mu      sync.Mutex
 	users   map[string]user
@@ -226,6 +229,8 @@ func New(opts ...ServerOption) *Platform {
 		now:     time.Now,
 		maxBody: DefaultMaxBodySize,
 		maxKept: MaxKeptFileSize,
+		store:   defaultStoreLimits,
+		pace:    defaultPace,
 	}
 	for _, o := range opts {
 		if o != nil {
@@ -236,7 +241,7 @@ func New(opts ...ServerOption) *Platform {
 	if err != nil {
 		panic(fmt.Sprintf("istaritest: %v", err))
 	}
-	storeOpts := []fakestore.Option{fakestore.WithClock(c.now)}
+	storeOpts := []fakestore.Option{fakestore.WithClock(c.now), fakestore.WithLimits(c.store)}
 	if c.anyStatus {
 		storeOpts = append(storeOpts, fakestore.WithAnyStatusTransition())
 	}
@@ -246,6 +251,7 @@ func New(opts ...ServerOption) *Platform {
 		maxBody:   c.maxBody,
 		maxKept:   c.maxKept,
 		limiter:   c.limiter.fresh(),
+		pace:      c.pace,
 		users:     c.users,
 		latency:   c.latency,
 		byOp:      map[Operation]int{},
@@ -421,14 +427,16 @@ const statusClientClosedRequest = 499
 
 // front runs, for every request, what comes before the generated handler:
 // routing on the contract, counting, latency, faults, authentication, the
-// body bound and validation.
+// body's pace, size and parts (limits.go), and validation.
 type front struct {
 	p    *Platform
 	next http.Handler
 }
 
-func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (f *front) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	p := f.p
+	w := &answer{ResponseWriter: rw}
+	paceBody(rw, r, p.pace, p.currentLatency())
 	route, _, err := p.validator.Route(r)
 	if err != nil {
 		p.count("")
@@ -473,16 +481,24 @@ func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	if r.Body != nil && r.Body != http.NoBody {
-		r.Body = http.MaxBytesReader(w, r.Body, p.maxBody)
+		r.Body = http.MaxBytesReader(rw, r.Body, p.maxBody)
+		countParts(r)
 	}
 	if _, err := p.validator.ValidateRequest(r); err != nil {
 		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
+		switch {
+		case errors.As(err, &tooLarge):
 			writeProblem(w, problem{status: http.StatusRequestEntityTooLarge,
 				detail: fmt.Sprintf("request body larger than %d bytes", tooLarge.Limit)})
-			return
+		case errors.Is(err, errBodyTooSlow):
+			writeProblem(w, problem{status: http.StatusRequestTimeout, detail: fmt.Sprintf(
+				"request body too slow: after the first %s, it must come at %d bytes/s on average", p.pace.grace, p.pace.rate)})
+		case errors.Is(err, errTooManyParts):
+			writeProblem(w, problem{status: http.StatusUnprocessableEntity,
+				items: []gen.ValidationErrorItem{item(errTooManyParts.Error(), "value_error", "body")}})
+		default:
+			writeProblem(w, problem{status: http.StatusUnprocessableEntity, items: validationItems(err)})
 		}
-		writeProblem(w, problem{status: http.StatusUnprocessableEntity, items: validationItems(err)})
 		return
 	}
 	f.next.ServeHTTP(w, r.WithContext(withUser(r.Context(), u)))

@@ -24,11 +24,14 @@ type Server struct {
 	srv *httptest.Server
 }
 
-// NewServer starts a Platform configured by opts on a loopback port. Call
-// Close when done.
+// NewServer starts a Platform configured by opts on a loopback port, with
+// ReadHeaderTimeout and IdleTimeout. Call Close when done.
 func NewServer(opts ...ServerOption) *Server {
 	p := New(opts...)
-	srv := httptest.NewServer(p.Handler())
+	srv := httptest.NewUnstartedServer(p.Handler())
+	srv.Config.ReadHeaderTimeout = ReadHeaderTimeout
+	srv.Config.IdleTimeout = IdleTimeout
+	srv.Start()
 	return &Server{
 		Platform:   p,
 		URL:        srv.URL,

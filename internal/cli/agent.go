@@ -105,6 +105,9 @@ func (a *app) runJobCommand(ctx context.Context, run *facade.JobRun, command []s
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("agent: start %s: %w", args[0], err)
 	}
+	// The command's process group outlives istari-jobs: a second signal,
+	// which stops istari-jobs at once, kills it first.
+	defer a.forced.add(func() { kill(cmd.Process) })()
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -65,13 +64,20 @@ field names of the JSON output (model_id, function, parameters or
 parameters_file, tool_name, tool_version, operating_system, assigned_agent_id,
 assigned_agent_pool_id, agent_id, sources, description, version_name,
 external_identifier, display_name). A relative parameters_file is found beside
-FILE. Every line is checked before anything is sent. The jobs are submitted a
-few at a time (--concurrency), slowing down when the platform asks; one result
-per input is printed, in input order: a table row; with -o json one array of
-{"index", "job"} or {"index", "error", "status"} objects, with -o jsonl one
-such object per line; with -q the new jobs' ids, one per line (a failed
-input's error then goes to standard error). The exit code is 1 when any job
-failed.`
+FILE. A line may hold up to 16 MiB.
+
+The input is streamed: a few lines are read ahead of the requests in flight,
+so that a batch of any length uses little memory. When FILE is a regular
+file, every line is checked before anything is sent; from standard input (-)
+or a pipe, lines are checked as they come, and a bad line stops the batch:
+the requests of the lines before it have been sent.
+
+The jobs are submitted a few at a time (--concurrency), slowing down when the
+platform asks; one result per input is printed, in input order: a table row;
+with -o json one array of {"index", "job"} or {"index", "error", "status"}
+objects, with -o jsonl one such object per line; with -q the new jobs' ids,
+one per line (a failed input's error then goes to standard error). The exit
+code is 1 when any job failed, 2 for a bad line.`
 	cmd.Example += `
   istari-jobs add --batch sweep.jsonl -o jsonl   # {"model_id": "7d0c...", "function": "@istari:extract", "parameters": {"mode": "fast"}}`
 
@@ -109,46 +115,6 @@ failed.`
 		return a.runE(func(*cobra.Command, []string) error { return a.addBatch(file, concurrency) })(cmd, args)
 	}
 	return cmd
-}
-
-// readBatch reads and checks every line of an add --batch file.
-func (a *app) readBatch(file string) ([]facade.AddJobParams, error) {
-	var (
-		r   io.Reader
-		dir string
-	)
-	if file == "-" {
-		r = a.stdin
-	} else {
-		f, err := os.Open(file)
-		if err != nil {
-			return nil, usageErr("invalid --batch: %v", err)
-		}
-		defer func() { _ = f.Close() }()
-		r, dir = f, filepath.Dir(file)
-	}
-	var out []facade.AddJobParams
-	br := bufio.NewReader(r)
-	for n := 1; ; n++ {
-		raw, err := br.ReadBytes('\n')
-		if err != nil && !errors.Is(err, io.EOF) {
-			return nil, usageErr("invalid --batch: reading line %d: %v", n, err)
-		}
-		if line := bytes.TrimSpace(raw); len(line) > 0 {
-			p, perr := parseBatchLine(line, dir, a.allowUnknown)
-			if perr != nil {
-				return nil, usageErr("invalid --batch: line %d: %v", n, perr)
-			}
-			out = append(out, p)
-		}
-		if err != nil {
-			break
-		}
-	}
-	if len(out) == 0 {
-		return nil, usageErr("invalid --batch: no add requests in %s", file)
-	}
-	return out, nil
 }
 
 // parseBatchLine turns one line into AddJob's parameters, checking what the
@@ -207,90 +173,197 @@ type batchResult struct {
 	Status int `json:"status,omitempty"`
 }
 
-// addBatch submits every request of file with AddJobs and prints one
-// result per input in input order: as JSON Lines, each as soon as every
-// earlier one is out, or as a table at the end.
+// addBatch reads the requests of file as it submits them with AddJobs, a
+// window at a time (batchinput.go), and prints one result per input in
+// input order: as JSON, each as soon as every earlier one is out; as a
+// table, a window at a time.
 func (a *app) addBatch(file string, concurrency int) error {
-	params, err := a.readBatch(file)
-	if err != nil {
-		return err
+	total := 0 // unknown, for standard input or a pipe
+	if file != "-" {
+		fi, err := os.Stat(file)
+		if err != nil {
+			var pe *os.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return usageErr("invalid --batch %q: %v", file, err)
+		}
+		if fi.Mode().IsRegular() {
+			if total, err = countBatch(a.ctx, file, a.allowUnknown); err != nil {
+				if a.ctx.Err() != nil {
+					return &exitError{code: ExitInterrupted, err: errors.New("interrupted while checking the lines: no job added")}
+				}
+				return a.batchInputError(file, err, 0)
+			}
+			if total == 0 {
+				return usageErr("invalid --batch: no add requests in %s", file)
+			}
+		}
 	}
 	c, err := a.client()
 	if err != nil {
 		return err
 	}
-	out := &orderedResults{a: a, res: make([]*facade.JobResult, len(params))}
-	streamed := a.quiet || a.output == outputJSON || a.output == outputJSONL
+	in := openBatch(file, a.stdin, a.allowUnknown)
+	defer in.close()
+
+	out := &orderedResults{a: a}
 	if a.output == outputJSON && !a.quiet {
 		if out.array, err = newJSONArray(a.stdout); err != nil {
 			return err
 		}
 	}
-	prog := a.batchProgress("jobs", len(params))
-	res := c.AddJobs(a.ctx, params, facade.BatchOptions{
-		Concurrency: concurrency,
-		OnResult: func(i int, r facade.JobResult) {
-			prog.add(r.Err == nil)
-			if streamed {
+	prog := a.batchProgress("jobs", total)
+	var (
+		read, failed int
+		readErr      error
+		window       []facade.AddJobParams
+		table        *tabwriter.Writer
+	)
+	for readErr == nil && out.err == nil {
+		window, readErr = a.readWindow(in, window[:0], concurrency)
+		if len(window) == 0 {
+			break
+		}
+		out.start(read, len(window))
+		res := c.AddJobs(a.ctx, window, facade.BatchOptions{
+			Concurrency: concurrency,
+			OnResult: func(i int, r facade.JobResult) {
+				prog.add(r.Err == nil)
 				out.add(i, r)
+			},
+		})
+		for i, r := range res {
+			if r.Err != nil {
+				failed++
 			}
-		},
-	})
+			if table == nil && out.tabular() {
+				table = tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(table, "#\tID\tFUNCTION\tSTATUS")
+			}
+			if table != nil {
+				a.batchRow(table, read+i+1, r)
+			}
+		}
+		if table != nil && out.err == nil {
+			out.err = table.Flush()
+		}
+		read += len(window)
+		clear(window) // drop the parameters before reading the next window
+		if a.ctx.Err() != nil {
+			break
+		}
+	}
 	prog.close()
-	if out.err == nil && out.array != nil {
+	if out.err == nil && out.array != nil && readErr == nil {
 		out.err = out.array.close()
 	}
 	if out.err != nil {
 		return out.err
 	}
-	if !streamed {
-		tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "#\tID\tFUNCTION\tSTATUS")
-		for i, r := range res {
-			if r.Err != nil {
-				fmt.Fprintf(tw, "%d\t-\t-\terror: %s\n", i+1, a.errorText(r.Err))
-				continue
-			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", i+1, sanitize(r.Job.ID, false), sanitize(orDash(r.Job.Function.Name), false), statusText(r.Job))
-		}
-		if err := tw.Flush(); err != nil {
-			return err
-		}
-	}
-	failed := 0
-	for _, r := range res {
-		if r.Err != nil {
-			failed++
-		}
-	}
 	switch {
-	case failed == 0:
-		return nil
-	case a.ctx.Err() != nil:
-		return &exitError{code: ExitInterrupted, err: fmt.Errorf("interrupted: %d of %s not added", failed, plural(len(res), "job"))}
-	default:
-		return &exitError{code: ExitAPI, err: fmt.Errorf("%d of %s failed", failed, plural(len(res), "job"))}
+	case errors.Is(readErr, context.Canceled) || errors.Is(readErr, context.DeadlineExceeded) || a.ctx.Err() != nil:
+		switch {
+		case total > 0:
+			return &exitError{code: ExitInterrupted, err: fmt.Errorf("interrupted: %d of %s not added", failed+total-read, plural(total, "job"))}
+		case read == 0:
+			return &exitError{code: ExitInterrupted, err: errors.New("interrupted before a request was read: no job added")}
+		}
+		return &exitError{code: ExitInterrupted, err: fmt.Errorf("interrupted: %d of the %s read not added", failed, plural(read, "job"))}
+	case readErr != nil:
+		return a.batchInputError(file, readErr, read)
+	case read == 0:
+		return usageErr("invalid --batch: no add requests in %s", batchName(file))
+	case failed > 0:
+		return &exitError{code: ExitAPI, err: fmt.Errorf("%d of %s failed", failed, plural(read, "job"))}
 	}
+	return nil
+}
+
+// readWindow reads the next requests to submit together into window: up
+// to batchAhead × concurrency of them and batchAheadBytes of lines, at
+// least one. It returns the requests read before an error too.
+func (a *app) readWindow(in *batchInput, window []facade.AddJobParams, concurrency int) ([]facade.AddJobParams, error) {
+	size := 0
+	for len(window) < batchAhead*concurrency {
+		req, ok, err := in.next(a.ctx)
+		if err != nil || !ok {
+			return window, err
+		}
+		window = append(window, req.params)
+		if size += req.size; size >= batchAheadBytes {
+			break
+		}
+	}
+	return window, nil
+}
+
+// batchInputError is the usage error for a batch input that could not be
+// read or held a bad line, saying how many requests were sent before it.
+func (a *app) batchInputError(file string, err error, sent int) error {
+	var le *batchLineError
+	if !errors.As(err, &le) {
+		return usageErr("invalid --batch %q: %v", file, err)
+	}
+	if sent > 0 {
+		return usageErr("invalid --batch: %v (%s sent before it)", le, plural(sent, "request"))
+	}
+	return usageErr("invalid --batch: %v", le)
+}
+
+// batchName names a batch input in messages.
+func batchName(file string) string {
+	if file == "-" {
+		return "standard input"
+	}
+	return file
+}
+
+// batchRow writes one result of a batch as a table row.
+func (a *app) batchRow(tw *tabwriter.Writer, n int, r facade.JobResult) {
+	if r.Err != nil {
+		fmt.Fprintf(tw, "%d\t-\t-\terror: %s\n", n, a.errorText(r.Err))
+		return
+	}
+	fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", n, escape(r.Job.ID), escape(orDash(r.Job.Function.Name)), statusText(r.Job))
 }
 
 // orderedResults prints the results of a batch in input order, each one
 // as soon as every earlier one is out: as elements of a JSON array (array
 // set), as JSON Lines, or with -q as ids (the errors on standard error).
+// It holds the results of one window at a time; a table is printed by
+// addBatch instead.
 type orderedResults struct {
 	a     *app
 	array *jsonArray
+	base  int // the index of the window's first input among all
 	res   []*facade.JobResult
 	next  int
 	err   error
 }
 
-// add records result i and prints what is now in order. AddJobs never
-// calls it concurrently.
+// tabular reports whether the results are printed as a table.
+func (o *orderedResults) tabular() bool {
+	return !o.a.quiet && o.a.output != outputJSON && o.a.output != outputJSONL
+}
+
+// start begins a window of n inputs, the first of which is input base.
+func (o *orderedResults) start(base, n int) {
+	o.base, o.next = base, 0
+	o.res = slices.Grow(o.res[:0], n)[:n]
+	clear(o.res)
+}
+
+// add records result i of the window and prints what is now in order.
+// AddJobs never calls it concurrently.
 func (o *orderedResults) add(i int, r facade.JobResult) {
+	if o.tabular() {
+		return
+	}
 	o.res[i] = &r
 	for o.next < len(o.res) && o.res[o.next] != nil && o.err == nil {
 		r := *o.res[o.next]
-		br := batchResult{Index: o.next + 1, Job: r.Job}
+		br := batchResult{Index: o.base + o.next + 1, Job: r.Job}
 		if r.Err != nil {
 			br.Error = o.a.errorText(r.Err)
 			var ae *facade.APIError
@@ -321,16 +394,17 @@ func (a *app) errorText(err error) string {
 	case err == nil:
 		return ""
 	case errors.As(err, &ae):
-		return sanitize(apiMessage(ae), false)
+		return escape(apiMessage(ae))
 	case errors.As(err, &ve):
-		return sanitize(validationMessage(ve), false)
+		return escape(validationMessage(ve))
 	}
-	return sanitize(strings.TrimPrefix(err.Error(), "facade: "), false)
+	return escape(strings.TrimPrefix(err.Error(), "facade: "))
 }
 
 // batchProgress is one updating line on standard error, on a terminal
-// only, with a batch's counts: how many inputs are done, how many of those
-// succeeded and how many failed, and for wait the current statuses.
+// only, with a batch's counts: how many inputs are done (of total, when it
+// is known), how many of those succeeded and how many failed, and for wait
+// the current statuses.
 type batchProgress struct {
 	w     io.Writer
 	live  bool
@@ -345,6 +419,7 @@ type batchProgress struct {
 	statuses map[string]int
 	last     time.Time
 	shown    bool
+	drawn    int // the done count last drawn
 }
 
 func (a *app) batchProgress(noun string, total int) *batchProgress {
@@ -359,7 +434,7 @@ func (p *batchProgress) add(ok bool) {
 	if !ok {
 		p.failed++
 	}
-	p.draw()
+	p.draw(false)
 }
 
 // set replaces the counts shown.
@@ -367,24 +442,28 @@ func (p *batchProgress) set(done, failed int, statuses map[string]int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.done, p.failed, p.statuses = done, failed, statuses
-	p.draw()
+	p.draw(false)
 }
 
-// draw redraws the line at most every progressInterval, and always for the
-// last input. Called with mu held.
-func (p *batchProgress) draw() {
+// draw redraws the line at most every progressInterval (unless force is
+// set), and always for the last input. Called with mu held.
+func (p *batchProgress) draw(force bool) {
 	now := time.Now()
-	if !p.live || (p.done != p.total && now.Sub(p.last) < progressInterval) {
+	if !p.live || (!force && p.done != p.total && now.Sub(p.last) < progressInterval) {
 		return
 	}
-	p.last, p.shown = now, true
+	p.last, p.shown, p.drawn = now, true, p.done
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s%s: %d/%d done, %d %s, %d failed", clearLine, p.noun, p.done, p.total, p.done-p.failed, p.ok, p.failed)
+	total := ""
+	if p.total > 0 {
+		total = fmt.Sprintf("/%d", p.total)
+	}
+	fmt.Fprintf(&b, "%s%s: %d%s done, %d %s, %d failed", clearLine, p.noun, p.done, total, p.done-p.failed, p.ok, p.failed)
 	if len(p.statuses) > 0 {
 		names := slices.Sorted(maps.Keys(p.statuses))
 		b.WriteString(";")
 		for _, n := range names {
-			fmt.Fprintf(&b, " %s %d", sanitize(n, false), p.statuses[n])
+			fmt.Fprintf(&b, " %s %d", escape(n), p.statuses[n])
 		}
 	}
 	fmt.Fprintf(&b, " (%s)", now.Sub(p.start).Round(100*time.Millisecond))
@@ -395,6 +474,9 @@ func (p *batchProgress) draw() {
 func (p *batchProgress) close() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.shown && p.drawn != p.done {
+		p.draw(true) // the last counts, when the total was not known
+	}
 	if p.shown {
 		fmt.Fprint(p.w, clearLine)
 	}
@@ -415,27 +497,38 @@ func (a *app) waitMany(ctx context.Context, c *facade.Client, ids []string, o fa
 	}
 	prog := a.batchProgress("jobs", len(unique))
 	prog.ok = "finished"
-	current := map[string]facade.JobStatusName{}
+	// The counts change by one job at a time, so that each status costs
+	// the same however many jobs are waited for.
+	var (
+		current      = map[string]facade.JobStatusName{}
+		counts       = map[string]int{}
+		done, failed int
+	)
+	count := func(name facade.JobStatusName, d int) {
+		text := statusNameText(name)
+		if counts[text] += d; counts[text] == 0 {
+			delete(counts, text)
+		}
+		if name.IsTerminal() {
+			done += d
+			if name != facade.JobStatusCompleted {
+				failed += d
+			}
+		}
+	}
 	o.OnStatus = func(st facade.JobStatus) {
 		if !prog.live {
-			line := fmt.Sprintf("job %s: %s", sanitize(st.JobID, false), statusNameText(st.Name))
-			if m := sanitize(strings.TrimSpace(st.Message), false); m != "" {
+			line := fmt.Sprintf("job %s: %s", escape(st.JobID), statusNameText(st.Name))
+			if m := escape(strings.TrimSpace(st.Message)); m != "" {
 				line += ": " + m
 			}
 			fmt.Fprintln(a.stderr, line)
 		}
-		current[st.JobID] = st.Name
-		var done, failed int
-		counts := map[string]int{}
-		for _, name := range current {
-			counts[statusNameText(name)]++
-			if name.IsTerminal() {
-				done++
-				if name != facade.JobStatusCompleted {
-					failed++
-				}
-			}
+		if prev, ok := current[st.JobID]; ok {
+			count(prev, -1)
 		}
+		current[st.JobID] = st.Name
+		count(st.Name, 1)
 		prog.set(done, failed, counts)
 	}
 	jobs, err := c.WaitForJobs(ctx, ids, o)

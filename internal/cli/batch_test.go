@@ -1,12 +1,18 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -184,7 +190,7 @@ func TestAddBatchStdinAndProgress(t *testing.T) {
 	})
 	require.Equal(t, ExitOK, code, stderr.String())
 	assert.Len(t, e.srv.Jobs(), 2)
-	assert.Contains(t, stderr.String(), "jobs: 2/2 done, 2 submitted, 0 failed")
+	assert.Contains(t, stderr.String(), "jobs: 2 done, 2 submitted, 0 failed", "standard input has no known total")
 	assert.True(t, strings.HasSuffix(stderr.String(), clearLine), "the progress line is cleared at the end")
 }
 
@@ -252,4 +258,156 @@ func TestWaitManyTimesOut(t *testing.T) {
 	res = e.run("wait", "--interval", "1ms", done, "no-such-job")
 	assert.Equal(t, ExitAPI, res.code)
 	assert.Contains(t, res.stderr, "no-such-job")
+}
+
+// blockingPlatform answers nothing: every request waits until its client
+// gives up. arrived receives the path of each request as it comes.
+func blockingPlatform(t *testing.T) (url string, arrived <-chan string) {
+	t.Helper()
+	ch := make(chan string, 100)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case ch <- r.URL.Path:
+		default:
+		}
+		// The server sees the client go only once the body is read.
+		_, _ = io.Copy(io.Discard, r.Body)
+		<-r.Context().Done()
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, ch
+}
+
+// countingWriter writes numbered add requests into w until it fails,
+// counting the lines written.
+func writeRequests(w io.WriteCloser, lines int, written *atomic.Int64) {
+	defer w.Close()
+	for i := range lines {
+		if _, err := fmt.Fprintf(w, `{"model_id": "m1", "function": "f%d"}`+"\n", i); err != nil {
+			return
+		}
+		written.Add(1)
+	}
+}
+
+// TestAddBatchStreams checks that add --batch sends its first request
+// before it has read its input, reads only a little ahead of the requests
+// in flight, and ends on ctx (as on a signal) while standard input and the
+// request both block.
+func TestAddBatchStreams(t *testing.T) {
+	url, arrived := blockingPlatform(t)
+	pr, pw := io.Pipe()
+	defer pr.Close()
+	var written atomic.Int64
+	go writeRequests(pw, 1_000_000, &written)
+
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := make(chan int, 1)
+	var stdout, stderr syncBuffer
+	go func() {
+		done <- run(ctx, []string{"add", "--batch", "-", "--concurrency", "2"}, streams{
+			stdin: pr, stdout: &stdout, stderr: &stderr,
+			getenv: func(k string) string { return map[string]string{envURL: url, envToken: secretToken}[k] },
+		})
+	}()
+	select {
+	case <-arrived:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no request was sent while the input was still being written")
+	}
+	// The window (4 × 2 requests), the line being handed on and bufio's
+	// 64 KiB: a thousand lines or so, never the million.
+	assert.Less(t, written.Load(), int64(5000), "lines read ahead")
+	cancel()
+	select {
+	case code := <-done:
+		assert.Equal(t, ExitInterrupted, code, stderr.String())
+		assert.Contains(t, stderr.String(), "interrupted")
+	case <-time.After(30 * time.Second):
+		t.Fatal("add --batch did not end with its context")
+	}
+	_ = pr.CloseWithError(io.ErrClosedPipe) // ends the writer
+}
+
+// TestAddBatchBlockedStdin checks that add --batch ends on ctx while
+// standard input blocks with nothing written.
+func TestAddBatchBlockedStdin(t *testing.T) {
+	e := newEnv(t)
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan result, 1)
+	go func() {
+		var stdout, stderr syncBuffer
+		code := run(ctx, []string{"add", "--batch", "-"}, streams{stdin: pr, stdout: &stdout, stderr: &stderr,
+			getenv: func(k string) string { return e.vars[k] }})
+		done <- result{code: code, stdout: stdout.String(), stderr: stderr.String()}
+	}()
+	cancel()
+	select {
+	case r := <-done:
+		assert.Equal(t, ExitInterrupted, r.code, r.stderr)
+		assert.Equal(t, "istari-jobs: interrupted before a request was read: no job added\n", r.stderr)
+	case <-time.After(30 * time.Second):
+		t.Fatal("add --batch - blocked on standard input after ctx ended")
+	}
+	assert.Zero(t, e.srv.Requests().Total)
+}
+
+// endless is a reader of n bytes of b, with no line break.
+type endless struct {
+	n int64
+	b byte
+}
+
+func (r *endless) Read(p []byte) (int, error) {
+	if r.n <= 0 {
+		return 0, io.EOF
+	}
+	p = p[:min(int64(len(p)), r.n)]
+	for i := range p {
+		p[i] = r.b
+	}
+	r.n -= int64(len(p))
+	return len(p), nil
+}
+
+// TestAddBatchLongLine checks that a line over 16 MiB is an error that
+// names its line, read no further than the cap: in a file (before
+// anything is sent), from standard input (after the lines before it), and
+// from /dev/zero.
+func TestAddBatchLongLine(t *testing.T) {
+	long := `{"model_id": "m1", "function": "f", "description": "` + strings.Repeat("x", maxBatchLine) + `"}`
+	e := newEnv(t)
+	r := e.run("add", "--batch", batchFile(t, `{"model_id": "m1", "function": "f"}`, long))
+	assert.Equal(t, ExitUsage, r.code)
+	assert.Contains(t, r.stderr, "istari-jobs: invalid --batch: line 2: longer than 16 MiB\n")
+	assert.Zero(t, e.srv.Requests().Total, "nothing is sent")
+
+	// A line of exactly 16 MiB is read.
+	exact := `{"model_id": "m1", "function": "f", "description": "` + strings.Repeat("x", maxBatchLine-60) + `"}`
+	exact += strings.Repeat(" ", maxBatchLine-len(exact))
+	r = e.run("add", "--batch", batchFile(t, exact), "-q")
+	assert.Equal(t, ExitOK, r.code, r.stderr)
+
+	e = newEnv(t)
+	var stdout, stderr syncBuffer
+	in := io.MultiReader(strings.NewReader(`{"model_id": "m1", "function": "f"}`+"\n"), &endless{n: 100 << 20, b: 'x'})
+	var code int
+	peak := peakHeap(func() {
+		code = run(t.Context(), []string{"add", "--batch", "-"}, streams{stdin: in, stdout: &stdout, stderr: &stderr,
+			getenv: func(k string) string { return e.vars[k] }})
+	})
+	t.Logf("a 100 MB line from standard input: peak heap %d MiB", peak>>20)
+	assert.Equal(t, ExitUsage, code)
+	assert.Contains(t, stderr.String(), "istari-jobs: invalid --batch: line 2: longer than 16 MiB (1 request sent before it)\n")
+	assert.Len(t, e.srv.Jobs(), 1)
+	assert.Less(t, peak, uint64(64<<20), "the 100 MB line is read up to its cap only")
+
+	if _, err := os.Stat("/dev/zero"); err == nil {
+		r = e.run("add", "--batch", "/dev/zero")
+		assert.Equal(t, ExitUsage, r.code)
+		assert.Contains(t, r.stderr, "invalid --batch: line 1: longer than 16 MiB\n")
+	}
 }

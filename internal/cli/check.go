@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -32,8 +34,15 @@ const (
 	kindRules = "status-rules"
 )
 
-// maxCheckBody caps how much of one answer check keeps.
-const maxCheckBody = 64 << 20
+// maxCheckBody is the largest answer check reads: the limit of its
+// client (facade.WithMaxResponseBytes) and of the answers it validates. A
+// larger answer is one finding, not validated. With spec.MaxElements and
+// spec.MaxFindings, it keeps check's memory small whatever the platform
+// answers: the facade decodes at most this much (an answer of 256 KiB of
+// empty objects costs it about 100 MB), and the spec validates a bounded
+// part of it. The answers of check's steps (a page of one job, one job)
+// are a few KiB.
+const maxCheckBody = 256 << 10
 
 // checkFlags are the flags of check.
 type checkFlags struct {
@@ -65,7 +74,12 @@ Canceled again.
 
 The table shows each call's operation, HTTP status, latency and findings; -o
 json gives the same as one document, to attach to a bug report. The exit code
-is 0 when there are no findings and 1 when there are.`,
+is 0 when there are no findings and 1 when there are.
+
+Whatever the platform answers, check stays small: it reads answers of up to
+256 KiB (a larger one is one finding), validates the first 1000 array
+elements of each, and shows at most 100 findings per step, counting the
+others by kind.`,
 		Example: `  istari-jobs check
   istari-jobs check --job 3f2a... -o json > check-report.json
   istari-jobs check --write --model 7d0c... --agent agent-7`,
@@ -85,7 +99,8 @@ is 0 when there are no findings and 1 when there are.`,
 				return err
 			}
 			rec := &recorder{next: a.transport}
-			c, err := a.client(facade.WithHTTPClient(&http.Client{Transport: rec}), facade.WithRetry(facade.NoRetry()))
+			c, err := a.client(facade.WithHTTPClient(&http.Client{Transport: rec}), facade.WithRetry(facade.NoRetry()),
+				facade.WithMaxResponseBytes(maxCheckBody))
 			if err != nil {
 				return err
 			}
@@ -115,13 +130,16 @@ type exchange struct {
 	status      int
 	header      http.Header
 	body        []byte
-	latency     time.Duration
-	err         error
+	// tooLarge is set when the body was longer than maxCheckBody; body is
+	// then nil.
+	tooLarge bool
+	latency  time.Duration
+	err      error
 }
 
-// recorder is a RoundTripper that keeps every exchange, so that check can
-// validate the answers exactly as they arrived, whatever the facade makes
-// of them.
+// recorder is a RoundTripper that keeps the exchanges of the step in
+// progress, so that check can validate the answers exactly as they
+// arrived, whatever the facade makes of them.
 type recorder struct {
 	next http.RoundTripper
 	mu   sync.Mutex
@@ -137,10 +155,21 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 		r.add(x)
 		return nil, err
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxCheckBody))
-	_ = resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxCheckBody+1))
 	x.latency = time.Since(start)
 	x.status, x.header, x.body, x.err = resp.StatusCode, resp.Header.Clone(), body, err
+	if len(body) > maxCheckBody {
+		// The facade, whose limit is maxCheckBody too, reads the answer
+		// from its start and refuses it.
+		x.body, x.tooLarge = nil, true
+		resp.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(body), resp.Body), resp.Body}
+		r.add(x)
+		return resp, nil
+	}
+	_ = resp.Body.Close()
 	r.add(x)
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	resp.ContentLength = int64(len(body))
@@ -153,11 +182,14 @@ func (r *recorder) add(x exchange) {
 	r.log = append(r.log, x)
 }
 
-// since returns the exchanges after the first n.
-func (r *recorder) since(n int) []exchange {
+// take returns the exchanges after the first n and forgets them, so that
+// the answers of a finished step are not held.
+func (r *recorder) take(n int) []exchange {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]exchange(nil), r.log[n:]...)
+	xs := r.log[n:]
+	r.log = slices.Clip(r.log[:n])
+	return xs
 }
 
 func (r *recorder) len() int {
@@ -176,6 +208,11 @@ type checkStep struct {
 	LatencyMS float64        `json:"latency_ms,omitempty"`
 	Skipped   string         `json:"skipped,omitempty"`
 	Findings  []spec.Finding `json:"findings"`
+	// Omitted counts by kind the findings past spec.MaxFindings left out.
+	Omitted map[string]int `json:"omitted_findings,omitempty"`
+	// Unvalidated counts the array elements past spec.MaxElements of the
+	// answer that were not validated.
+	Unvalidated int `json:"unvalidated_elements,omitempty"`
 
 	body []byte
 }
@@ -357,7 +394,7 @@ func (ck *checker) expect(name string, want int, accepted string, call func() er
 	}
 	n := ck.rec.len()
 	err := call()
-	xs := ck.rec.since(n)
+	xs := ck.rec.take(n)
 	if len(xs) == 0 {
 		// The facade refused the call before sending it.
 		s.Findings = append(s.Findings, spec.Finding{Kind: kindCall, Message: "not sent: " + errText(err)})
@@ -374,9 +411,16 @@ func (ck *checker) expect(name string, want int, accepted string, call func() er
 		return s
 	}
 	s.Status, s.body = x.status, x.body
-	if rerr == nil {
+	switch {
+	case x.tooLarge:
+		if route, _, err := ck.v.Route(req); err == nil {
+			s.Operation = route.Operation.OperationID
+		}
+		s.Findings = append(s.Findings, spec.Finding{Path: "$", Kind: spec.KindSchema,
+			Message: fmt.Sprintf("not validated: the answer is larger than %d KiB", maxCheckBody>>10)})
+	case rerr == nil:
 		res := ck.v.CheckResponse(ck.a.ctx, req, x.status, x.header, x.body)
-		s.Operation = res.OperationID
+		s.Operation, s.Omitted, s.Unvalidated = res.OperationID, res.Omitted, res.Skipped
 		s.Findings = append(s.Findings, res.Findings...)
 	}
 	switch {
@@ -433,6 +477,9 @@ func (ck *checker) verdict() error {
 				diffs++
 			}
 		}
+		for _, n := range s.Omitted {
+			diffs += n
+		}
 	}
 	switch {
 	case diffs+unread+failed+rules == 0:
@@ -456,13 +503,37 @@ func (ck *checker) verdict() error {
 	return &exitError{code: ExitAPI, err: fmt.Errorf("check found %s", strings.Join(parts, ", "))}
 }
 
-// findings counts the findings of every step.
+// findings counts the findings of every step, those left out included.
 func (ck *checker) findings() int {
 	n := 0
 	for _, s := range ck.steps {
-		n += len(s.Findings)
+		n += s.findings()
 	}
 	return n
+}
+
+// findings counts the step's findings, those left out included.
+func (s *checkStep) findings() int {
+	n := len(s.Findings)
+	for _, c := range s.Omitted {
+		n += c
+	}
+	return n
+}
+
+// omittedText says how many findings the step left out, of which kinds:
+// "and 6900 more (missing-field 6900)"; "" when none were.
+func (s *checkStep) omittedText() string {
+	if len(s.Omitted) == 0 {
+		return ""
+	}
+	var parts []string
+	n := 0
+	for _, k := range slices.Sorted(maps.Keys(s.Omitted)) {
+		parts = append(parts, fmt.Sprintf("%s %d", k, s.Omitted[k]))
+		n += s.Omitted[k]
+	}
+	return fmt.Sprintf("and %d more (%s)", n, strings.Join(parts, ", "))
 }
 
 // checkReport is check's -o json document.
@@ -496,10 +567,21 @@ func (ck *checker) print() error {
 		if s.Status != 0 {
 			status = fmt.Sprint(s.Status)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%.1fms\t%d\n", s.Step, op, status, s.LatencyMS, len(s.Findings))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.1fms\t%d\n", s.Step, op, status, s.LatencyMS, s.findings())
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	noted := false
+	for _, s := range ck.steps {
+		if s.Unvalidated > 0 {
+			if !noted {
+				fmt.Fprintln(out)
+				noted = true
+			}
+			fmt.Fprintf(out, "%s: only the first %d array elements of the answer were validated, not the %d after them.\n",
+				s.Step, spec.MaxElements, s.Unvalidated)
+		}
 	}
 	n := ck.findings()
 	if n == 0 {
@@ -509,7 +591,10 @@ func (ck *checker) print() error {
 	fmt.Fprintf(out, "\nFindings:\n")
 	for _, s := range ck.steps {
 		for _, f := range s.Findings {
-			fmt.Fprintf(out, "  %s: %s\n", s.Step, sanitize(f.String(), false))
+			fmt.Fprintf(out, "  %s: %s\n", s.Step, escape(f.String()))
+		}
+		if t := s.omittedText(); t != "" {
+			fmt.Fprintf(out, "  %s: %s\n", s.Step, t)
 		}
 	}
 	_, err := fmt.Fprintf(out, "\n%s. Please send the output of 'istari-jobs check -o json' with an issue.\n", plural(n, "finding"))

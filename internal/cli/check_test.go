@@ -2,8 +2,13 @@ package cli
 
 import (
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -206,4 +211,110 @@ func TestCheckUnreachable(t *testing.T) {
 	assert.Equal(t, ExitAPI, r.code)
 	assert.Contains(t, r.stderr, "istari-jobs: the platform did not answer: no answer: ")
 	assert.Contains(t, r.stdout, "list size=1")
+}
+
+// hostilePage serves every request a page of size bytes of empty items,
+// {"items":[{},{},…]}, written as it goes, so that the test holds none of
+// it.
+func hostilePage(t *testing.T, size int) *httptest.Server {
+	t.Helper()
+	chunk := []byte(strings.Repeat(",{}", 64<<10))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		head := `{"total": 1, "page": 1, "size": 1, "pages": 1, "items": [{}`
+		n, _ := io.WriteString(w, head)
+		for n+3 <= size-2 {
+			m, err := w.Write(chunk[:min(len(chunk), (size-2-n)/3*3)])
+			if err != nil {
+				return
+			}
+			n += m
+		}
+		_, _ = io.WriteString(w, "]}")
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// peakHeap runs fn and returns the most heap it saw in use above what was
+// in use before, sampled every millisecond.
+func peakHeap(fn func()) uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	base := ms.HeapAlloc
+	var peak uint64
+	done := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		for {
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			if ms.HeapAlloc > base && ms.HeapAlloc-base > peak {
+				peak = ms.HeapAlloc - base
+			}
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	fn()
+	close(done)
+	<-sampled
+	return peak
+}
+
+// TestCheckHostileAnswer checks that check's memory and output stay small
+// whatever the platform answers: a page of empty items just under the
+// answer's cap gives a hundred findings per step and a count of the rest,
+// and a page far past the cap is one finding, not validated.
+func TestCheckHostileAnswer(t *testing.T) {
+	const maxHeap = 200 << 20
+	for _, tc := range []struct {
+		name    string
+		size    int
+		omitted bool
+	}{
+		{"just under the cap", maxCheckBody - 1024, true},
+		{"4 MiB", 4 << 20, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := hostilePage(t, tc.size)
+			e := newEnv(t)
+			e.vars[envURL] = srv.URL
+			e.clientOpts = []facade.Option{facade.WithRetry(facade.NoRetry())}
+			var r result
+			peak := peakHeap(func() { r = e.run("-o", "json", "check") })
+			t.Logf("%s: peak heap %d MiB, %d bytes of output", tc.name, peak>>20, len(r.stdout))
+			assert.Less(t, peak, uint64(maxHeap))
+			assert.Equal(t, ExitAPI, r.code, r.stderr)
+			assert.Less(t, len(r.stdout), 64<<10, "the report is small")
+
+			var rep checkReport
+			require.NoError(t, json.Unmarshal([]byte(r.stdout), &rep))
+			for _, s := range rep.Steps[:2] { // the two lists
+				assert.LessOrEqual(t, len(s.Findings), spec.MaxFindings+2, s.Step)
+				if !tc.omitted {
+					assert.Contains(t, s.Findings[0].Message, "not validated: the answer is larger than 256 KiB")
+					continue
+				}
+				assert.Equal(t, 7*spec.MaxElements-spec.MaxFindings, s.Omitted[spec.KindMissingField], s.Step)
+				assert.Positive(t, s.Unvalidated, s.Step)
+			}
+
+			r = e.run("check")
+			assert.Equal(t, ExitAPI, r.code)
+			assert.Less(t, len(r.stdout), 64<<10)
+			if tc.omitted {
+				assert.Contains(t, r.stdout, "list size=1: and 6900 more (missing-field 6900)\n")
+				assert.Contains(t, r.stdout, "list size=1: only the first 1000 array elements of the answer were validated, not the ")
+				assert.Contains(t, r.stderr, "check found 14000 differences from the SDK's spec")
+			}
+		})
+	}
 }

@@ -64,6 +64,9 @@ type streams struct {
 	progressMin int64
 	// clientOpts are added to every client's options.
 	clientOpts []facade.Option
+	// forced holds what must be done when the process stops at once
+	// (Main); nil for Run.
+	forced *cleanups
 }
 
 // isTerminal reports whether w is a terminal.
@@ -96,7 +99,7 @@ func run(ctx context.Context, args []string, s streams) int {
 	if !errors.As(err, &ee) {
 		// Cobra's own errors: unknown command or flag, bad arguments,
 		// required flags.
-		ee = &exitError{code: ExitUsage, err: err}
+		ee = cobraError(err)
 	}
 	a.printError(cmd, ee)
 	return ee.code
@@ -132,15 +135,25 @@ type exitError struct {
 func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
 
+// cobraError returns one of cobra's own errors as a usage error on one
+// line: the line breaks of its messages ("Did you mean this?") become
+// spaces.
+func cobraError(err error) *exitError {
+	msg := strings.Join(strings.Fields(err.Error()), " ")
+	return &exitError{code: ExitUsage, err: errors.New(msg)}
+}
+
 // usageErr returns an error that exits with ExitUsage.
 func usageErr(format string, args ...any) error {
 	return &exitError{code: ExitUsage, err: fmt.Errorf(format, args...)}
 }
 
-// printError writes err to standard error, with a hint for usage errors.
+// printError writes err to standard error on one line, with a hint for
+// usage errors. Every hidden character is escaped (escape), so that a
+// detail from the platform cannot forge a line or change the terminal;
+// cobraError has made cobra's own messages one line.
 func (a *app) printError(cmd *cobra.Command, ee *exitError) {
-	msg := sanitize(ee.err.Error(), true)
-	fmt.Fprintf(a.stderr, "istari-jobs: %s\n", msg)
+	fmt.Fprintf(a.stderr, "istari-jobs: %s\n", escape(ee.err.Error()))
 	if ee.code == ExitUsage && cmd != nil {
 		fmt.Fprintf(a.stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
 	}
@@ -223,7 +236,7 @@ func apiMessage(e *facade.APIError) string {
 		fmt.Fprintf(&b, " (retry after %s)", e.RetryAfter)
 	}
 	if e.RequestID != "" {
-		fmt.Fprintf(&b, " (request id %s)", sanitize(e.RequestID, false))
+		fmt.Fprintf(&b, " (request id %s)", escape(e.RequestID))
 	}
 	return b.String()
 }

@@ -3,10 +3,12 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
 	"strings"
+	"syscall"
 	"unicode"
 
 	"github.com/istari-go/sdk/facade"
@@ -42,13 +44,9 @@ func registryURL(c *facade.Client) string {
 // No error message ever contains the token.
 func (a *app) readToken() (string, error) {
 	if a.tokenFile != "" {
-		b, err := os.ReadFile(a.tokenFile)
+		b, err := readTokenFile(a.tokenFile)
 		if err != nil {
-			var pe *os.PathError
-			if errors.As(err, &pe) {
-				err = pe.Err
-			}
-			return "", usageErr("invalid --token-file %q: cannot be read: %v", a.tokenFile, err)
+			return "", usageErr("invalid --token-file %q: %v", a.tokenFile, err)
 		}
 		tok := strings.TrimSpace(string(b))
 		if tok == "" {
@@ -70,6 +68,76 @@ func (a *app) readToken() (string, error) {
 		return "", usageErr("invalid %s: the token holds control characters (the value is not shown)", envToken)
 	}
 	return tok, nil
+}
+
+// maxTokenFile is the largest --token-file read.
+const maxTokenFile = 64 << 10
+
+// readTokenFile reads a token file, which must be a regular file of at
+// most maxTokenFile bytes. A named pipe, a device such as /dev/zero or a
+// directory is refused before anything is read, so that neither blocks nor
+// reads without end; it is opened without blocking and checked again once
+// open, in case the path changed in between.
+func readTokenFile(path string) ([]byte, error) {
+	check := func(fi os.FileInfo) error {
+		if !fi.Mode().IsRegular() {
+			return fmt.Errorf("must be a regular file, not %s", fileKind(fi.Mode()))
+		}
+		if fi.Size() > maxTokenFile {
+			return fmt.Errorf("must be at most %d KiB, not %d bytes", maxTokenFile>>10, fi.Size())
+		}
+		return nil
+	}
+	unreadable := func(err error) error {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the path is in the message already
+		}
+		return fmt.Errorf("cannot be read: %w", err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, unreadable(err)
+	}
+	if err := check(fi); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, unreadable(err)
+	}
+	defer func() { _ = f.Close() }()
+	if fi, err = f.Stat(); err != nil {
+		return nil, unreadable(err)
+	}
+	if err := check(fi); err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxTokenFile+1))
+	if err != nil {
+		return nil, unreadable(err)
+	}
+	if len(b) > maxTokenFile {
+		return nil, fmt.Errorf("must be at most %d KiB", maxTokenFile>>10)
+	}
+	return b, nil
+}
+
+// fileKind names the kind of a file that is not a regular one.
+func fileKind(m os.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&os.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	case m&os.ModeCharDevice != 0:
+		return "a character device"
+	case m&os.ModeDevice != 0:
+		return "a device"
+	}
+	return "a special file"
 }
 
 // client returns a facade client configured from the flags and the
@@ -132,24 +200,6 @@ func (a *app) clientFor(base, source, tok string, extra ...facade.Option) (*faca
 		return nil, err
 	}
 	return c, nil
-}
-
-// sanitize replaces the control characters of text that came from the
-// platform or the user, so that it cannot move the cursor or change the
-// terminal. Newlines are kept when multiline is set.
-func sanitize(s string, multiline bool) string {
-	return strings.Map(func(r rune) rune {
-		if r == '\n' && multiline {
-			return r
-		}
-		if r == '\t' {
-			return ' '
-		}
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
-			return '?'
-		}
-		return r
-	}, s)
 }
 
 // plural returns "1 job" or "n jobs".

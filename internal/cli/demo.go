@@ -146,13 +146,13 @@ func (d *demo) addAndGet(ctx context.Context, size int) (*facade.Job, error) {
 		return nil, err
 	}
 	d.out.printf("[1/6] AddJob         added job %s: %s on model %s, with %s (%d bytes); status %s\n",
-		job.ID, job.Function.Name, d.model, filepath.Base(d.params), size, statusText(job))
+		escape(job.ID), escape(job.Function.Name), escape(d.model), filepath.Base(d.params), size, statusText(job))
 
 	got, err := d.c.GetJob(ctx, job.ID)
 	if err != nil {
 		return nil, err
 	}
-	d.out.printf("[2/6] GetJob         job %s is %s, created %s\n", got.ID, statusText(got), got.Created.UTC().Format(time.RFC3339))
+	d.out.printf("[2/6] GetJob         job %s is %s, created %s\n", escape(got.ID), statusText(got), got.Created.UTC().Format(time.RFC3339))
 	page, err := d.c.ListModelJobs(ctx, d.model, facade.ListModelJobsParams{Sort: "-created", Size: 5})
 	if err != nil {
 		return nil, err
@@ -186,7 +186,7 @@ func (d *demo) lifecycle(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	d.out.printf("[3/6] AssignAgent    job assigned to agent %s; the agent now works while WaitForJob polls\n", agentText(job))
+	d.out.printf("[3/6] AssignAgent    job assigned to agent %s; the agent now works while WaitForJob polls\n", escape(agentText(job)))
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

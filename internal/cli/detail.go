@@ -17,7 +17,7 @@ func (a *app) printJobDetail(j *facade.Job) error {
 		return a.printJob(j)
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	row := func(key, value string) { fmt.Fprintf(tw, "%s:\t%s\n", key, sanitize(value, false)) }
+	row := func(key, value string) { fmt.Fprintf(tw, "%s:\t%s\n", key, escape(value)) }
 	row("ID", j.ID)
 	row("Model", orDash(j.ModelID))
 	row("Function", functionText(j.Function))
@@ -53,8 +53,8 @@ func (a *app) printJobDetail(j *facade.Job) error {
 	fmt.Fprintln(tw, "  CREATED\tSTATUS\tAGENT\tBY\tMESSAGE")
 	for _, st := range j.StatusHistory {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", timeText(st.Created), statusNameText(st.Name),
-			sanitize(orDash(st.AgentID), false), sanitize(orDash(st.CreatedByID), false),
-			sanitize(orDash(strings.TrimSpace(st.Message)), false))
+			escape(orDash(st.AgentID)), escape(orDash(st.CreatedByID)),
+			escape(orDash(strings.TrimSpace(st.Message))))
 	}
 	return tw.Flush()
 }
@@ -71,8 +71,8 @@ func (a *app) printProducts(ps []facade.Product) error {
 	fmt.Fprintln(tw, "  RELATIONSHIP\tREVISION\tRESOURCE\tFILE")
 	for _, p := range ps {
 		resource := strings.TrimSpace(p.ResourceType + " " + p.ResourceID)
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", sanitize(orDash(p.RelationshipIdentifier), false),
-			sanitize(orDash(p.RevisionID), false), sanitize(orDash(resource), false), sanitize(orDash(p.FileID), false))
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", escape(orDash(p.RelationshipIdentifier)),
+			escape(orDash(p.RevisionID)), escape(orDash(resource)), escape(orDash(p.FileID)))
 	}
 	return tw.Flush()
 }

@@ -225,7 +225,7 @@ func TestWaitFollowsStatus(t *testing.T) {
 			for _, st := range []string{"Pending", "Claimed", "Running", "Failed"} {
 				assert.Contains(t, r.stderr, "job "+j.ID+": "+st)
 			}
-			assert.Contains(t, r.stderr, "step ?[31mRunning", "control characters from the platform are replaced")
+			assert.Contains(t, r.stderr, `step \x1b[31mRunning`, "control characters from the platform are escaped")
 			if terminal {
 				assert.Contains(t, r.stderr, clearLine)
 				assert.Equal(t, 1, strings.Count(r.stderr, "\n"), "one updating line: %q", r.stderr)

@@ -36,7 +36,7 @@ var fixedTime = time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
 
 // env is a test's platform and the environment pointing at it.
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	srv  *istaritest.Server
 	vars map[string]string
 	c    *facade.Client
@@ -48,7 +48,7 @@ type env struct {
 
 // newEnv starts an in-memory platform with a fixed clock and a user whose
 // token is secretToken, and an environment that points at it.
-func newEnv(t *testing.T, opts ...istaritest.ServerOption) *env {
+func newEnv(t testing.TB, opts ...istaritest.ServerOption) *env {
 	t.Helper()
 	opts = append([]istaritest.ServerOption{
 		istaritest.WithClock(func() time.Time { return fixedTime }),
@@ -107,7 +107,7 @@ func (e *env) setStatus(id string, st facade.JobStatusName, msg string) {
 }
 
 // writeFile writes a file in the test's temporary directory.
-func writeFile(t *testing.T, name, content string) string {
+func writeFile(t testing.TB, name, content string) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), name)
 	require.NoError(t, os.WriteFile(p, []byte(content), 0o600))

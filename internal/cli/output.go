@@ -41,8 +41,8 @@ func newJobTable(w io.Writer) *jobTable {
 func (t *jobTable) add(j *facade.Job) {
 	t.rows++
 	fmt.Fprintf(t.tw, "%s\t%s\t%s\t%s\t%s\n",
-		sanitize(j.ID, false), sanitize(orDash(j.Function.Name), false), statusText(j),
-		j.Created.UTC().Format(time.RFC3339), sanitize(agentText(j), false))
+		escape(j.ID), escape(orDash(j.Function.Name)), statusText(j),
+		j.Created.UTC().Format(time.RFC3339), escape(agentText(j)))
 }
 
 func (t *jobTable) flush() error { return t.tw.Flush() }
@@ -62,9 +62,9 @@ func statusNameText(st facade.JobStatusName) string {
 	case st == "":
 		return "-"
 	case !st.Valid():
-		return sanitize(string(st), false) + " (unknown)"
+		return escape(string(st)) + " (unknown)"
 	}
-	return sanitize(string(st), false)
+	return escape(string(st))
 }
 
 // agentText is the agent or agent pool a job is assigned to.
@@ -102,7 +102,7 @@ func (a *app) printJob(j *facade.Job) error {
 
 // printID writes a job's id on its own line, for --quiet.
 func (a *app) printID(j *facade.Job) error {
-	_, err := fmt.Fprintln(a.stdout, sanitize(j.ID, false))
+	_, err := fmt.Fprintln(a.stdout, escape(j.ID))
 	return err
 }
 
@@ -166,7 +166,7 @@ func (j *jsonArray) add(v any) error {
 	if err := enc.Encode(v); err != nil {
 		return err
 	}
-	_, err := j.w.Write(bytes.TrimSuffix(b.Bytes(), []byte("\n")))
+	_, err := j.w.Write(escapeJSON(bytes.TrimSuffix(b.Bytes(), []byte("\n"))))
 	return err
 }
 
@@ -232,12 +232,18 @@ func (s *jobStream) close(failed bool) error {
 	return nil
 }
 
-// writeJSON writes v as one JSON document, indented or on one line.
+// writeJSON writes v as one JSON document, indented or on one line, with
+// every hidden character escaped (escapeJSON).
 func (a *app) writeJSON(v any, indent bool) error {
-	enc := json.NewEncoder(a.stdout)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
 	if indent {
 		enc.SetIndent("", "  ")
 	}
-	return enc.Encode(v)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	_, err := a.stdout.Write(escapeJSON(b.Bytes()))
+	return err
 }

@@ -38,7 +38,7 @@ func (a *app) uploadProgress(path string) ([]facade.CallOption, func()) {
 	if err != nil || st.Size() < a.progressMin {
 		return nil, func() {}
 	}
-	p := &progress{w: a.stderr, label: "uploading " + sanitize(filepath.Base(path), false)}
+	p := &progress{w: a.stderr, label: "uploading " + escape(filepath.Base(path))}
 	return []facade.CallOption{facade.WithUploadProgress(p.update)}, p.done
 }
 

@@ -27,7 +27,8 @@ Exit codes: 0 success, 1 the platform answered with an error or could not be
 reached (after the retries, which the message counts) or check found
 differences, 2 a wrong command line or a value that failed a check, 3 wait
 or run timed out, 4 the job run ran ended Failed or Canceled, 130 interrupted
-(Ctrl-C or SIGTERM).`,
+(Ctrl-C or SIGTERM, which let the command say what it did; a second one stops
+it at once).`,
 		Example: `  # Try everything against an in-memory platform, with no setup:
   istari-jobs demo
 
@@ -66,7 +67,7 @@ or run timed out, 4 the job run ran ended Failed or Canceled, 130 interrupted
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-		return &exitError{code: ExitUsage, err: err}
+		return cobraError(err)
 	})
 
 	pf := root.PersistentFlags()

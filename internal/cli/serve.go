@@ -26,7 +26,13 @@ test user; nothing it holds outlives it.
 
 It enforces the status rules of api/openapi.yaml (a forbidden transition,
 such as a second claim or a status after Completed, is 409);
---any-status-transition turns them off.`,
+--any-status-transition turns them off. It accepts any function name, as no
+function is registered.
+
+As a server it is bounded: a client has 10 s to send a request's headers, a
+body must come at 64 KiB/s on average after its first 10 s (else 408), a
+request holds at most 128 parts and 100 sources (else 422), and the platform
+holds at most 100,000 jobs and about 1 GiB (then a change is 507).`,
 		Example: `  istari-jobs serve --addr 127.0.0.1:8080 --write-token-file istari-token
   # in another shell:
   export ISTARI_REGISTRY_URL=http://127.0.0.1:8080
@@ -48,7 +54,8 @@ such as a second claim or a status after Completed, is 409);
 				opts = append(opts, istaritest.WithAnyStatusTransition())
 			}
 			platform := istaritest.New(opts...)
-			srv := &http.Server{Handler: platform.Handler(), ReadHeaderTimeout: 10 * time.Second}
+			srv := &http.Server{Handler: platform.Handler(),
+				ReadHeaderTimeout: istaritest.ReadHeaderTimeout, IdleTimeout: istaritest.IdleTimeout}
 			served := make(chan error, 1)
 			go func() { served <- srv.Serve(ln) }()
 

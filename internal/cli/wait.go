@@ -75,11 +75,11 @@ func (a *app) newStatusLines() *statusLines {
 // show is a WaitOptions.OnStatus.
 func (s *statusLines) show(st facade.JobStatus) {
 	s.last = statusNameText(st.Name)
-	line := fmt.Sprintf("job %s: %s", sanitize(st.JobID, false), s.last)
+	line := fmt.Sprintf("job %s: %s", escape(st.JobID), s.last)
 	if st.AgentID != "" {
-		line += " (agent " + sanitize(st.AgentID, false) + ")"
+		line += " (agent " + escape(st.AgentID) + ")"
 	}
-	if m := sanitize(strings.TrimSpace(st.Message), false); m != "" {
+	if m := escape(strings.TrimSpace(st.Message)); m != "" {
 		line += ": " + m
 	}
 	if s.live {

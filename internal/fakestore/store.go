@@ -32,7 +32,7 @@ var (
 
 // Error is what every method of Store returns on failure. Detail is the
 // user-facing message (the platform's `detail`), Kind one of ErrNotFound,
-// ErrConflict or ErrInvalid, and Loc, for ErrInvalid, where the bad input is
+// ErrConflict, ErrInvalid or ErrFull, and Loc, for ErrInvalid, where the bad input is
 // (such as ["query", "sort"]).
 type Error struct {
 	Kind   error
@@ -192,12 +192,15 @@ type Store struct {
 	jobs          map[string]*entry
 	order         []*entry // creation order
 	functions     []Function
+	limits        Limits // WithLimits (limits.go)
+	bytes         int64  // the sum of the entries' sizes
 }
 
 type entry struct {
 	seq     int
 	job     gen.Job
 	uploads []Upload
+	size    int64 // its bytes, as Size counts them
 }
 
 // New returns an empty store.
@@ -312,6 +315,9 @@ func revision(fileID string, at time.Time, in FileInput) (gen.FileRevision, Uplo
 func (s *Store) AddJob(userID string, in NewJob) (gen.Job, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.room(true); err != nil {
+		return gen.Job{}, err
+	}
 	fv, err := s.resolveFunction(in)
 	if err != nil {
 		return gen.Job{}, err
@@ -349,6 +355,7 @@ func (s *Store) AddJob(userID string, in NewJob) (gen.Job, error) {
 	e := &entry{seq: len(s.order), job: job, uploads: []Upload{up}}
 	s.jobs[jobID] = e
 	s.order = append(s.order, e)
+	s.measure(e)
 	return cloneJob(job), nil
 }
 
@@ -363,7 +370,8 @@ func archiveEntry(at time.Time, userID string, name gen.ArchiveStatusName, reaso
 }
 
 // update runs change on the job under the lock and returns a copy of the
-// result. change must leave the job untouched when it fails.
+// result. change must leave the job untouched when it fails. A full store
+// (see Limits) refuses every change with ErrFull.
 func (s *Store) update(jobID string, change func(e *entry, now time.Time) error) (gen.Job, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -371,15 +379,25 @@ func (s *Store) update(jobID string, change func(e *entry, now time.Time) error)
 	if !ok {
 		return gen.Job{}, notFound(jobID)
 	}
+	if err := s.room(false); err != nil {
+		return gen.Job{}, err
+	}
 	if err := change(e, s.timestamp()); err != nil {
 		return gen.Job{}, err
 	}
+	s.measure(e)
 	return cloneJob(e.job), nil
 }
 
 // Job returns one job.
 func (s *Store) Job(jobID string) (gen.Job, error) {
-	return s.update(jobID, func(*entry, time.Time) error { return nil })
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.jobs[jobID]
+	if !ok {
+		return gen.Job{}, notFound(jobID)
+	}
+	return cloneJob(e.job), nil
 }
 
 // UpdateFile adds a revision to the job's file.

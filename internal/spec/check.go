@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"mime"
 	"net/http"
 	"slices"
 	"sort"
@@ -61,8 +62,42 @@ type CheckResult struct {
 	// OperationID is the spec's operationId for the request, such as
 	// "getJob"; "" when the spec has no operation for it.
 	OperationID string
-	// Findings are the differences, sorted by path.
+	// Findings are the differences, sorted by path: at most MaxFindings.
 	Findings []Finding
+	// Omitted counts, by kind, the findings past MaxFindings that Findings
+	// leaves out; nil when there are none.
+	Omitted map[string]int
+	// Skipped counts the array elements past MaxElements that were not
+	// validated.
+	Skipped int
+}
+
+// add records a finding, counting it in Omitted once maxCollected are
+// held.
+func (r *CheckResult) add(f Finding) {
+	if len(r.Findings) < maxCollected {
+		r.Findings = append(r.Findings, f)
+		return
+	}
+	r.omit(f.Kind, 1)
+}
+
+func (r *CheckResult) omit(kind string, n int) {
+	if r.Omitted == nil {
+		r.Omitted = map[string]int{}
+	}
+	r.Omitted[kind] += n
+}
+
+// finish sorts the findings, drops repeats and keeps the first MaxFindings.
+func (r *CheckResult) finish() {
+	r.Findings = dedupe(r.Findings)
+	if len(r.Findings) > MaxFindings {
+		for _, f := range r.Findings[MaxFindings:] {
+			r.omit(f.Kind, 1)
+		}
+		r.Findings = slices.Clip(r.Findings[:MaxFindings])
+	}
 }
 
 // CheckResponse compares one answer to req with the spec: its status code
@@ -71,14 +106,19 @@ type CheckResult struct {
 // kin-openapi reports (missing required fields, enum values, types), it
 // lists the fields the body holds that the spec does not describe, which
 // the spec allows but a client cannot read.
-func (v *Validator) CheckResponse(ctx context.Context, req *http.Request, status int, header http.Header, body []byte) CheckResult {
+//
+// Its cost is bounded whatever the body holds: it validates the first
+// MaxElements array elements of a JSON body and keeps MaxFindings findings
+// (see CheckResult). The caller bounds the body's size.
+func (v *Validator) CheckResponse(ctx context.Context, req *http.Request, status int, header http.Header, body []byte) (res CheckResult) {
 	route, params, err := v.Route(req)
 	if err != nil {
 		return CheckResult{Findings: []Finding{{Kind: KindStatus,
 			Message: fmt.Sprintf("the spec has no operation for %s %s", req.Method, req.URL.Path)}}}
 	}
-	res := CheckResult{OperationID: route.Operation.OperationID}
-	add := func(f Finding) { res.Findings = append(res.Findings, f) }
+	res.OperationID = route.Operation.OperationID
+	defer res.finish()
+	add := res.add
 	// Responses.Status falls back to a range such as 5XX; a status that
 	// only the default response covers is unexpected, though its body is
 	// still checked against the default.
@@ -92,6 +132,23 @@ func (v *Validator) CheckResponse(ctx context.Context, req *http.Request, status
 		return res
 	}
 
+	// A JSON body is validated as decoded here, with its arrays bounded;
+	// any other body (or one that does not decode) as it came, which costs
+	// one finding at most.
+	var doc any
+	decoded := false
+	if isJSON(header) && len(bytes.TrimSpace(body)) > 0 {
+		d, skipped, err := boundedDoc(body, MaxElements)
+		switch {
+		case errors.Is(err, errTooDeep):
+			add(Finding{Path: "$", Kind: KindSchema, Message: "not validated: the JSON is " + err.Error()})
+			return res
+		case err == nil:
+			if b, merr := json.Marshal(d); merr == nil {
+				doc, decoded, body, res.Skipped = d, true, b, skipped
+			}
+		}
+	}
 	in := &openapi3filter.RequestValidationInput{
 		Request: req, PathParams: params, Route: route,
 		Options: &openapi3filter.Options{MultiError: true},
@@ -101,17 +158,16 @@ func (v *Validator) CheckResponse(ctx context.Context, req *http.Request, status
 			add(f)
 		}
 	}
-
-	if mt := resp.Value.Content.Get("application/json"); mt != nil && mt.Schema != nil && len(bytes.TrimSpace(body)) > 0 {
-		dec := json.NewDecoder(bytes.NewReader(body))
-		dec.UseNumber()
-		var doc any
-		if dec.Decode(&doc) == nil {
-			unknownFields(mt.Schema.Value, doc, "$", add)
-		}
+	if mt := resp.Value.Content.Get("application/json"); mt != nil && mt.Schema != nil && decoded {
+		unknownFields(mt.Schema.Value, doc, "$", add)
 	}
-	res.Findings = dedupe(res.Findings)
 	return res
+}
+
+// isJSON reports whether a Content-Type header names JSON.
+func isJSON(h http.Header) bool {
+	mt, _, _ := mime.ParseMediaType(h.Get("Content-Type"))
+	return mt == "application/json" || strings.HasSuffix(mt, "+json")
 }
 
 // listedStatuses returns the status codes an operation lists, in order.

@@ -70,3 +70,57 @@ func TestCheckResponse(t *testing.T) {
 }
 
 func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
+
+// TestCheckResponseBounded checks that what CheckResponse keeps is bounded
+// whatever the answer holds: a page of many empty jobs, an object of many
+// unknown fields, a deep nesting, while a long but clean history is
+// validated whole.
+func TestCheckResponseBounded(t *testing.T) {
+	v, err := NewValidator()
+	require.NoError(t, err)
+	h := http.Header{"Content-Type": {"application/json"}}
+	list := httptest.NewRequest(http.MethodGet, "http://h/api/v2/jobs", nil)
+	get := httptest.NewRequest(http.MethodGet, "http://h/api/v2/jobs/j1", nil)
+	total := func(res CheckResult) int {
+		n := len(res.Findings)
+		for _, c := range res.Omitted {
+			n += c
+		}
+		return n
+	}
+
+	const items = 100_000
+	page := `{"total": 1, "page": 1, "size": 1, "pages": 1, "items": [{}` + strings.Repeat(`,{}`, items-1) + `]}`
+	res := v.CheckResponse(t.Context(), list, 200, h, []byte(page))
+	assert.Len(t, res.Findings, MaxFindings)
+	assert.Equal(t, items-MaxElements, res.Skipped)
+	assert.Equal(t, 7*MaxElements, total(res), "the seven required fields of each job validated")
+	assert.Equal(t, map[string]int{KindMissingField: 7*MaxElements - MaxFindings}, res.Omitted)
+
+	var b strings.Builder
+	for i := range 50_000 {
+		fmt.Fprintf(&b, `, "x%d": {}`, i)
+	}
+	res = v.CheckResponse(t.Context(), get, 200, h, []byte(sprintf(checkJob, `"2026-03-14T15:09:26Z"`, `"Ubuntu 24.04"`, `"Pending"`, b.String())))
+	assert.Len(t, res.Findings, MaxFindings)
+	assert.Equal(t, 50_000-MaxFindings, res.Omitted[KindUnknownField])
+
+	deep := strings.Repeat(`{"a":`, 100_000) + "1" + strings.Repeat("}", 100_000)
+	res = v.CheckResponse(t.Context(), get, 200, h, []byte(deep))
+	require.Len(t, res.Findings, 1)
+	assert.Contains(t, res.Findings[0].Message, "nested deeper than")
+
+	var hist strings.Builder
+	for i := range 500 {
+		if i > 0 {
+			hist.WriteString(",")
+		}
+		fmt.Fprintf(&hist, `{"created": "2026-03-14T15:09:26Z", "id": "s%d", "job_id": "j1", "name": "Running"}`, i)
+	}
+	job := strings.Replace(sprintf(checkJob, `"2026-03-14T15:09:26Z"`, `"Ubuntu 24.04"`, `"Pending"`, ""),
+		`"status_history": [`, `"status_history": [`+hist.String()+",", 1)
+	res = v.CheckResponse(t.Context(), get, 200, h, []byte(job))
+	assert.Empty(t, res.Findings)
+	assert.Zero(t, res.Skipped)
+	assert.Nil(t, res.Omitted)
+}
