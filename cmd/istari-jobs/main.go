@@ -24,7 +24,7 @@ package main
 import (
 	"os"
 
-	"github.com/istari-go/sdk/internal/cli"
+	"github.com/istari-go/sdk/cmd/istari-jobs/internal/cli"
 )
 
 func main() {
