@@ -131,34 +131,20 @@ func (o AgentOptions) withDefaults() (AgentOptions, error) {
 	return o, nil
 }
 
-// RunAgent runs an agent until ctx ends: it claims Pending jobs assigned to
-// o.AgentID, to o.PoolID or to nobody, whose function is one of
-// o.Functions, and runs h on each, up to o.Concurrency at once.
+// RunAgent runs an agent until ctx ends: it claims Pending jobs assigned
+// to o.AgentID, to o.PoolID or to nobody, whose function is one of
+// o.Functions, and runs h on each, up to o.Concurrency at once. It lists
+// once per poll, never once per job, and claims are exclusive, so a job runs
+// once across agents. Each job is reported Running, then Completed when h
+// returns nil, or Failed with the error's text when it returns an error or
+// panics. A job canceled on the platform cancels its handler's ctx, and
+// nothing is reported over Canceled.
 //
-// For each claimed job it reports Running, calls h, and reports the end:
-// Completed when h returns nil, Failed when it returns an error (the
-// error's text, control characters removed and cut to 1 KiB, is the
-// message) or panics (the message says so, and the agent goes on). A job
-// canceled on the platform cancels its handler's ctx within about two
-// MinIntervals, and nothing is reported over Canceled.
-//
-// Work is found with one list request per poll, never one per job, and the
-// candidates are shuffled, so that agents do not all race for the same job.
-// A race lost to another agent is skipped. Claims are exclusive, so each
-// job runs once across agents; a claim or a final report whose answer is
-// lost is settled by reading the job back, never by sending it again.
-//
-// When ctx ends, the agent claims nothing more. Handlers in flight have
-// o.Grace to return, and their end is still reported, on a context that
-// outlives ctx. After that their ctx is canceled and their jobs are failed
-// with "agent stopped". A job claimed but not yet started is released to
-// Pending. RunAgent returns nil after such a stop, and only once every
-// goroutine it started has ended. Transient errors are retried by the
-// client's policy and then skipped; a 401 or 403 ends RunAgent with that
-// error, after the same stop.
-//
-// Each claim, start, report, cancellation and end is one debug line of the
-// client's logger, with the job's id.
+// When ctx ends, the agent claims nothing more; handlers in flight have
+// o.Grace to return (their end is still reported), then their ctx is
+// canceled and their jobs fail with "agent stopped". RunAgent returns nil
+// after such a stop, and only once every goroutine it started has ended. A
+// 401 or 403 ends it with that error. docs/agents.md has the details.
 func (c *Client) RunAgent(ctx context.Context, o AgentOptions, h JobHandler) error {
 	o, err := o.withDefaults()
 	if err != nil {

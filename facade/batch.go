@@ -48,31 +48,19 @@ type JobResult struct {
 }
 
 // AddJobs adds many jobs, as [Client.AddJob] does each, with up to
-// o.Concurrency requests in flight. It returns one result per input, in
-// input order; no input is dropped, and nothing is retried beyond what
-// AddJob itself retries.
+// o.Concurrency requests in flight, and returns one result per input, in
+// input order. No input is dropped, and nothing is retried beyond what AddJob
+// retries, so no job is created twice.
 //
-// The batch adapts to the platform's limits. Every request of the client
-// waits while a 429 or 503 answer's Retry-After is in force (for any of its
-// requests, including those of other calls running at the same time, such
-// as [Client.WaitForJobs]). Concurrency halves when the client receives a
-// 429 and grows back by one for each run of successes as long as the
-// current concurrency and, after a Retry-After, lasting at least that long
-// once the wait is over.
-//
-// The call options apply to each AddJob as [CallOption] says:
-// [WithRequestTimeout] bounds each upload's attempts, while
-// [WithResponseInfo] and [WithUploadProgress] are refused, since
-// [JobResult.Info] and [BatchOptions.OnUploadProgress] give the same per
-// job. A refused option, or a negative o.Concurrency, is a
-// [*ValidationError] in every result (and OnResult is called for each), and
-// nothing is sent.
+// The batch adapts to the platform's limits: every request of the client
+// waits out a 429 or 503 answer's Retry-After, and the concurrency halves on
+// a 429 and grows back with successes. The call options apply to each AddJob
+// as [CallOption] says. A refused option, or a negative o.Concurrency, is a
+// [*ValidationError] in every result, and nothing is sent.
 //
 // When ctx ends, no further job is submitted: the results of inputs not yet
-// started hold ctx.Err(). A request already in flight ends as AddJob does
-// when its context ends: with its job if the answer had arrived, or with an
-// error wrapping ctx.Err(), in which case the job may or may not have been
-// created.
+// started hold ctx.Err(), and a request in flight ends as AddJob does (its
+// job may or may not have been created).
 func (c *Client) AddJobs(ctx context.Context, params []AddJobParams, o BatchOptions, opts ...CallOption) []JobResult {
 	res := make([]JobResult, len(params))
 	if len(params) == 0 {
@@ -286,34 +274,18 @@ const waitPageSize = 100
 
 // WaitForJobs waits until every job of ids is Completed, Failed or
 // Canceled, and returns the final jobs in the order of ids. Reaching Failed
-// or Canceled is not an error: check each job's Status.
+// or Canceled is not an error: [Job.Err] says so.
 //
 // It polls in bulk, so that its cost grows with the number of models and
-// pages rather than with the number of jobs. Each round walks the jobs of
-// each model concerned newest first ([Client.ListModelJobs], 100 a page),
-// and stops as soon as every job still waited on has been seen, or the page
-// reaches jobs older than the oldest one waited on: for N jobs of one
-// model, a round costs about ceil(N/100) requests, plus the pages of newer
-// jobs it has to skip. A job's model is known once it has been seen; to
-// find it, one [Client.GetJob] serves every job the walk of that model then
-// finds. Jobs a walk cannot find (those of other users, say) are polled one
-// by one with GetJob. Jobs that are done drop out of later rounds.
+// pages rather than of jobs: each round walks each model's jobs newest first
+// and stops once it has seen every job still waited on (docs/lists-and-waiting.md).
+// Rounds back off as [Client.WaitForJob]'s polls do, and o.OnStatus sees
+// every status entry of every job once, in order, on the waiting goroutine.
+// A failed request ends the wait unless o.Retryable forgives it.
 //
-// Rounds back off as the polls of [Client.WaitForJob] do, from
-// o.MinInterval to o.MaxInterval with jitter. o.OnStatus is called, on the
-// waiting goroutine, once for every entry of every job's status history, in
-// order for each job; [JobStatus.JobID] says whose. A failed request ends
-// the wait unless o.Retryable accepts its error, in which case the jobs it
-// concerned are polled again in the next round.
-//
-// When ctx ends, or a request fails, WaitForJobs returns the jobs finished
-// so far (nil for the others) with an error that wraps the cause. The same
-// id given twice gets the same job twice.
-//
-// [WithRequestTimeout] bounds each attempt of each request, and
-// [WithResponseInfo] describes the last request made, a GetJob or a
-// ListModelJobs ([ResponseInfo.Operation] says which); [WithUploadProgress]
-// is refused (see [CallOption]).
+// When ctx ends or a request fails, WaitForJobs returns the jobs finished so
+// far (nil for the others) with an error that wraps the cause. The call
+// options apply as [CallOption] says.
 func (c *Client) WaitForJobs(ctx context.Context, ids []string, o WaitOptions, opts ...CallOption) (_ []*Job, err error) {
 	for i, id := range ids {
 		if err := checkID("ids["+strconv.Itoa(i)+"]", id); err != nil {

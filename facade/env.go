@@ -12,19 +12,13 @@ import (
 )
 
 // NewClientFromEnv returns a client configured as the Python SDK is, from
-// the environment:
-//
-//   - ISTARI_REGISTRY_URL: the registry's URL (required);
-//   - ISTARI_REGISTRY_AUTH_TOKEN: the bearer token (required unless
-//     [WithToken] is given);
-//   - ISTARI_CLIENT_HTTP_REQUEST_TIMEOUT_SECS: the default request timeout,
-//     in seconds; 0 turns it off, as in the Python SDK ([NoTimeout]);
-//   - ISTARI_CLIENT_RETRY_ENABLED (default true),
-//     ISTARI_CLIENT_RETRY_MAX_ATTEMPTS, ISTARI_CLIENT_RETRY_MIN_INTERVAL_MILLIS,
-//     ISTARI_CLIENT_RETRY_MAX_INTERVAL_MILLIS and
-//     ISTARI_CLIENT_RETRY_JITTER_ENABLED (default true): the retry policy;
-//   - ISTARI_CLIENT_LOG_LEVEL (default INFO): when set and no [WithLogger]
-//     is given, records at that level and above go to standard error.
+// the environment: ISTARI_REGISTRY_URL (required), ISTARI_REGISTRY_AUTH_TOKEN
+// (required unless [WithToken] is given), ISTARI_CLIENT_HTTP_REQUEST_TIMEOUT_SECS
+// (0 turns the timeout off, as in the Python SDK), the retry policy's
+// ISTARI_CLIENT_RETRY_ENABLED, _MAX_ATTEMPTS, _MIN_INTERVAL_MILLIS,
+// _MAX_INTERVAL_MILLIS and _JITTER_ENABLED, and ISTARI_CLIENT_LOG_LEVEL (when
+// no [WithLogger] is given, records at that level and above go to standard
+// error). docs/client.md has the table.
 //
 // Explicit options win over the environment, and [WithEnv] replaces the
 // environment. A missing or malformed variable is an error that names it.

@@ -13,53 +13,20 @@ import (
 const iteratorPageSize = 100
 
 // AllJobs returns an iterator over every job that p matches, page after
-// page, starting at p.Page (or the first). Pages are fetched lazily: by
-// default the next four pages are fetched while the caller reads the
-// current one (see [WithPrefetch]), items are yielded in order, and
-// breaking out of the loop cancels any fetch in flight. An error, such as
-// a [*ValidationError] for p, is yielded once, and then the iteration
-// stops.
+// page from p.Page, fetching the next pages ahead while the caller reads
+// (see [WithPrefetch]); breaking out of the loop cancels any fetch in
+// flight. An error is yielded once, and then the iteration stops.
 //
-// The walk cannot loop, whatever the server answers. The first page fixes
-// how many pages are read: its Pages, which must equal ceil(Total/Size).
-// A page whose echoed number differs from the one asked for, or that holds
-// more items than its size, or that is empty while its own Total counts
-// jobs on it, ends the walk with a [*DecodeError], and so no more than
-// Pages requests are made. An empty page that its Total agrees with (the
-// list shrank during the walk) ends the walk early.
+// The walk cannot loop, whatever the server answers: the first page fixes
+// how many pages are read, and a page that contradicts it ends the walk
+// with a [*DecodeError]. Paging is by offset, so a list that changes during
+// the walk may shift: a job pushed onto a later page is yielded once, but
+// one pulled back onto a page already read is missed (docs/lists-and-waiting.md).
+// [WithResponseInfo] describes the page the last item came from.
 //
-// Paging is by offset, so jobs that change during a walk shift the pages:
-//   - a job added ahead of the walk's position pushes a job seen on one
-//     page onto a later one; such a job is yielded once. The iterator
-//     remembers the ids of the pages it has read most recently, as many
-//     as the prefetch depth plus two (at most that many pages' worth of
-//     ids, about 100 bytes each, whatever the length of the list), so a
-//     repeat is caught unless more jobs than those pages hold were added
-//     during the walk;
-//   - a job removed ahead of the position pulls a job back onto a page
-//     already read, so it is missed; a job added after the first page is
-//     read may be missed too, since the page count is fixed;
-//   - with prefetch on (the default) the next pages are asked for while
-//     the caller reads the current one, so the pages are closer to one
-//     snapshot of the list; with [NoPrefetch] each page is asked for only
-//     when the caller reaches it, and reflects the list at that time.
-//
-// For a list that must be complete and stable, filter so that it cannot
-// change during the walk (for example on a final status), or sort by
-// creation time.
-//
-// [WithRequestTimeout] bounds each attempt of each page's request.
-// [WithResponseInfo] describes the answer of the page the job (or error)
-// just yielded came from, and so the last page read once the loop is over;
-// it is written on the caller's goroutine, before the yield, so the loop's
-// body may read it. [WithUploadProgress] is refused (see [CallOption]).
-//
-//	for job, err := range c.AllJobs(ctx, facade.ListJobsParams{Status: facade.JobStatusRunning}) {
-//		if err != nil {
-//			return err
-//		}
-//		fmt.Println(job.ID)
-//	}
+// 	for job, err := range c.AllJobs(ctx, facade.ListJobsParams{Status: facade.JobStatusRunning}) {
+// 		// ...
+// 	}
 func (c *Client) AllJobs(ctx context.Context, p ListJobsParams, opts ...CallOption) iter.Seq2[*Job, error] {
 	if p.Size == 0 && !p.CountOnly {
 		p.Size = iteratorPageSize

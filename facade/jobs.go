@@ -10,23 +10,21 @@ import (
 )
 
 // AddJob adds a job to a model: it runs p.Function on p.ModelID with the
-// parameters in p.Parameters or p.ParametersFile, which are sent as the
-// job's JSON file in one streamed multipart request. The inputs are checked
-// before anything is sent.
-//
-// A parameters file is read once per attempt, exactly the size that Stat
-// reported when the call began (a file that reports 0 bytes, such as one in
-// /proc, is read to its end, up to 8 MiB), and the bytes checked are the
-// bytes sent. A file of at most 8 MiB is read whole, checked, and sent from
-// memory, so a malformed one sends nothing. A larger one is checked as it
-// is sent, and the request is cut short before its end if the file is not
-// valid JSON or changes size, so that the server never receives a complete
-// request. Either way the error is a *ValidationError for
-// AddJobParams.ParametersFile.
+// parameters in p.Parameters or p.ParametersFile, sent as the job's JSON
+// file in one streamed request. The inputs are checked before anything is
+// sent, and a parameters file that is not well-formed JSON, or that changes
+// during the call, is a [*ValidationError] for AddJobParams.ParametersFile:
+// the bytes checked are the bytes sent, and the platform never receives a
+// complete request with a malformed file (docs/uploads.md says how).
 //
 // AddJob is not idempotent: it is retried only when the request cannot have
-// reached the server, never after a timeout.
+// reached the platform, never after a timeout.
 func (c *Client) AddJob(ctx context.Context, p AddJobParams, opts ...CallOption) (*Job, error) {
+	// A parameters file is read once per attempt, exactly the size Stat
+	// reported when the call began (one that reports 0 bytes, such as a file
+	// in /proc, is read to its end, up to 8 MiB). Up to 8 MiB it is read whole,
+	// checked and sent from memory; a larger one is checked as it is sent, and
+	// the request is cut short before its end if the check fails.
 	const op = OpAddJob
 	cc, err := opOptions(op, opts)
 	if err != nil {

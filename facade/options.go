@@ -162,37 +162,17 @@ func WithPrefetch(pages int) Option { return func(c *config) { c.prefetch = page
 // getenv means [os.Getenv]. [NewClient] ignores it.
 func WithEnv(getenv func(key string) string) Option { return func(c *config) { c.getenv = getenv } }
 
-// CallOption configures one method call. Every method takes them, and an
-// option that has no meaning for a method is refused with a
-// [*ValidationError] naming it, before anything is sent:
-// [WithUploadProgress] given to a method that uploads nothing, say. A nil
-// CallOption, like an option given its zero value, changes nothing.
+// CallOption configures one method call. An option that has no meaning for
+// a method is refused with a [*ValidationError] naming it, before anything
+// is sent ([WithUploadProgress] given to a method that uploads nothing, say);
+// a nil CallOption, like an option given its zero value, changes nothing.
 //
-// The methods that make more than one request ([Client.AddJobs],
-// [Client.AllJobs], [Client.AllModelJobs], [Client.WaitForJob],
-// [Client.WaitForJobs] and [Client.RunJob]) apply each option as follows:
-//   - [WithRequestTimeout] bounds each attempt of every request the method
-//     makes, as it does for a single call;
-//   - [WithResponseInfo] describes one answer, and is filled only on the
-//     caller's goroutine: for WaitForJob, WaitForJobs and RunJob, whose
-//     requests follow one another, the last request made (as for
-//     [Client.ClaimJob], whose lost answer is settled by a read-back); for
-//     the iterators, the page of the job (or error) just yielded, and so
-//     the last page read once the loop is over. AddJobs, whose requests run
-//     concurrently and have no "last", refuses it: each [JobResult] carries
-//     its own Info;
-//   - [WithUploadProgress] reports RunJob's one upload, and is refused by
-//     the others, which upload nothing or many files: AddJobs reports each
-//     upload's progress, with the input's index, to
-//     [BatchOptions.OnUploadProgress] instead.
-//
-// A future method that makes more than one request follows the same rule:
-// an option that applies to a request applies to each; an option that
-// describes one answer is filled on the caller's goroutine from the last
-// of a sequence, carried per item where requests run concurrently, and
-// refused where neither is true; a callback goes to the one request it
-// concerns, is refused where no request does, and becomes an indexed,
-// serialized callback of the method's own options where many do.
+// The methods that make many requests apply [WithRequestTimeout] to each
+// request; [WithResponseInfo] describes the last request made (for the
+// iterators, the page of the item just yielded) and is filled on the
+// caller's goroutine; AddJobs refuses it and [WithUploadProgress], which
+// [JobResult.Info] and [BatchOptions.OnUploadProgress] give per job.
+// COMPATIBILITY.md states the rule for every such method.
 type CallOption func(*callConfig)
 
 type callConfig struct {

@@ -17,35 +17,15 @@ import (
 // left at zero takes its default on its own, so RetryPolicy{MaxAttempts: 6}
 // keeps the default intervals; [NoRetry] turns retries off.
 //
-// What is retried depends on the operation (see the table in the README):
-//
-//   - safe operations (GetJob, ListJobs, ListModelJobs) and idempotent ones
-//     (UpdateJobAssignedAgent, RemoveJobAssignedAgent: repeating them has
-//     the same effect) are retried on a transient transport error, an
-//     attempt's timeout (also one in the middle of the answer's body, which
-//     is read within the attempt whenever a retry remains), and the statuses
-//     429, 502, 503 and 504;
-//   - unsafe operations (AddJob, UpdateJob, UpdateJobStatus, ArchiveJob,
-//     RestoreJob) are retried only when the platform provably did not
-//     process them: a failure before the first byte of the request was
-//     written (a dial, DNS or TLS-handshake failure, or an attempt's timeout
-//     while connecting), any 429, and a 503 that carries Retry-After. A
-//     write that timed out or was reset after it was sent is never
-//     replayed, so a retried AddJob cannot create a second job.
-//
-// Requests of [Client.Raw] are classified by their method and path when
-// they match an operation of the API, and otherwise by their method (GET,
-// HEAD and OPTIONS are safe, PUT and DELETE idempotent, the rest unsafe).
-//
-// Permanent errors are never retried: a TLS certificate that fails
-// verification, a header value net/http refuses, a redirect to a scheme
-// other than http or https, more than 10 redirects, an answer larger than
-// [WithMaxResponseBytes], and a request that could not be built.
-//
-// A Retry-After from the server is honoured as it is, up to MaxRetryAfter:
-// it is not cut to MaxInterval. A longer one, or one that would outlast the
-// caller's context, ends the call at once with the server's [*APIError]
-// (which matches [ErrRateLimited] for a 429).
+// What is retried depends on the operation: reads and idempotent writes are
+// retried on transient transport errors, timeouts and the statuses 429, 502,
+// 503 and 504; other writes (AddJob, UpdateJob, UpdateJobStatus, ClaimJob,
+// ArchiveJob, RestoreJob) only when the platform provably did not process
+// them (nothing was written, a 429, or a 503 with Retry-After), so that a
+// retried AddJob cannot create a second job. Permanent errors are never
+// retried. A Retry-After is honoured as asked, up to MaxRetryAfter; a longer
+// one ends the call with the server's [*APIError]. docs/reliability.md has
+// the table.
 type RetryPolicy struct {
 	// MaxAttempts is the number of attempts, the first included (default
 	// 4). 1 means no retries.

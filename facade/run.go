@@ -57,27 +57,16 @@ func (j *Job) Err() error {
 	return &JobFailedError{Job: j, Status: st.Name, Message: st.Message}
 }
 
-// RunJob adds a job ([Client.AddJob]), waits until it is Completed, Failed
-// or Canceled ([Client.WaitForJob], tuned by o), and returns it:
+// RunJob adds a job ([Client.AddJob]), waits until it ends
+// ([Client.WaitForJob], tuned by o), and returns it. A job that ends
+// Completed returns a nil error; one that ends Failed or Canceled returns
+// the job and a [*JobFailedError] (which matches [ErrJobFailed]). Input
+// refused before sending returns the [*ValidationError] and no job. When
+// the job was added but the wait failed (ctx ended, o.PendingTimeout
+// passed, a poll failed), RunJob returns the job as added and an error that
+// names its id and wraps the cause, so that the job can be found again.
 //
-//   - Completed: the job and a nil error; [Job.Products] holds its outputs.
-//   - Failed or Canceled: the job and a [*JobFailedError] (which matches
-//     [ErrJobFailed]) with the final status and its message.
-//   - Input refused before anything was sent, p or o: a nil job and the
-//     [*ValidationError], as AddJob returns it.
-//   - The job could not be added: a nil job and AddJob's error.
-//   - The job was added but the wait failed (ctx ended, no agent claimed
-//     the job within o.PendingTimeout, or a poll failed and o.Retryable did
-//     not forgive it): the job as AddJob returned it and an error that
-//     names the job's id and wraps the cause, so that errors.Is(err,
-//     context.DeadlineExceeded), errors.Is(err, ErrNoAgent) and the like
-//     still work and the job can be found, waited for again or canceled.
-//
-// ctx bounds the whole run. Its requests follow one another, and the call
-// options apply as [CallOption] says: [WithRequestTimeout] bounds each
-// attempt of every request, [WithUploadProgress] reports the upload of the
-// job's file (AddJob's; the polls upload nothing), and [WithResponseInfo]
-// describes the last request made.
+// ctx bounds the whole run; the call options apply as [CallOption] says.
 func (c *Client) RunJob(ctx context.Context, p AddJobParams, o WaitOptions, opts ...CallOption) (*Job, error) {
 	cc := callOptions(opts)
 	if err := cc.checkTimeout(); err != nil {

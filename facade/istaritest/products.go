@@ -7,23 +7,17 @@ import (
 	"github.com/istari-go/sdk/gen"
 )
 
-// AddProducts records products, the outputs of a job, on the latest
-// revision of the job's file, after those it has, as the job's agent would
-// while it runs the job: a client then finds them with [facade.Job.Products].
-// A product without a RevisionID gets a new one; its other fields are kept
-// as given (an empty one is not sent).
-//
+// AddProducts records products, a job's outputs, on the latest revision of
+// the job's file, as the job's agent would: a client then finds them with
+// [facade.Job.Products]. A product without a RevisionID gets a new one.
 // Products no longer change once a job has ended, so AddProducts returns an
-// error for a job that is Completed, Failed or Canceled, as it does for an
-// unknown job; then nothing changes. To give a job outputs, add them first,
-// then move it to Completed.
+// error for a job that is Completed, Failed or Canceled (add them first, then
+// move the job to Completed), as it does for an unknown job.
 //
 // A job added later whose sources name a product's revision gets the
 // product's file id, resource type and resource id on that source, as the
-// platform fills them in. A source naming a revision of a job's own file
-// gets that file's id, the resource type "Job" (istaritest's choice) and
-// the job's id; a source the platform does not know keeps only what was
-// sent.
+// platform fills them in; a source naming a revision of a job's own file gets
+// the resource type "Job" (istaritest's choice) and the job's id.
 func (p *Platform) AddProducts(jobID string, products ...facade.Product) error {
 	ws := make([]gen.Product, len(products))
 	for i, pr := range products {
