@@ -24,9 +24,9 @@ const iteratorPageSize = 100
 // one pulled back onto a page already read is missed (docs/lists-and-waiting.md).
 // [WithResponseInfo] describes the page the last item came from.
 //
-// 	for job, err := range c.AllJobs(ctx, facade.ListJobsParams{Status: facade.JobStatusRunning}) {
-// 		// ...
-// 	}
+//	for job, err := range c.AllJobs(ctx, facade.ListJobsParams{Status: facade.JobStatusRunning}) {
+//		// ...
+//	}
 func (c *Client) AllJobs(ctx context.Context, p ListJobsParams, opts ...CallOption) iter.Seq2[*Job, error] {
 	if p.Size == 0 && !p.CountOnly {
 		p.Size = iteratorPageSize
