@@ -178,18 +178,78 @@ func TestUnreachable(t *testing.T) {
 	assert.Contains(t, r.stderr, "connect")
 }
 
-// TestInterrupted checks that a cancelled context ends the command with 130.
-func TestInterrupted(t *testing.T) {
-	e := newEnv(t)
-	j := e.addJob("m")
-	ctx, cancel := context.WithCancel(t.Context())
-	go func() {
-		time.Sleep(50 * time.Millisecond)
-		cancel()
-	}()
-	r := e.runCtx(ctx, "wait", j.ID, "--interval", "10ms")
-	assert.Equal(t, ExitInterrupted, r.code)
-	assert.Contains(t, r.stderr, "interrupted")
+// TestWaitInterrupted checks that an interrupted wait (or run) exits 130
+// and says which jobs it waited for and their last statuses: for many, the
+// counts by status and at most a few ids. The context ends when a request
+// repeats one already answered, in the second round of polls, so that every
+// job has been seen once.
+func TestWaitInterrupted(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(e *env) []string // the job ids
+		args  func(ids []string) []string
+		want  func(ids []string) string // the last line of stderr
+	}{
+		{"one job", func(e *env) []string {
+			j := e.addJob("m")
+			e.setStatus(j.ID, facade.JobStatusRunning, "still going")
+			return []string{j.ID}
+		}, func(ids []string) []string { return []string{"wait", ids[0]} },
+			func(ids []string) string {
+				return "istari-jobs: interrupted while waiting for job " + ids[0] + " (last status: Running)"
+			}},
+		{"many jobs", func(e *env) []string {
+			done, running, pending := e.addJob("m").ID, e.addJob("m").ID, e.addJob("m").ID
+			e.setStatus(done, facade.JobStatusCompleted, "")
+			e.setStatus(running, facade.JobStatusRunning, "")
+			return []string{done, running, pending}
+		}, func(ids []string) []string { return append([]string{"wait"}, ids...) },
+			func(ids []string) string {
+				return "istari-jobs: interrupted while waiting for 2 of 3 jobs (last statuses: 1 Pending, 1 Running; still waiting: " +
+					ids[1] + ", " + ids[2] + ")"
+			}},
+		{"more jobs than are listed", func(e *env) []string {
+			var ids []string
+			for range 5 {
+				ids = append(ids, e.addJob("m").ID)
+			}
+			e.setStatus(ids[4], facade.JobStatusRunning, "")
+			return ids
+		}, func(ids []string) []string { return append([]string{"wait"}, ids...) },
+			func(ids []string) string {
+				return "istari-jobs: interrupted while waiting for 5 of 5 jobs (last statuses: 4 Pending, 1 Running; still waiting: " +
+					ids[0] + ", " + ids[1] + ", " + ids[2] + " and 2 more)"
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			ids := tt.setup(e)
+			ctx, cancel := context.WithTimeout(t.Context(), time.Minute) // a hang guard
+			defer cancel()
+			e.clientOpts = []facade.Option{facade.WithMiddleware(cancelOnRepeat(cancel))}
+			r := e.runCtx(ctx, append(tt.args(ids), "--interval", "1ms")...)
+			assert.Equal(t, ExitInterrupted, r.code, r.stderr)
+			lines := strings.Split(strings.TrimSuffix(r.stderr, "\n"), "\n")
+			assert.Equal(t, tt.want(ids), lines[len(lines)-1])
+			assert.NotContains(t, r.stderr, secretToken)
+		})
+	}
+}
+
+// cancelOnRepeat returns a middleware that calls cancel when a request
+// repeats an earlier one (method and URL): the first poll of what it asks
+// has been answered and handled.
+func cancelOnRepeat(cancel context.CancelFunc) facade.Middleware {
+	seen := map[string]bool{}
+	return func(req *http.Request, next facade.MiddlewareNext) (*http.Response, error) {
+		k := req.Method + " " + req.URL.String()
+		if seen[k] {
+			cancel()
+		}
+		seen[k] = true
+		return next(req)
+	}
 }
 
 // TestWaitTimeout checks that wait exits 3 when --wait-timeout passes.
