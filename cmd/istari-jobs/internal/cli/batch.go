@@ -394,7 +394,7 @@ func (a *app) errorText(err error) string {
 	case err == nil:
 		return ""
 	case errors.As(err, &ae):
-		return escape(apiMessage(ae))
+		return escape(a.describeAPIError(ae))
 	case errors.As(err, &ve):
 		return escape(validationMessage(ve))
 	}

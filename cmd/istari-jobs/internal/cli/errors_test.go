@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -176,6 +177,48 @@ func TestUnreachable(t *testing.T) {
 	assert.Equal(t, ExitAPI, r.code)
 	assert.Contains(t, r.stderr, "ArchiveJob")
 	assert.Contains(t, r.stderr, "connect")
+}
+
+// TestUnauthorizedNamesTokenSource checks that a 401 names where the token
+// came from, the environment or --token-file (which wins), and never shows
+// the token, for a command's error and for add --batch's results.
+func TestUnauthorizedNamesTokenSource(t *testing.T) {
+	const badToken = "tok-not-KNOWN-5e1d"
+	file := writeFile(t, "token", badToken+"\n")
+	batch := batchFile(t, `{"model_id": "m1", "function": "f"}`)
+	fromEnv := "(the token came from ISTARI_REGISTRY_AUTH_TOKEN)"
+	fromFile := `(the token came from --token-file "` + file + `")`
+	tests := []struct {
+		name     string
+		envToken string
+		args     []string
+		want     string
+		json     bool // want is in a JSON string
+	}{
+		{"environment", badToken, []string{"list"}, fromEnv, false},
+		{"token file", "", []string{"--token-file", file, "get", "j"}, fromFile, false},
+		{"token file over a good environment", secretToken, []string{"--token-file", file, "list"}, fromFile, false},
+		{"add --batch", badToken, []string{"add", "--batch", batch}, fromEnv, false},
+		{"add --batch -o json", "", []string{"--token-file", file, "add", "--batch", batch, "-o", "json"}, fromFile, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.vars[envToken] = tt.envToken
+			r := e.run(tt.args...)
+			assert.Equal(t, ExitAPI, r.code, r.stderr)
+			assert.Contains(t, r.stdout+r.stderr, "401 Unauthorized")
+			want := tt.want
+			if tt.json {
+				b, err := json.Marshal(want)
+				require.NoError(t, err)
+				want = string(b[1 : len(b)-1])
+			}
+			assert.Contains(t, r.stdout+r.stderr, want)
+			assert.NotContains(t, r.stdout+r.stderr, badToken)
+			assert.NotContains(t, r.stdout+r.stderr, secretToken)
+		})
+	}
 }
 
 // TestWaitInterrupted checks that an interrupted wait (or run) exits 130
