@@ -394,7 +394,7 @@ func (a *app) errorText(err error) string {
 	case err == nil:
 		return ""
 	case errors.As(err, &ae):
-		return escape(apiMessage(ae))
+		return escape(a.describeAPIError(ae))
 	case errors.As(err, &ve):
 		return escape(validationMessage(ve))
 	}
@@ -488,12 +488,18 @@ func (p *batchProgress) close() {
 // array (-o json) or JSON Lines (-o jsonl). Each status change is shown on standard error, as wait shows one
 // job's; on a terminal, one updating line counts the jobs done, those that
 // failed (Failed or Canceled) and the current statuses instead. When
-// timeout passes first, the jobs finished so far are printed and the exit
-// code is ExitTimeout.
-func (a *app) waitMany(ctx context.Context, c *facade.Client, ids []string, o facade.WaitOptions, timeout time.Duration) error {
-	unique := map[string]bool{}
+// --wait-timeout passes first, or the run is interrupted, the jobs finished
+// so far are printed, and the error says which are not and their last
+// statuses.
+func (a *app) waitMany(ctx context.Context, c *facade.Client, ids []string, w *waitFlags) error {
+	o := w.options()
+	seen := make(map[string]bool, len(ids))
+	var unique []string // each id once, in order
 	for _, id := range ids {
-		unique[id] = true
+		if !seen[id] {
+			seen[id] = true
+			unique = append(unique, id)
+		}
 	}
 	prog := a.batchProgress("jobs", len(unique))
 	prog.ok = "finished"
@@ -543,18 +549,26 @@ func (a *app) waitMany(ctx context.Context, c *facade.Client, ids []string, o fa
 	if perr == nil {
 		perr = out.close(false)
 	}
-	switch {
-	case err == nil:
+	if err == nil {
 		return perr
-	case a.ctx.Err() == nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
-		waiting := 0
-		for _, j := range jobs {
-			if j == nil {
-				waiting++
-			}
-		}
-		return &exitError{code: ExitTimeout, err: fmt.Errorf("timed out after %s waiting for %d of %s", timeout, waiting, plural(len(ids), "job"))}
-	default:
-		return err
 	}
+	finished := map[string]bool{}
+	for i, j := range jobs {
+		if j != nil {
+			finished[ids[i]] = true
+		}
+	}
+	last := func(id string) string {
+		if finished[id] {
+			return ""
+		}
+		if st, ok := current[id]; ok {
+			return statusNameText(st)
+		}
+		return "not seen"
+	}
+	if serr := w.stopped(a, ctx, unfinished(unique, last)); serr != nil {
+		return serr
+	}
+	return err
 }

@@ -250,7 +250,7 @@ func TestWaitManyTimesOut(t *testing.T) {
 	e.setStatus(done, facade.JobStatusCompleted, "")
 	res := e.run("wait", "--wait-timeout", "100ms", "--interval", "5ms", "--max-interval", "10ms", done, running)
 	assert.Equal(t, ExitTimeout, res.code)
-	assert.Contains(t, res.stderr, "timed out after 100ms waiting for 1 of 2 jobs")
+	assert.Contains(t, res.stderr, "timed out after 100ms waiting for 1 of 2 jobs (last statuses: 1 Pending; still waiting: "+running+")")
 	lines := strings.Split(strings.TrimRight(res.stdout, "\n"), "\n")
 	require.Len(t, lines, 2, "the finished job is printed")
 	assert.True(t, strings.HasPrefix(lines[1], done))

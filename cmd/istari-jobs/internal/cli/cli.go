@@ -113,6 +113,9 @@ type app struct {
 	// attempts counts the requests of the call in progress, for the
 	// message of an error after retries.
 	attempts *attemptCounter
+	// tokenSource says where the token came from (envToken or
+	// --token-file "PATH"), for the message of a 401; "" before readToken.
+	tokenSource string
 
 	// Global flags.
 	url          string
@@ -188,7 +191,7 @@ func (a *app) classify(err error) error {
 	msg := strings.TrimPrefix(err.Error(), "facade: ")
 	var ae *facade.APIError
 	if errors.As(err, &ae) {
-		msg = apiMessage(ae)
+		msg = a.describeAPIError(ae)
 	}
 	if n := a.attempts.count(); n > 1 && !strings.Contains(msg, "attempts") {
 		msg += fmt.Sprintf(" (after %d attempts)", n)
@@ -218,6 +221,16 @@ func (c *attemptCounter) count() int64 {
 		return 0
 	}
 	return c.n.Load()
+}
+
+// describeAPIError is apiMessage, with where the token came from when the
+// platform refused it (401), so that a user knows which token to fix.
+func (a *app) describeAPIError(e *facade.APIError) string {
+	msg := apiMessage(e)
+	if e.StatusCode == http.StatusUnauthorized && a.tokenSource != "" {
+		msg += " (the token came from " + a.tokenSource + ")"
+	}
+	return msg
 }
 
 // apiMessage renders a platform error: what failed, the status, and the

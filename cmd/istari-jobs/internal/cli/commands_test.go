@@ -88,7 +88,7 @@ func TestCommandsGolden(t *testing.T) {
 			e.addJob("model-1")
 			e.addJob("model-2")
 			return nil
-		}, []string{"list-model", "--model", "model-2"}},
+		}, []string{"list-model", "model-2"}},
 		{"status", oneJob, []string{"status", "{0}", "--status", "Running", "--agent", "agent-7", "--message", "solver started"}},
 		{"assign", oneJob, []string{"assign", "{0}", "--agent", "agent-7"}},
 		{"assign-pool", oneJob, []string{"assign", "{0}", "--agent-pool", "gpu"}},
@@ -182,6 +182,7 @@ func TestOutputRule(t *testing.T) {
 		{"list all", []string{"list", "--all", "--size", "2"}, ids},
 		{"list-model all", []string{"list-model", "--model", "model-1", "--all", "--size", "2", "--sort", "-created"},
 			[]string{ids[4], ids[3], ids[2], ids[1], ids[0]}},
+		{"list-model MODEL_ID", []string{"list-model", "model-1", "--size", "2"}, ids[:2]},
 		{"get", []string{"get", ids[2]}, ids[2:3]},
 	}
 	for _, tt := range tests {

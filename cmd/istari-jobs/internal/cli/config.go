@@ -40,10 +40,12 @@ func registryURL(c *facade.Client) string {
 	return strings.TrimSuffix(c.BaseURL(), istaritest.BasePath)
 }
 
-// readToken returns the bearer token from --token-file or the environment.
-// No error message ever contains the token.
+// readToken returns the bearer token from --token-file or the environment,
+// and records where it came from in a.tokenSource. No error message ever
+// contains the token.
 func (a *app) readToken() (string, error) {
 	if a.tokenFile != "" {
+		a.tokenSource = fmt.Sprintf("--token-file %q", a.tokenFile)
 		b, err := readTokenFile(a.tokenFile)
 		if err != nil {
 			return "", usageErr("invalid --token-file %q: %v", a.tokenFile, err)
@@ -60,6 +62,7 @@ func (a *app) readToken() (string, error) {
 		}
 		return tok, nil
 	}
+	a.tokenSource = envToken
 	tok := strings.TrimSpace(a.getenv(envToken))
 	if tok == "" {
 		return "", usageErr("no token: set %s or pass --token-file", envToken)

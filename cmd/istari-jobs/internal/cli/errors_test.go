@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -56,7 +57,12 @@ func TestUsageErrors(t *testing.T) {
 		{"size too big", []string{"list", "--size", "101"}, nil, []string{`invalid --size "101": must be from 0 to 100`}},
 		{"negative size", []string{"list-model", "--model", "m", "--size", "-1"}, nil, []string{`invalid --size "-1"`}},
 		{"all with count", []string{"list", "--all", "--size", "0"}, nil, []string{"invalid --size 0"}},
-		{"list-model without model", []string{"list-model"}, nil, []string{`required flag(s) "model" not set`}},
+		{"list-model without model", []string{"list-model"}, nil, []string{"list-model needs a MODEL_ID argument"}},
+		{"list-model model and --model", []string{"list-model", "m1", "--model", "m2"}, nil, []string{"MODEL_ID and --model cannot be used together"}},
+		{"list-model two models", []string{"list-model", "m1", "m2"}, nil, []string{"list-model takes one MODEL_ID argument, got 2"}},
+		{"list-model empty model", []string{"list-model", ""}, nil, []string{"invalid MODEL_ID: must not be empty"}},
+		{"list-model dot model", []string{"list-model", ".."}, nil, []string{`invalid MODEL_ID ".."`}},
+		{"list-model empty --model", []string{"list-model", "--model", ""}, nil, []string{"invalid --model: must not be empty"}},
 		{"status missing", []string{"status", "j"}, nil, []string{`required flag(s) "status" not set`}},
 		{"status bad", []string{"status", "j", "--status", "Done"}, nil, []string{`invalid --status "Done"`}},
 		{"assign neither", []string{"assign", "j"}, nil, []string{"assign needs --agent or --agent-pool"}},
@@ -173,18 +179,120 @@ func TestUnreachable(t *testing.T) {
 	assert.Contains(t, r.stderr, "connect")
 }
 
-// TestInterrupted checks that a cancelled context ends the command with 130.
-func TestInterrupted(t *testing.T) {
-	e := newEnv(t)
-	j := e.addJob("m")
-	ctx, cancel := context.WithCancel(t.Context())
-	go func() {
-		time.Sleep(50 * time.Millisecond)
-		cancel()
-	}()
-	r := e.runCtx(ctx, "wait", j.ID, "--interval", "10ms")
-	assert.Equal(t, ExitInterrupted, r.code)
-	assert.Contains(t, r.stderr, "interrupted")
+// TestUnauthorizedNamesTokenSource checks that a 401 names where the token
+// came from, the environment or --token-file (which wins), and never shows
+// the token, for a command's error and for add --batch's results.
+func TestUnauthorizedNamesTokenSource(t *testing.T) {
+	const badToken = "tok-not-KNOWN-5e1d"
+	file := writeFile(t, "token", badToken+"\n")
+	batch := batchFile(t, `{"model_id": "m1", "function": "f"}`)
+	fromEnv := "(the token came from ISTARI_REGISTRY_AUTH_TOKEN)"
+	fromFile := `(the token came from --token-file "` + file + `")`
+	tests := []struct {
+		name     string
+		envToken string
+		args     []string
+		want     string
+		json     bool // want is in a JSON string
+	}{
+		{"environment", badToken, []string{"list"}, fromEnv, false},
+		{"token file", "", []string{"--token-file", file, "get", "j"}, fromFile, false},
+		{"token file over a good environment", secretToken, []string{"--token-file", file, "list"}, fromFile, false},
+		{"add --batch", badToken, []string{"add", "--batch", batch}, fromEnv, false},
+		{"add --batch -o json", "", []string{"--token-file", file, "add", "--batch", batch, "-o", "json"}, fromFile, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.vars[envToken] = tt.envToken
+			r := e.run(tt.args...)
+			assert.Equal(t, ExitAPI, r.code, r.stderr)
+			assert.Contains(t, r.stdout+r.stderr, "401 Unauthorized")
+			want := tt.want
+			if tt.json {
+				b, err := json.Marshal(want)
+				require.NoError(t, err)
+				want = string(b[1 : len(b)-1])
+			}
+			assert.Contains(t, r.stdout+r.stderr, want)
+			assert.NotContains(t, r.stdout+r.stderr, badToken)
+			assert.NotContains(t, r.stdout+r.stderr, secretToken)
+		})
+	}
+}
+
+// TestWaitInterrupted checks that an interrupted wait (or run) exits 130
+// and says which jobs it waited for and their last statuses: for many, the
+// counts by status and at most a few ids. The context ends when a request
+// repeats one already answered, in the second round of polls, so that every
+// job has been seen once.
+func TestWaitInterrupted(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(e *env) []string // the job ids
+		args  func(ids []string) []string
+		want  func(ids []string) string // the last line of stderr
+	}{
+		{"one job", func(e *env) []string {
+			j := e.addJob("m")
+			e.setStatus(j.ID, facade.JobStatusRunning, "still going")
+			return []string{j.ID}
+		}, func(ids []string) []string { return []string{"wait", ids[0]} },
+			func(ids []string) string {
+				return "istari-jobs: interrupted while waiting for job " + ids[0] + " (last status: Running)"
+			}},
+		{"many jobs", func(e *env) []string {
+			done, running, pending := e.addJob("m").ID, e.addJob("m").ID, e.addJob("m").ID
+			e.setStatus(done, facade.JobStatusCompleted, "")
+			e.setStatus(running, facade.JobStatusRunning, "")
+			return []string{done, running, pending}
+		}, func(ids []string) []string { return append([]string{"wait"}, ids...) },
+			func(ids []string) string {
+				return "istari-jobs: interrupted while waiting for 2 of 3 jobs (last statuses: 1 Pending, 1 Running; still waiting: " +
+					ids[1] + ", " + ids[2] + ")"
+			}},
+		{"more jobs than are listed", func(e *env) []string {
+			var ids []string
+			for range 5 {
+				ids = append(ids, e.addJob("m").ID)
+			}
+			e.setStatus(ids[4], facade.JobStatusRunning, "")
+			return ids
+		}, func(ids []string) []string { return append([]string{"wait"}, ids...) },
+			func(ids []string) string {
+				return "istari-jobs: interrupted while waiting for 5 of 5 jobs (last statuses: 4 Pending, 1 Running; still waiting: " +
+					ids[0] + ", " + ids[1] + ", " + ids[2] + " and 2 more)"
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			ids := tt.setup(e)
+			ctx, cancel := context.WithTimeout(t.Context(), time.Minute) // a hang guard
+			defer cancel()
+			e.clientOpts = []facade.Option{facade.WithMiddleware(cancelOnRepeat(cancel))}
+			r := e.runCtx(ctx, append(tt.args(ids), "--interval", "1ms")...)
+			assert.Equal(t, ExitInterrupted, r.code, r.stderr)
+			lines := strings.Split(strings.TrimSuffix(r.stderr, "\n"), "\n")
+			assert.Equal(t, tt.want(ids), lines[len(lines)-1])
+			assert.NotContains(t, r.stderr, secretToken)
+		})
+	}
+}
+
+// cancelOnRepeat returns a middleware that calls cancel when a request
+// repeats an earlier one (method and URL): the first poll of what it asks
+// has been answered and handled.
+func cancelOnRepeat(cancel context.CancelFunc) facade.Middleware {
+	seen := map[string]bool{}
+	return func(req *http.Request, next facade.MiddlewareNext) (*http.Response, error) {
+		k := req.Method + " " + req.URL.String()
+		if seen[k] {
+			cancel()
+		}
+		seen[k] = true
+		return next(req)
+	}
 }
 
 // TestWaitTimeout checks that wait exits 3 when --wait-timeout passes.

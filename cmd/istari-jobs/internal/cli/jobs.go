@@ -21,6 +21,21 @@ func jobIDArg(cmd *cobra.Command, args []string) error {
 	return nil
 }
 
+// modelIDArg checks that list-model got its model once: as its one
+// MODEL_ID argument or as --model.
+func modelIDArg(cmd *cobra.Command, args []string) error {
+	flag := cmd.Flags().Changed("model")
+	switch {
+	case len(args) > 1:
+		return usageErr("%s takes one MODEL_ID argument, got %d", cmd.Name(), len(args))
+	case len(args) == 1 && flag:
+		return usageErr("MODEL_ID and --model cannot be used together")
+	case len(args) == 0 && !flag:
+		return usageErr("%s needs a MODEL_ID argument: %s MODEL_ID", cmd.Name(), cmd.CommandPath())
+	}
+	return nil
+}
+
 // revisionFlags are the metadata flags of a new file revision.
 type revisionFlags struct {
 	sources                                           []string
@@ -270,8 +285,7 @@ type listFlags struct {
 func (l *listFlags) register(a *app, cmd *cobra.Command, forModel bool) {
 	fs := cmd.Flags()
 	if forModel {
-		fs.StringVar(&l.model, "model", "", "the model whose jobs to list (required)")
-		_ = cmd.MarkFlagRequired("model")
+		fs.StringVar(&l.model, "model", "", "the model whose jobs to list, instead of MODEL_ID")
 	} else {
 		fs.StringVar(&l.model, "model", "", "keep the jobs of this model")
 		fs.BoolVar(&l.allUsers, "all-users", false, "list the jobs of every user (needs admin privileges)")
@@ -384,12 +398,17 @@ func (a *app) listCommand() *cobra.Command {
 func (a *app) listModelCommand() *cobra.Command {
 	var l listFlags
 	cmd := &cobra.Command{
-		Use:   "list-model --model MODEL_ID [flags]",
+		Use:   "list-model MODEL_ID [flags]",
 		Short: "List a model's jobs",
-		Example: `  istari-jobs list-model --model 7d0c...
-  istari-jobs list-model --model 7d0c... --status Failed --all`,
-		Args: cobra.NoArgs,
-		RunE: a.runE(func(cmd *cobra.Command, _ []string) error {
+		Long: `List the jobs of the model MODEL_ID. The model may be given as --model
+MODEL_ID instead, as in list and add.`,
+		Example: `  istari-jobs list-model 7d0c...
+  istari-jobs list-model 7d0c... --status Failed --all`,
+		Args: modelIDArg,
+		RunE: a.runE(func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				l.model = args[0]
+			}
 			p, err := l.parsed(a, cmd)
 			if err != nil {
 				return err
@@ -403,7 +422,7 @@ func (a *app) listModelCommand() *cobra.Command {
 					CountOnly: p.CountOnly, ArchiveStatus: p.ArchiveStatus, Sort: p.Sort,
 					AssignedAgentID: p.AssignedAgentID, AssignedAgentPoolID: p.AssignedAgentPoolID}
 			}
-			return a.runList(p, l.all, listFor{
+			err = a.runList(p, l.all, listFor{
 				page: func(p facade.ListJobsParams) (*facade.JobPage, error) {
 					return c.ListModelJobs(a.ctx, l.model, model(p))
 				},
@@ -411,6 +430,13 @@ func (a *app) listModelCommand() *cobra.Command {
 					return c.AllModelJobs(a.ctx, l.model, model(p))
 				},
 			})
+			var ve *facade.ValidationError
+			if len(args) == 1 && errors.As(err, &ve) && ve.Field == "modelID" {
+				named := *ve // the facade names --model; the model came as MODEL_ID
+				named.Field = "MODEL_ID"
+				return usageErr("%s", validationMessage(&named))
+			}
+			return err
 		}),
 	}
 	l.register(a, cmd, true)

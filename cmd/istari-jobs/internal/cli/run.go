@@ -58,14 +58,14 @@ whole run, the upload included.`,
 					return perr
 				}
 				return &exitError{code: ExitJobFailed, err: errors.New(strings.TrimPrefix(failed.Error(), "facade: "))}
-			case err != nil && w.timedOut(a, ctx):
-				if job == nil {
-					return &exitError{code: ExitTimeout, err: fmt.Errorf(
-						"timed out after %s adding the job (it may have been added: see istari-jobs list)", w.timeout)}
-				}
+			case err != nil && job == nil && w.timedOut(a, ctx):
 				return &exitError{code: ExitTimeout, err: fmt.Errorf(
-					"timed out after %s waiting for job %s (last status: %s)", w.timeout, job.ID, lines.lastSeen(job.Status()))}
+					"timed out after %s adding the job (it may have been added: see istari-jobs list)", w.timeout)}
 			case err != nil && job != nil:
+				last := func(string) string { return lines.lastSeen(job.Status()) }
+				if serr := w.stopped(a, ctx, unfinished([]string{job.ID}, last)); serr != nil {
+					return serr // timed out or interrupted while waiting
+				}
 				// Waiting failed after the job was added: say which job,
 				// and why, as for any other command.
 				cause := err

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -119,6 +120,20 @@ func TestRunTimesOut(t *testing.T) {
 		assert.Contains(t, r.stderr, "istari-jobs: timed out after 1ms adding the job (it may have been added")
 		assert.Empty(t, e.srv.Jobs())
 	})
+}
+
+// TestRunInterrupted checks that run, interrupted while it waits, says which
+// job it added and its last status, as wait does.
+func TestRunInterrupted(t *testing.T) {
+	e := newEnv(t)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute) // a hang guard
+	defer cancel()
+	e.clientOpts = []facade.Option{facade.WithMiddleware(cancelOnRepeat(cancel))}
+	r := e.runCtx(ctx, append(runArgs, "--interval", "1ms")...)
+	assert.Equal(t, ExitInterrupted, r.code, "stderr: %s", r.stderr)
+	jobs := e.srv.Jobs()
+	require.Len(t, jobs, 1)
+	assert.True(t, strings.HasSuffix(r.stderr, "istari-jobs: interrupted while waiting for job "+jobs[0].ID+" (last status: Pending)\n"), r.stderr)
 }
 
 func TestRunWaitFailsAfterAdding(t *testing.T) {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -54,6 +56,56 @@ func (w *waitFlags) context(a *app) (context.Context, context.CancelFunc) {
 // because the run was interrupted).
 func (w *waitFlags) timedOut(a *app, ctx context.Context) bool {
 	return a.ctx.Err() == nil && errors.Is(ctx.Err(), context.DeadlineExceeded)
+}
+
+// stopped returns the error of a wait that ctx ended before the jobs did,
+// saying what it was waiting for (unfinished's "job X (last status: S)"):
+// ExitInterrupted when the run was interrupted, ExitTimeout when
+// --wait-timeout passed; nil when ctx has not ended.
+func (w *waitFlags) stopped(a *app, ctx context.Context, waitingFor string) error {
+	switch {
+	case a.ctx.Err() != nil:
+		return &exitError{code: ExitInterrupted, err: fmt.Errorf("interrupted while waiting for %s", waitingFor)}
+	case w.timedOut(a, ctx):
+		return &exitError{code: ExitTimeout, err: fmt.Errorf("timed out after %s waiting for %s", w.timeout, waitingFor)}
+	}
+	return nil
+}
+
+// maxListedIDs is how many ids of the unfinished jobs a message lists.
+const maxListedIDs = 3
+
+// unfinished describes the jobs a wait for ids stopped before: for one,
+// "job ID (last status: S)"; for many, "N of M jobs (last statuses: 2
+// Pending, 1 Running; still waiting: ID, ID, ID and 4 more)". last returns
+// a job's last status as shown, or "" when the job is finished.
+func unfinished(ids []string, last func(id string) string) string {
+	if len(ids) == 1 {
+		return fmt.Sprintf("job %s (last status: %s)", ids[0], last(ids[0]))
+	}
+	var waiting []string
+	counts := map[string]int{}
+	for _, id := range ids {
+		if st := last(id); st != "" {
+			waiting = append(waiting, id)
+			counts[st]++
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d of %s (last statuses: ", len(waiting), plural(len(ids), "job"))
+	for i, st := range slices.Sorted(maps.Keys(counts)) {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%d %s", counts[st], st)
+	}
+	b.WriteString("; still waiting: ")
+	b.WriteString(strings.Join(waiting[:min(len(waiting), maxListedIDs)], ", "))
+	if n := len(waiting) - maxListedIDs; n > 0 {
+		fmt.Fprintf(&b, " and %d more", n)
+	}
+	b.WriteString(")")
+	return b.String()
 }
 
 // statusLines shows each new status entry of one job on standard error,
@@ -137,7 +189,7 @@ so check its status (run exits 4 instead).`,
 			ctx, cancel := w.context(a)
 			defer cancel()
 			if len(args) > 1 { // many jobs: WaitForJobs (batch.go)
-				return a.waitMany(ctx, c, args, w.options(), w.timeout)
+				return a.waitMany(ctx, c, args, &w)
 			}
 
 			id := args[0]
@@ -147,9 +199,8 @@ so check its status (run exits 4 instead).`,
 			job, err := c.WaitForJob(ctx, id, o)
 			lines.end()
 			if err != nil {
-				if w.timedOut(a, ctx) {
-					return &exitError{code: ExitTimeout, err: fmt.Errorf(
-						"timed out after %s waiting for job %s (last status: %s)", w.timeout, id, lines.lastSeen(""))}
+				if serr := w.stopped(a, ctx, unfinished(args, func(string) string { return lines.lastSeen("") })); serr != nil {
+					return serr
 				}
 				return err
 			}
