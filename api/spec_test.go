@@ -245,6 +245,16 @@ func TestSpecRejectsWhatThePlatformGetsWrong(t *testing.T) {
 			ct, b := multipartBody(t, map[string]string{"function": "f"}, `{"relationship_identifier":"x"}`)
 			return newReq("POST", "/models/m1/jobs", ct, b)
 		}, "revision_id"},
+		// Exactly one of agent_id and agent_pool_id, in the schema.
+		{"assigned agent: both", func(*testing.T) *http.Request {
+			return newReq("PUT", "/jobs/j1/assigned-agent", "application/json", jsonBody(map[string]string{"agent_id": "a1", "agent_pool_id": "p1"}))
+		}, "properties"},
+		{"assigned agent: neither", func(*testing.T) *http.Request {
+			return newReq("PUT", "/jobs/j1/assigned-agent", "application/json", jsonBody(map[string]string{}))
+		}, "properties"},
+		{"assigned agent: another field", func(*testing.T) *http.Request {
+			return newReq("PUT", "/jobs/j1/assigned-agent", "application/json", jsonBody(map[string]string{"agent": "a1"}))
+		}, "agent"},
 		{"no bearer token", func(*testing.T) *http.Request {
 			r := newReq("GET", "/jobs/j1", "", nil)
 			r.Header.Del("Authorization")

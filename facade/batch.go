@@ -2,7 +2,9 @@ package facade
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"sync"
 	"time"
@@ -368,6 +370,8 @@ type multiWait struct {
 	order   []*waited // each id once, in the order given
 	pending int
 	n       int // the current round
+	// unlisted holds the models whose list answered 403 or 404.
+	unlisted map[string]bool
 }
 
 func (c *Client) newMultiWait(o WaitOptions, opts []CallOption, n int) *multiWait {
@@ -406,7 +410,7 @@ func (w *multiWait) round(ctx context.Context) error {
 		if err := w.get(ctx, t); err != nil {
 			return err
 		}
-		if m := t.model; m != "" && !walked[m] {
+		if m := t.model; m != "" && !walked[m] && !w.unlisted[m] {
 			walked[m] = true
 			if err := w.walk(ctx, m); err != nil {
 				return err
@@ -445,27 +449,53 @@ func (w *multiWait) get(ctx context.Context, t *waited) error {
 }
 
 // walk lists the jobs of model newest first until it has seen every job
-// of that model still waited on (and those whose model is unknown), or
-// reaches jobs older than the oldest of them.
+// of that model still waited on, or reaches jobs older than the oldest of
+// them, or has made one request more than polling its jobs one by one
+// would. Jobs whose model is not known yet are taken as the pages show
+// them, but do not move the bound: the jobs of the model seen so far (by
+// GetJob, or by an earlier walk) set it. A walk without a bound (no job of
+// the model has a creation time) stops once its pages could have held every
+// job it looks for. A model whose list answers 403 or 404 is not walked
+// again: its jobs are polled with GetJob, which may still read them.
 func (w *multiWait) walk(ctx context.Context, model string) error {
 	var (
 		targets []*waited
 		oldest  time.Time
 	)
 	for _, t := range w.order {
+		// The bound: the oldest job of the model still waited on, or seen
+		// this round (the job GetJob just found, though it may be done).
+		if t.model == model && !t.created.IsZero() && (!t.done || t.updated == w.n) && (oldest.IsZero() || t.created.Before(oldest)) {
+			oldest = t.created
+		}
 		if t.done || t.updated == w.n || t.direct() || (t.model != model && t.model != "") {
 			continue
 		}
 		targets = append(targets, t)
-		if !t.created.IsZero() && (oldest.IsZero() || t.created.Before(oldest)) {
-			oldest = t.created
-		}
 	}
-	for page, seen := 1, 0; seen < len(targets); page++ {
+	maxPages := len(targets) + 1
+	if oldest.IsZero() {
+		maxPages = (len(targets)+waitPageSize-1)/waitPageSize + 1
+	}
+	for page, seen := 1, 0; seen < len(targets) && page <= maxPages; page++ {
 		p, err := w.c.ListModelJobs(ctx, model, ListModelJobsParams{
 			Sort: "-created", Size: waitPageSize, Page: page, ArchiveStatus: ArchiveStatusAll,
 		}, w.opts...)
 		if err != nil {
+			if unlistable(err) {
+				// Reading each job may still be allowed: GetJob polls them,
+				// this round and from now on.
+				if w.unlisted == nil {
+					w.unlisted = map[string]bool{}
+				}
+				w.unlisted[model] = true
+				for _, t := range w.order {
+					if t.model == model {
+						t.misses = 2
+					}
+				}
+				return nil
+			}
 			err = w.skippable(ctx, fmt.Errorf("jobs of model %s: %w", model, err))
 			if err == nil {
 				// Leave the model's jobs to the next round rather than
@@ -498,6 +528,13 @@ func (w *multiWait) walk(ctx context.Context, model string) error {
 	return nil
 }
 
+// unlistable reports whether a list's error says the caller may not list
+// the model (403) or cannot see it (404).
+func unlistable(err error) bool {
+	var ae *APIError
+	return errors.As(err, &ae) && (ae.StatusCode == http.StatusForbidden || ae.StatusCode == http.StatusNotFound)
+}
+
 // update records a fresh copy of a job, reports its new status entries,
 // and drops it from later rounds once it is done. listed tells whether a
 // walk found it.
@@ -507,14 +544,12 @@ func (w *multiWait) update(t *waited, job *Job, listed bool) {
 	switch {
 	case listed:
 		t.misses = 0
-	case job.ModelID == "":
+	case job.ModelID == "" || w.unlisted[job.ModelID]:
 		t.misses = 2 // no model to list: GetJob only
 	}
 	t.model = job.ModelID
-	for _, st := range t.cursor.next(job.StatusHistory) {
-		if w.o.OnStatus != nil {
-			w.o.OnStatus(st)
-		}
+	if w.o.OnStatus != nil {
+		t.cursor.report(job.StatusHistory, t.id, w.o.OnStatus)
 	}
 	if job.Status().IsTerminal() {
 		t.done = true

@@ -41,6 +41,7 @@ var benchStatuses = []gen.JobStatusName{
 type benchServer struct {
 	*httptest.Server
 	job, page []byte
+	warmJob   []byte // the job "warmup", which the warm-up asks for
 	newConns  atomic.Int64
 	// Requests for the job "warmup" wait until warmN of them have arrived,
 	// so that a warm-up of warmN concurrent calls opens warmN connections.
@@ -54,6 +55,9 @@ func newBenchServer(tb testing.TB, warmN int) *benchServer {
 	s := &benchServer{warmN: int64(warmN), released: make(chan struct{})}
 	var err error
 	if s.job, err = json.Marshal(sampleJob("job-1", benchStatuses...)); err != nil {
+		tb.Fatal(err)
+	}
+	if s.warmJob, err = json.Marshal(sampleJob("warmup", benchStatuses...)); err != nil {
 		tb.Fatal(err)
 	}
 	items := make([]gen.Job, 100)
@@ -70,6 +74,7 @@ func newBenchServer(tb testing.TB, warmN int) *benchServer {
 		case r.URL.Path == "/api/v2/jobs":
 			body, n = s.page, pageLen
 		case r.URL.Path == "/api/v2/jobs/warmup":
+			body, n = s.warmJob, strconv.Itoa(len(s.warmJob))
 			if s.warmed.Add(1) == s.warmN {
 				close(s.released)
 			}

@@ -60,7 +60,7 @@ func (c *Client) setStatus(ctx context.Context, op Operation, jobID string, stat
 		body.Message = &message
 	}
 	resp, err := c.api.UpdateJobStatus(c.callContext(ctx, op, cc), jobID, params, body)
-	return decodeJob(c, op, resp, err)
+	return decodeJob(c, op, jobID, resp, err)
 }
 
 // settleTimeout bounds the read-back that settles a status change whose

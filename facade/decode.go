@@ -15,14 +15,24 @@ import (
 )
 
 // decodeJob decodes the job an operation answers with, checks its shape and
-// converts it to the facade's model.
-func decodeJob(c *Client, op Operation, resp *http.Response, err error) (*Job, error) {
+// converts it to the facade's model. wantID is the job the request named:
+// an answer about any other job is a *DecodeError, never that job. It is
+// empty only for AddJob, whose answer names a job no one knew before.
+func decodeJob(c *Client, op Operation, wantID string, resp *http.Response, err error) (*Job, error) {
 	w := new(gen.Job)
 	if err := c.decode(op, resp, err, w, jobShape); err != nil {
 		return nil, err
 	}
-	if w.ID == "" {
+	switch {
+	case w.ID == "":
 		return nil, &DecodeError{Operation: op, StatusCode: resp.StatusCode, Field: "id", Reason: "the job has an empty id"}
+	case wantID != "" && w.ID != wantID:
+		got := w.ID
+		if len(got) > 64 { // the server's text: quoted, and not at any length
+			got = got[:64] + "..."
+		}
+		return nil, &DecodeError{Operation: op, StatusCode: resp.StatusCode, Field: "id",
+			Reason: fmt.Sprintf("the answer is about job %q, not the job %q asked for", got, wantID)}
 	}
 	return jobFromWire(w), nil
 }

@@ -9,9 +9,12 @@ import (
 )
 
 // gate is the one place a Client remembers that the platform asked it to
-// slow down. When any answer is a 429 or a 503 with Retry-After, the gate
-// closes until that time has passed, and every request of the client, not
-// only the one that was told, waits before its next attempt. The transport
+// slow down. When an answer to one of the platform's operations (a facade
+// call, or a Raw request whose method and path match one) is a 429 or a 503
+// with Retry-After, the gate closes until that time has passed, and every
+// request of the client, not only the one that was told, waits before its
+// next attempt. An answer from any other path (a health check, say) speaks
+// for that path only. The transport
 // waits on it before each attempt and reports every answer to it; AddJobs
 // reads how often the client was throttled to adapt its concurrency.
 //

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -208,10 +209,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // jobServer answers every request with the sample job (201 for a POST) or,
-// for a list, with a page holding it.
+// for a list, with a page holding it. The job is job-1, or the job the
+// request's path names.
 func jobServer(t *testing.T) *recorder {
 	return newRecorder(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
-		job := sampleJob("job-1", gen.JobStatusNamePending)
+		job := sampleJob(jobIDOf(r, "job-1"), gen.JobStatusNamePending)
 		switch {
 		case r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/jobs"):
 			writeJSON(w, 200, gen.PageJob{Items: []gen.Job{job}, Total: 1, Page: 1, Size: 10, Pages: 1})
@@ -221,6 +223,21 @@ func jobServer(t *testing.T) *recorder {
 			writeJSON(w, 200, job)
 		}
 	})
+}
+
+// jobIDOf returns the job id in r's path (the segment after "/jobs/"), or
+// def when the path names none.
+func jobIDOf(r *http.Request, def string) string {
+	_, rest, ok := strings.Cut(r.URL.EscapedPath(), "/jobs/")
+	if !ok {
+		return def
+	}
+	seg, _, _ := strings.Cut(rest, "/")
+	id, err := url.PathUnescape(seg)
+	if err != nil || id == "" {
+		return def
+	}
+	return id
 }
 
 func itoa(n int) string { return fmt.Sprint(n) }

@@ -435,7 +435,7 @@ func TestHostileWrongShape(t *testing.T) {
 			_, _ = io.WriteString(w, b)
 		})
 		c, _ := newClient(t, srv.baseURL())
-		j, err := c.GetJob(testCtx(t), "j")
+		j, err := c.GetJob(testCtx(t), "job-1")
 		require.NoError(t, err)
 		assert.Equal(t, "job-1", j.ID)
 	})

@@ -20,11 +20,12 @@ import (
 // AddJob is not idempotent: it is retried only when the request cannot have
 // reached the platform, never after a timeout.
 func (c *Client) AddJob(ctx context.Context, p AddJobParams, opts ...CallOption) (*Job, error) {
-	// A parameters file is read once per attempt, exactly the size Stat
-	// reported when the call began (one that reports 0 bytes, such as a file
-	// in /proc, is read to its end, up to 8 MiB). Up to 8 MiB it is read whole,
-	// checked and sent from memory; a larger one is checked as it is sent, and
-	// the request is cut short before its end if the check fails.
+	// A parameters file is opened once, when the call begins, and every
+	// attempt reads that open file, never its path again, exactly the size
+	// it had then (one that reports 0 bytes, such as a file in /proc, is read
+	// to its end, up to 8 MiB). Up to 8 MiB it is read whole, checked and sent
+	// from memory; a larger one is checked as it is sent, and the request is
+	// cut short before its end if the check fails.
 	const op = OpAddJob
 	cc, err := opOptions(op, opts)
 	if err != nil {
@@ -46,13 +47,15 @@ func (c *Client) AddJob(ctx context.Context, p AddJobParams, opts ...CallOption)
 	if err != nil {
 		return nil, err
 	}
-	return c.sendUpload(ctx, op, cc, up, func(ctx context.Context, body io.Reader, edit gen.RequestEditorFn) (*http.Response, error) {
+	return c.sendUpload(ctx, op, "", cc, up, func(ctx context.Context, body io.Reader, edit gen.RequestEditorFn) (*http.Response, error) {
 		return c.api.AddJobWithBody(ctx, p.ModelID, up.contentType, body, edit)
 	})
 }
 
 // UpdateJob replaces a job's file with the file at p.Path, streamed, and
-// records the new revision's metadata.
+// records the new revision's metadata. The file is opened once, when the
+// call begins, and every attempt reads that open file, never the path
+// again.
 func (c *Client) UpdateJob(ctx context.Context, jobID string, p UpdateJobParams, opts ...CallOption) (*Job, error) {
 	const op = OpUpdateJob
 	cc, err := opOptions(op, opts)
@@ -69,7 +72,7 @@ func (c *Client) UpdateJob(ctx context.Context, jobID string, p UpdateJobParams,
 	if err != nil {
 		return nil, err
 	}
-	return c.sendUpload(ctx, op, cc, up, func(ctx context.Context, body io.Reader, edit gen.RequestEditorFn) (*http.Response, error) {
+	return c.sendUpload(ctx, op, jobID, cc, up, func(ctx context.Context, body io.Reader, edit gen.RequestEditorFn) (*http.Response, error) {
 		return c.api.UpdateJobWithBody(ctx, jobID, up.contentType, body, edit)
 	})
 }
@@ -85,7 +88,7 @@ func (c *Client) GetJob(ctx context.Context, jobID string, opts ...CallOption) (
 		return nil, err
 	}
 	resp, err := c.api.GetJob(c.callContext(ctx, op, cc), jobID)
-	return decodeJob(c, op, resp, err)
+	return decodeJob(c, op, jobID, resp, err)
 }
 
 // ListJobs lists one page of the jobs the caller has access to.
@@ -165,7 +168,7 @@ func (c *Client) UpdateJobAssignedAgent(ctx context.Context, jobID string, a Ass
 		body.AgentPoolID = &a.AgentPoolID
 	}
 	resp, err := c.api.UpdateJobAssignedAgent(c.callContext(ctx, op, cc), jobID, body)
-	return decodeJob(c, op, resp, err)
+	return decodeJob(c, op, jobID, resp, err)
 }
 
 // RemoveJobAssignedAgent removes a job's assigned agent and agent pool.
@@ -179,7 +182,7 @@ func (c *Client) RemoveJobAssignedAgent(ctx context.Context, jobID string, opts 
 		return nil, err
 	}
 	resp, err := c.api.RemoveJobAssignedAgent(c.callContext(ctx, op, cc), jobID)
-	return decodeJob(c, op, resp, err)
+	return decodeJob(c, op, jobID, resp, err)
 }
 
 // ArchiveJob archives a job, with the reason in p, which may be empty.
@@ -198,7 +201,7 @@ func (c *Client) ArchiveJob(ctx context.Context, jobID string, p ArchiveJobParam
 		body.Reason = &p.Reason
 	}
 	resp, err := c.api.ArchiveJob(c.callContext(ctx, op, cc), jobID, body)
-	return decodeJob(c, op, resp, err)
+	return decodeJob(c, op, jobID, resp, err)
 }
 
 // RestoreJob restores an archived job, with the reason in p, which may be
@@ -218,5 +221,5 @@ func (c *Client) RestoreJob(ctx context.Context, jobID string, p RestoreJobParam
 		body.Reason = &p.Reason
 	}
 	resp, err := c.api.RestoreJob(c.callContext(ctx, op, cc), jobID, body)
-	return decodeJob(c, op, resp, err)
+	return decodeJob(c, op, jobID, resp, err)
 }

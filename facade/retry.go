@@ -312,7 +312,7 @@ func isPermanent(err error) bool {
 		tl  *tooLargeError
 	)
 	if errors.As(err, &cve) || errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci) ||
-		errors.As(err, &tl) || errors.Is(err, errTooManyRedirects) {
+		errors.As(err, &tl) || errors.Is(err, errTooManyRedirects) || errors.Is(err, errCrossOriginRedirect) {
 		return true
 	}
 	// net/http says these in words only.
@@ -361,6 +361,8 @@ func errClass(err error) string {
 		return opErr.Op
 	case errors.Is(err, errTooManyRedirects):
 		return "too many redirects"
+	case errors.Is(err, errCrossOriginRedirect):
+		return "redirect to another origin refused"
 	case errors.As(err, &tl):
 		return "answer too large"
 	case isPermanent(err):

@@ -175,7 +175,12 @@ func (t *transport) do(req *http.Request, c call) (*http.Response, int, error) {
 			return nil, attempt, err
 		}
 		d := classify(c.class, a.attemptOutcome, time.Now())
-		t.gate.observe(a.resp)
+		if c.operation != "" {
+			// Only the platform's operations close the gate: a
+			// Retry-After from another path (a health check through
+			// Raw, a proxy's page) speaks for that path only.
+			t.gate.observe(a.resp)
+		}
 		wait := time.Duration(0)
 		if d.retry && !last {
 			wait = t.retry.backoff(attempt)
@@ -306,6 +311,17 @@ func (t *transport) attempt(ctx context.Context, req *http.Request, c call, n in
 	}
 	if stall != nil && r.Body != nil && r.Body != http.NoBody {
 		r.Body = &progressReader{ReadCloser: r.Body, stall: stall}
+		// A 307 or 308 sends the body again from GetBody: its bytes are
+		// progress too.
+		if getBody := r.GetBody; getBody != nil {
+			r.GetBody = func() (io.ReadCloser, error) {
+				b, err := getBody()
+				if err != nil {
+					return nil, err
+				}
+				return &progressReader{ReadCloser: b, stall: stall}, nil
+			}
+		}
 	}
 
 	start := time.Now()
@@ -423,15 +439,20 @@ func (t *transport) logAttempt(ctx context.Context, op Operation, r *http.Reques
 	t.logger.LogAttrs(ctx, slog.LevelDebug, "istari request", attrs...)
 }
 
-// guardRedirects returns a copy of hc whose redirects never carry
-// credentials to another origin. The standard library drops them only when
-// the host changes, and keeps them for another port, for a switch from
-// https to http, and for a subdomain; the SDK sends the token to the base
-// URL's origin (scheme, host and port) and nowhere else. Every hop is
-// compared with the first request, since net/http copies the first
-// request's headers anew at each hop. A chain of more than 10 redirects
-// ends with an error, whatever hc says; hc's own CheckRedirect, if any,
-// runs afterwards.
+// guardRedirects returns a copy of hc whose redirects never carry anything
+// of the SDK's or the caller's to another origin (scheme, host and port):
+// the standard library drops credentials only when the host changes, keeps
+// them for another port, for a switch from https to http and for a
+// subdomain, and keeps every other header everywhere, among them those a
+// RequestEditor adds (a signature, an API key) and the Referer it sets to
+// the previous URL, query included. So a hop to another origin carries no
+// header at all, and a request with a body, or any method but GET and HEAD,
+// is not sent there: the redirect ends the call with an error that names
+// it (a 307 or 308 would replay the body, and a 301, 302 or 303 would turn
+// a write into a GET whose answer is not the write's). Every hop is compared
+// with the first request, since net/http copies the first request's headers
+// anew at each hop. A chain of more than 10 redirects ends with an error,
+// whatever hc says; hc's own CheckRedirect, if any, runs afterwards.
 func guardRedirects(hc *http.Client) *http.Client {
 	g := *hc
 	next := hc.CheckRedirect
@@ -440,10 +461,15 @@ func guardRedirects(hc *http.Client) *http.Client {
 			return errTooManyRedirects
 		}
 		if len(via) > 0 && !sameOrigin(req.URL, via[0].URL) {
-			// The credentials a redirect to another origin drops.
-			for _, h := range [...]string{"Authorization", "Proxy-Authorization", "Cookie", "Cookie2"} {
-				req.Header.Del(h)
+			first := via[0]
+			if carriesBody(first) || (first.Method != http.MethodGet && first.Method != http.MethodHead) {
+				status := 0
+				if req.Response != nil {
+					status = req.Response.StatusCode
+				}
+				return &redirectError{status: status, method: first.Method, to: origin(req.URL)}
 			}
+			req.Header = make(http.Header)
 		}
 		if next != nil {
 			return next(req, via)
@@ -452,6 +478,32 @@ func guardRedirects(hc *http.Client) *http.Client {
 	}
 	return &g
 }
+
+// carriesBody reports whether r has a body.
+func carriesBody(r *http.Request) bool { return r.Body != nil && r.Body != http.NoBody }
+
+// errCrossOriginRedirect matches the error of a request that a redirect
+// would have sent, body and all, to another origin.
+var errCrossOriginRedirect = errors.New("redirect to another origin refused")
+
+// redirectError is a redirect of a request with a body, or of a write, to
+// another origin. It matches errCrossOriginRedirect.
+type redirectError struct {
+	status int
+	method string
+	to     string // the other origin
+}
+
+func (e *redirectError) Error() string {
+	return fmt.Sprintf("%v: a %d answer to %s redirects it to %s; a write or a request with a body goes to the base URL's origin only",
+		errCrossOriginRedirect, e.status, e.method, e.to)
+}
+
+func (e *redirectError) Is(target error) bool { return target == errCrossOriginRedirect }
+
+// origin is u's scheme, host and port, without its path, query or user
+// info.
+func origin(u *url.URL) string { return (&url.URL{Scheme: u.Scheme, Host: u.Host}).String() }
 
 // sameOrigin reports whether a and b have the same scheme, host and port.
 func sameOrigin(a, b *url.URL) bool {

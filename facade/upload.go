@@ -41,9 +41,11 @@ type upload struct {
 	// field names the file in errors, such as "AddJobParams.ParametersFile".
 	field string
 	// The file part is data when it is in memory (Parameters, or a file
-	// read whole), or else the size bytes of the file at path.
+	// read whole), or else the size bytes of file, which was opened from
+	// path when the call began; path only names it in errors.
 	data []byte
 	path string
+	file *os.File
 	size int64
 	// check scans the file part as JSON; smallMax is the size up to which
 	// a checked file is read whole before anything is sent.
@@ -85,7 +87,7 @@ func newUpload(fields []formField, sources []NewSource, filename, fileType strin
 		}
 	}
 	h := textproto.MIMEHeader{}
-	h.Set("Content-Disposition", mime.FormatMediaType("form-data", map[string]string{"name": "file", "filename": filename}))
+	h.Set("Content-Disposition", `form-data; name="file"; filename="`+quoteFilename(filename)+`"`)
 	h.Set("Content-Type", fileType)
 	if _, err := w.CreatePart(h); err != nil {
 		return nil, err
@@ -98,39 +100,66 @@ func newUpload(fields []formField, sources []NewSource, filename, fileType strin
 	return &upload{contentType: w.FormDataContentType(), head: all[:headLen:headLen], tail: all[headLen:]}, nil
 }
 
+// quoteFilename returns name as the filename parameter of the file part's
+// Content-Disposition carries it, between its quotes: the form that curl,
+// browsers and Go's multipart.CreateFormFile write, which strict parsers
+// accept. As CreateFormFile does, it puts a backslash before '\\' and '"';
+// as browsers do CR and LF, it percent-encodes the control characters, so
+// that no name can end the header's line; invalid UTF-8 becomes U+FFFD.
+func quoteFilename(name string) string {
+	var b strings.Builder
+	for _, r := range strings.ToValidUTF8(name, "\uFFFD") {
+		switch {
+		case r == '\\' || r == '"':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, "%%%02X", r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
 // length is the body's exact size in bytes.
 func (u *upload) length() int64 { return int64(len(u.head)) + u.size + int64(len(u.tail)) }
 
-// statRegular checks that path names a readable regular file and returns
-// its size. Errors are ValidationErrors that name field and path.
-func statRegular(field, path string) (int64, error) {
-	st, err := os.Stat(path)
+// openRegular opens path, checks that it is a readable regular file, and
+// returns it with its size. Every attempt of the call reads this open file,
+// never the path again, so that a file swapped for another, or for a FIFO,
+// between two attempts changes nothing. The open does not block on a FIFO
+// (O_NONBLOCK where the system has it), and the check is made on the file
+// opened. Errors are ValidationErrors that name field and path.
+func openRegular(field, path string) (*os.File, int64, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|openNonblock, 0)
 	if err != nil {
 		reason := "cannot be read: " + err.Error()
 		if errors.Is(err, fs.ErrNotExist) {
 			reason = "does not exist"
 		}
-		return 0, &ValidationError{Field: field, Value: path, Reason: reason, Err: err}
+		return nil, 0, &ValidationError{Field: field, Value: path, Reason: reason, Err: err}
+	}
+	st, err := f.Stat()
+	if err != nil {
+		_ = f.Close()
+		return nil, 0, &ValidationError{Field: field, Value: path, Reason: "cannot be read: " + err.Error(), Err: err}
 	}
 	if !st.Mode().IsRegular() {
+		_ = f.Close()
 		kind := "not a regular file"
 		if st.IsDir() {
 			kind = "a directory, not a file"
 		}
-		return 0, &ValidationError{Field: field, Value: path, Reason: "is " + kind}
+		return nil, 0, &ValidationError{Field: field, Value: path, Reason: "is " + kind}
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, &ValidationError{Field: field, Value: path, Reason: "cannot be read: " + err.Error(), Err: err}
-	}
-	_ = f.Close()
-	return st.Size(), nil
+	return f, st.Size(), nil
 }
 
 // parametersUpload lays out the body of AddJob from Parameters or
-// ParametersFile. A file is only stated here: sendUpload reads it, a small
+// ParametersFile. A file is only opened here: sendUpload reads it, a small
 // one whole and checked before anything is sent, a large one checked as it
-// is sent.
+// is sent, and closes it.
 func parametersUpload(p *AddJobParams) (*upload, error) {
 	const fileField = "AddJobParams.ParametersFile"
 	if parametersGiven(p.Parameters) && p.ParametersFile != "" {
@@ -139,12 +168,13 @@ func parametersUpload(p *AddJobParams) (*upload, error) {
 	var (
 		data     []byte
 		size     int64
+		file     *os.File
 		filename = "parameters.json"
 	)
 	switch {
 	case p.ParametersFile != "":
 		var err error
-		if size, err = statRegular(fileField, p.ParametersFile); err != nil {
+		if file, size, err = openRegular(fileField, p.ParametersFile); err != nil {
 			return nil, err
 		}
 		filename = filepath.Base(p.ParametersFile)
@@ -171,23 +201,27 @@ func parametersUpload(p *AddJobParams) (*upload, error) {
 		{"display_name", p.DisplayName},
 	}, p.Sources, filename, "application/json")
 	if err != nil {
+		if file != nil {
+			_ = file.Close()
+		}
 		return nil, err
 	}
 	u.data, u.size = data, size
-	if p.ParametersFile != "" {
-		u.field, u.path, u.check, u.smallMax = fileField, p.ParametersFile, true, smallFileMax
+	if file != nil {
+		u.field, u.path, u.file, u.check, u.smallMax = fileField, p.ParametersFile, file, true, smallFileMax
 	}
 	return u, nil
 }
 
 // fileUpload lays out the body of UpdateJob from any regular file, which
-// is streamed in exact-length passes without a check.
+// is streamed in exact-length passes without a check. It opens the file,
+// which sendUpload closes.
 func fileUpload(p *UpdateJobParams) (*upload, error) {
 	const field = "UpdateJobParams.Path"
 	if p.Path == "" {
 		return nil, &ValidationError{Field: field, Reason: "must name the new file"}
 	}
-	size, err := statRegular(field, p.Path)
+	file, size, err := openRegular(field, p.Path)
 	if err != nil {
 		return nil, err
 	}
@@ -202,9 +236,10 @@ func fileUpload(p *UpdateJobParams) (*upload, error) {
 		{"display_name", p.DisplayName},
 	}, p.Sources, filepath.Base(p.Path), ctype)
 	if err != nil {
+		_ = file.Close()
 		return nil, err
 	}
-	u.field, u.path, u.size = field, p.Path, size
+	u.field, u.path, u.file, u.size = field, p.Path, file, size
 	return u, nil
 }
 
@@ -214,7 +249,7 @@ func fileUpload(p *UpdateJobParams) (*upload, error) {
 // all the same. Those are read to their end, up to smallFileMax, and sent
 // whole.
 func (u *upload) inMemory() bool {
-	return u.path != "" && (u.size == 0 || (u.check && u.size <= u.smallMax))
+	return u.file != nil && (u.size == 0 || (u.check && u.size <= u.smallMax))
 }
 
 // readWhole reads the file into a buffer from pools, exactly its size (or,
@@ -222,11 +257,7 @@ func (u *upload) inMemory() bool {
 // it as JSON if u.check, and makes it the upload's data. The caller returns
 // the buffer with pools.putBuf once no pass can read it.
 func (u *upload) readWhole(pools *uploadPools) (*[]byte, error) {
-	f, err := os.Open(u.path)
-	if err != nil {
-		return nil, u.unreadable(err)
-	}
-	defer f.Close()
+	f := u.file
 	limit := u.size
 	if limit == 0 {
 		limit = smallFileMax
@@ -303,12 +334,13 @@ var errChangedSize = errors.New("file changed size during the upload")
 // request, and that failure, not the transport's, is the error returned.
 // Nothing of the upload (goroutine, progress call, buffer) outlives the
 // call.
-func (c *Client) sendUpload(ctx context.Context, op Operation, cc callConfig, up *upload,
+func (c *Client) sendUpload(ctx context.Context, op Operation, wantID string, cc callConfig, up *upload,
 	send func(context.Context, io.Reader, gen.RequestEditorFn) (*http.Response, error)) (*Job, error) {
 	uc := &uploadCall{up: up, pools: &c.uploads}
 	if up.inMemory() {
 		buf, err := up.readWhole(uc.pools)
 		if err != nil {
+			uc.end()
 			return nil, err
 		}
 		uc.buf = buf
@@ -335,10 +367,10 @@ func (c *Client) sendUpload(ctx context.Context, op Operation, cc callConfig, up
 		if failed := uc.end(); failed != nil {
 			return nil, failed
 		}
-		return decodeJob(c, op, resp, err)
+		return decodeJob(c, op, wantID, resp, err)
 	}
 	status := resp.StatusCode
-	job, err := decodeJob(c, op, resp, nil)
+	job, err := decodeJob(c, op, wantID, resp, nil)
 	sent, total := uc.mostSent()
 	failed := uc.end()
 	if status >= 200 && status <= 299 && sent < total {

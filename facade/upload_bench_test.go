@@ -258,7 +258,7 @@ func BenchmarkUploadThreshold(b *testing.B) {
 						b.Fatal(err)
 					}
 					up.smallMax = mode.smallMax
-					if _, err := c.sendUpload(ctx, "AddJob", callConfig{}, up, addJobSender(c, up)); err != nil {
+					if _, err := c.sendUpload(ctx, "AddJob", "", callConfig{}, up, addJobSender(c, up)); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -304,15 +304,17 @@ func addJobSender(c *Client, up *upload) func(context.Context, io.Reader, gen.Re
 // uncheckedUpload builds AddJob's body for the file at path as
 // parametersUpload does, without the JSON check.
 func uncheckedUpload(path string) (*upload, error) {
-	st, err := os.Stat(path)
+	const field = "AddJobParams.ParametersFile"
+	f, size, err := openRegular(field, path)
 	if err != nil {
 		return nil, err
 	}
 	up, err := newUpload([]formField{{"function", "@istari:extract"}, {"description", "bench"}}, nil, filepath.Base(path), "application/json")
 	if err != nil {
+		_ = f.Close()
 		return nil, err
 	}
-	up.field, up.path, up.size = "AddJobParams.ParametersFile", path, st.Size()
+	up.field, up.path, up.file, up.size = field, path, f, size
 	return up, nil
 }
 
@@ -323,7 +325,7 @@ func sendUnchecked(ctx context.Context, c *Client, path string) error {
 	if err != nil {
 		return err
 	}
-	_, err = c.sendUpload(ctx, "AddJob", callConfig{}, up, addJobSender(c, up))
+	_, err = c.sendUpload(ctx, "AddJob", "", callConfig{}, up, addJobSender(c, up))
 	return err
 }
 
@@ -334,12 +336,8 @@ func rawMultipart(ctx context.Context, hc *http.Client, url, path string) error 
 	if err != nil {
 		return err
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	body := io.MultiReader(bytes.NewReader(up.head), f, bytes.NewReader(up.tail))
+	defer up.file.Close()
+	body := io.MultiReader(bytes.NewReader(up.head), up.file, bytes.NewReader(up.tail))
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+"/api/v2/models/model-1/jobs", body)
 	if err != nil {
 		return err

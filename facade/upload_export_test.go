@@ -20,7 +20,7 @@ func AddJobWithSmallMax(ctx context.Context, c *Client, p AddJobParams, smallMax
 		return nil, err
 	}
 	up.smallMax = smallMax
-	return c.sendUpload(ctx, OpAddJob, callOptions(opts), up, func(ctx context.Context, body io.Reader, edit gen.RequestEditorFn) (*http.Response, error) {
+	return c.sendUpload(ctx, OpAddJob, "", callOptions(opts), up, func(ctx context.Context, body io.Reader, edit gen.RequestEditorFn) (*http.Response, error) {
 		return c.api.AddJobWithBody(ctx, p.ModelID, up.contentType, body, edit)
 	})
 }

@@ -506,8 +506,9 @@ func TestUploadRetryRescans(t *testing.T) {
 	}
 }
 
-// TestUploadRetryFileGone removes the file between two attempts: the call
-// fails with the file's error, not the transport's.
+// TestUploadRetryFileGone removes the file between two attempts: the retry
+// reads the file the call opened, which its removal does not take away, so
+// the job gets the file as it was when the call began.
 func TestUploadRetryFileGone(t *testing.T) {
 	var path string
 	attempts := 0
@@ -520,10 +521,15 @@ func TestUploadRetryFileGone(t *testing.T) {
 			return nil
 		}))
 	srv.FailOperation(istaritest.OpAddJob, 1, http.StatusServiceUnavailable, time.Second)
-	path = writeFile(t, "p.json", string(jsonArray(1<<20)))
+	orig := jsonArray(1 << 20)
+	path = writeFile(t, "p.json", string(orig))
 	_, err := facade.AddJobWithSmallMax(callCtx(t), c, facade.AddJobParams{ModelID: "m", Function: "f", ParametersFile: path}, 0)
-	assertFileError(t, err, paramsField, path, "cannot be read")
-	assert.Empty(t, srv.Jobs())
+	require.NoError(t, err)
+	assert.Equal(t, 2, attempts)
+	assert.NoFileExists(t, path)
+	jobs := srv.Jobs()
+	require.Len(t, jobs, 1)
+	assert.True(t, bytes.Equal(orig, srv.Uploads(jobs[0].ID)[0].Content), "the file the call opened")
 }
 
 // TestUploadEarlyAnswerIsAnError checks a server that answers 201 as soon as

@@ -22,7 +22,12 @@ func TestReadWholeExactSize(t *testing.T) {
 		wantOK bool
 	}{{"exact", 13, true}, {"grew", 12, false}, {"shrank", 14, false}, {"stat said 0", 0, true}} {
 		t.Run(tc.name, func(t *testing.T) {
-			up := &upload{field: "AddJobParams.ParametersFile", path: path, size: tc.size, check: true, smallMax: smallFileMax}
+			f, err := os.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			up := &upload{field: "AddJobParams.ParametersFile", path: path, file: f, size: tc.size, check: true, smallMax: smallFileMax}
 			if !up.inMemory() {
 				t.Fatal("a small file is read whole")
 			}

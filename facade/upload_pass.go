@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/bits"
-	"os"
 	"runtime"
 	"sync"
 
@@ -96,20 +96,13 @@ func (uc *uploadCall) open() (io.ReadCloser, error) {
 	up := uc.up
 	p := &uploadPass{call: uc, head: up.head, tail: up.tail, total: up.length()}
 	switch {
-	case up.path == "" || uc.buf != nil:
+	case up.file == nil || uc.buf != nil:
 		p.mem = up.data
 	default:
-		f, err := os.Open(up.path)
-		if err != nil {
-			// A retry's pass that cannot open the file: that is the call's
-			// error, not the transport's "reopen request body".
-			err = up.unreadable(err)
-			if uc.failed == nil {
-				uc.failed = err
-			}
-			return nil, err
-		}
-		p.f, p.remaining = f, up.size
+		// Each pass reads the file opened when the call began, from its
+		// start, at offsets of its own (pread): passes never share a
+		// position, and never reopen the path.
+		p.f, p.remaining = io.NewSectionReader(up.file, 0, math.MaxInt64), up.size
 		if up.check {
 			p.ring = startScanRing(uc.pools)
 		}
@@ -145,8 +138,8 @@ func (uc *uploadCall) fail(err error) {
 }
 
 // end closes every pass (waiting for their JSON checks to stop), stops the
-// progress reports, releases the call's memory, and returns the first
-// failure of a pass. No pass can be opened afterwards.
+// progress reports, releases the call's memory, closes the file, and
+// returns the first failure of a pass. No pass can be opened afterwards.
 func (uc *uploadCall) end() error {
 	uc.mu.Lock()
 	uc.ended = true
@@ -160,6 +153,11 @@ func (uc *uploadCall) end() error {
 	if uc.buf != nil {
 		uc.pools.putBuf(uc.buf)
 		uc.buf = nil
+	}
+	if f := uc.up.file; f != nil {
+		// No pass reads it any more: Close waited for their Reads.
+		_ = f.Close()
+		uc.up.file = nil
 	}
 	uc.mu.Lock()
 	defer uc.mu.Unlock()
@@ -220,12 +218,12 @@ type uploadPass struct {
 
 	mu         sync.Mutex
 	head, tail []byte
-	mem        []byte // the file part, when it is in memory
-	f          *os.File
-	remaining  int64     // of the file part, when it is read from f
-	ring       *scanRing // the JSON check of a file read from f, if any
-	cur        []byte    // the unread rest of the ring's current chunk
-	err        error     // sticky: the pass failed or was closed
+	mem        []byte            // the file part, when it is in memory
+	f          *io.SectionReader // the pass's own reader of the call's file
+	remaining  int64             // of the file part, when it is read from f
+	ring       *scanRing         // the JSON check of a file read from f, if any
+	cur        []byte            // the unread rest of the ring's current chunk
+	err        error             // sticky: the pass failed or was closed
 }
 
 // Read implements io.Reader.
@@ -342,7 +340,6 @@ func (p *uploadPass) finishFile() error {
 	case err != nil && !errors.Is(err, io.EOF):
 		return up.unreadable(err)
 	}
-	_ = p.f.Close()
 	p.f = nil
 	if p.ring != nil {
 		err := p.ring.finish()
@@ -354,12 +351,10 @@ func (p *uploadPass) finishFile() error {
 	return nil
 }
 
-// release closes the file and stops the JSON check; it needs p.mu.
+// release drops the pass's reader of the file (which the call closes) and
+// stops the JSON check; it needs p.mu.
 func (p *uploadPass) release() {
-	if p.f != nil {
-		_ = p.f.Close()
-		p.f = nil
-	}
+	p.f = nil
 	if p.ring != nil {
 		p.ring.stop()
 		p.ring = nil

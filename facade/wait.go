@@ -20,7 +20,10 @@ type WaitOptions struct {
 	// history, in order, as the polls find them: entries recorded before
 	// the wait began come first, and entries that came and went between
 	// two polls (Claimed, then Running, then Completed within one
-	// interval) each get their own call. It runs on the waiting goroutine.
+	// interval) each get their own call. An entry is reported once however
+	// often the polls show it, also when a lagging replica answers an
+	// older history, and its JobID is the job being waited on. It runs on
+	// the waiting goroutine.
 	OnStatus func(JobStatus)
 	// Retryable, if set, decides whether a failed poll is waited out and
 	// tried again instead of ending the wait. Transient failures are
@@ -93,10 +96,8 @@ func (c *Client) WaitForJob(ctx context.Context, jobID string, o WaitOptions, op
 		job, err := c.GetJob(ctx, jobID, poll)
 		switch {
 		case err == nil:
-			for _, st := range cursor.next(job.StatusHistory) {
-				if o.OnStatus != nil {
-					o.OnStatus(st)
-				}
+			if o.OnStatus != nil {
+				cursor.report(job.StatusHistory, jobID, o.OnStatus)
 			}
 			if last = job.Status(); last.IsTerminal() {
 				return job, nil
@@ -156,30 +157,55 @@ func (o WaitOptions) pollWait(delay time.Duration) (wait, next time.Duration) {
 	return delay/2 + rand.N(delay/2+1), min(delay*2, o.MaxInterval)
 }
 
-// statusCursor remembers how much of a job's status history has been
+// statusCursor remembers which entries of a job's status history have been
 // reported, so that each entry is reported once, in order, however many
-// entries each poll adds.
+// entries each poll adds, and whatever a lagging replica answers.
 type statusCursor struct {
-	n      int    // entries reported
-	lastID string // id of the last entry reported
+	// seen holds the id of every entry reported (see forget).
+	seen map[string]struct{}
 }
 
-// next returns the entries of h not reported yet and marks them reported.
-// The history only grows; should a server send a shorter or rewritten one,
-// the entries after the last one reported (found by its id) are new, or,
-// when it is gone, those past the count already reported.
-func (c *statusCursor) next(h []JobStatus) []JobStatus {
-	start := min(c.n, len(h))
-	if c.lastID != "" {
-		for i := start - 1; i >= 0; i-- {
-			if h[i].ID == c.lastID {
-				start = i + 1
-				break
-			}
+// report calls fn with the entries of h to report now, in order, and marks
+// them reported: those after the last entry of h already reported (all of
+// h when it holds none), less any reported before. So the cursor never
+// moves back: a shorter history (a replica that lags) reports nothing, and
+// when it grows again only the entries not yet seen are new; a history
+// whose reported entries all dropped out reports the entries it holds now.
+// An entry that shows up before one already reported is not reported,
+// since it would come out of order. jobID is the job being waited on: each
+// entry reported names it, whatever the server wrote in its job_id.
+func (c *statusCursor) report(h []JobStatus, jobID string, fn func(JobStatus)) {
+	start := 0
+	for i := len(h) - 1; i >= 0 && len(c.seen) > 0; i-- {
+		if _, ok := c.seen[h[i].ID]; ok {
+			start = i + 1
+			break
 		}
 	}
-	if len(h) > 0 {
-		c.n, c.lastID = len(h), h[len(h)-1].ID
+	for _, st := range h[start:] {
+		if _, ok := c.seen[st.ID]; ok {
+			continue // the same id twice in one history
+		}
+		if c.seen == nil {
+			c.seen = make(map[string]struct{}, len(h))
+		}
+		c.seen[st.ID] = struct{}{}
+		st.JobID = jobID
+		fn(st)
 	}
-	return h[start:]
+	c.forget(h)
+}
+
+// forget keeps the memory of a cursor in proportion to the histories it
+// is shown: a server that answers new ids at every poll would otherwise
+// grow it without end. Past 1024 ids, and twice the ids of h, only those
+// of h are kept, which no real history reaches.
+func (c *statusCursor) forget(h []JobStatus) {
+	if len(c.seen) <= 1024 || len(c.seen) <= 2*len(h) {
+		return
+	}
+	c.seen = make(map[string]struct{}, len(h))
+	for _, st := range h {
+		c.seen[st.ID] = struct{}{}
+	}
 }

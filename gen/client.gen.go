@@ -403,7 +403,9 @@ type NewJob struct {
 }
 
 // NewJobAssignedAgent The agent or agent pool to assign a job to; exactly one of the two must be set, and the
-// server answers 422 otherwise. Our choice: the field names follow the Job's
+// server answers 422 otherwise. `minProperties`, `maxProperties` and
+// `additionalProperties: false` say so to validators: the object holds one property, and
+// only these two are allowed. Our choice: the field names follow the Job's
 // `assigned_agent_id` and `assigned_agent_pool_id` without the prefix.
 type NewJobAssignedAgent struct {
 	// AgentID The id of one agent.
