@@ -133,7 +133,7 @@ func TestHostileRedirectCarriesNothingAcross(t *testing.T) {
 
 // TestHostileAnswerAboutAnotherJob: every single-job answer must be about
 // the job asked for; an answer about another is a *DecodeError on the
-// field "id", never that job, for the waits too. AddJob's answer names a
+// field "id", never that job, for the waits and ClaimJob's read-back too. AddJob's answer names a
 // new job, so any id goes.
 func TestHostileAnswerAboutAnotherJob(t *testing.T) {
 	srv := newRecorder(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
@@ -164,6 +164,9 @@ func TestHostileAnswerAboutAnotherJob(t *testing.T) {
 		{"RemoveJobAssignedAgent", func(ctx context.Context) (*facade.Job, error) { return c.RemoveJobAssignedAgent(ctx, "mine") }},
 		{"ArchiveJob", func(ctx context.Context) (*facade.Job, error) { return c.ArchiveJob(ctx, "mine", facade.ArchiveJobParams{}) }},
 		{"RestoreJob", func(ctx context.Context) (*facade.Job, error) { return c.RestoreJob(ctx, "mine", facade.RestoreJobParams{}) }},
+		{"ClaimJob", func(ctx context.Context) (*facade.Job, error) {
+			return c.ClaimJob(ctx, "mine", facade.ClaimJobParams{AgentID: "agent-1"})
+		}},
 		{"WaitForJob", func(ctx context.Context) (*facade.Job, error) { return c.WaitForJob(ctx, "mine", fast) }},
 		{"WaitForJobs", func(ctx context.Context) (*facade.Job, error) {
 			jobs, err := c.WaitForJobs(ctx, []string{"mine"}, fast)
