@@ -162,8 +162,12 @@ func TestHostileAnswerAboutAnotherJob(t *testing.T) {
 			return c.UpdateJobAssignedAgent(ctx, "mine", facade.AssignedAgent{AgentID: "a"})
 		}},
 		{"RemoveJobAssignedAgent", func(ctx context.Context) (*facade.Job, error) { return c.RemoveJobAssignedAgent(ctx, "mine") }},
-		{"ArchiveJob", func(ctx context.Context) (*facade.Job, error) { return c.ArchiveJob(ctx, "mine", facade.ArchiveJobParams{}) }},
-		{"RestoreJob", func(ctx context.Context) (*facade.Job, error) { return c.RestoreJob(ctx, "mine", facade.RestoreJobParams{}) }},
+		{"ArchiveJob", func(ctx context.Context) (*facade.Job, error) {
+			return c.ArchiveJob(ctx, "mine", facade.ArchiveJobParams{})
+		}},
+		{"RestoreJob", func(ctx context.Context) (*facade.Job, error) {
+			return c.RestoreJob(ctx, "mine", facade.RestoreJobParams{})
+		}},
 		{"ClaimJob", func(ctx context.Context) (*facade.Job, error) {
 			return c.ClaimJob(ctx, "mine", facade.ClaimJobParams{AgentID: "agent-1"})
 		}},
