@@ -450,32 +450,34 @@ func (w *multiWait) get(ctx context.Context, t *waited) error {
 
 // walk lists the jobs of model newest first until it has seen every job
 // of that model still waited on, or reaches jobs older than the oldest of
-// them, or has made one request more than polling its jobs one by one
-// would. Jobs whose model is not known yet are taken as the pages show
-// them, but do not move the bound: the jobs of the model seen so far (by
-// GetJob, or by an earlier walk) set it. A walk without a bound (no job of
-// the model has a creation time) stops once its pages could have held every
-// job it looks for. A model whose list answers 403 or 404 is not walked
-// again: its jobs are polled with GetJob, which may still read them.
+// them. That bound comes from the jobs of the model known to be waited on,
+// the one GetJob has just found included; jobs whose model is not known
+// yet are taken as the pages show them, but never move it. A walk without
+// a bound (every job it looks for is of unknown model) stops once its
+// pages could have held them all, and two pages more; one with a bound
+// makes at most ten requests more than polling its jobs one by one would,
+// whatever the server claims of its pages. A model whose list answers 403
+// or 404 is not walked again: its jobs are polled with GetJob, which may
+// still read them.
 func (w *multiWait) walk(ctx context.Context, model string) error {
 	var (
 		targets []*waited
 		oldest  time.Time
 	)
 	for _, t := range w.order {
-		// The bound: the oldest job of the model still waited on, or seen
-		// this round (the job GetJob just found, though it may be done).
-		if t.model == model && !t.created.IsZero() && (!t.done || t.updated == w.n) && (oldest.IsZero() || t.created.Before(oldest)) {
-			oldest = t.created
-		}
-		if t.done || t.updated == w.n || t.direct() || (t.model != model && t.model != "") {
+		if t.done || t.direct() || (t.model != model && t.model != "") {
 			continue
 		}
-		targets = append(targets, t)
+		if t.model == model && !t.created.IsZero() && (oldest.IsZero() || t.created.Before(oldest)) {
+			oldest = t.created
+		}
+		if t.updated != w.n {
+			targets = append(targets, t)
+		}
 	}
-	maxPages := len(targets) + 1
+	maxPages := len(targets) + 10
 	if oldest.IsZero() {
-		maxPages = (len(targets)+waitPageSize-1)/waitPageSize + 1
+		maxPages = (len(targets)+waitPageSize-1)/waitPageSize + 2
 	}
 	for page, seen := 1, 0; seen < len(targets) && page <= maxPages; page++ {
 		p, err := w.c.ListModelJobs(ctx, model, ListModelJobsParams{

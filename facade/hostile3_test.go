@@ -479,11 +479,12 @@ func TestHostileWaitForJobsModelNotListable(t *testing.T) {
 	}
 }
 
-// TestHostileWaitForJobsWalkIsBounded: the walk of a model goes back as far
-// as the jobs GetJob found there, not through the model's whole history in
-// search of a job of another model; and a walk that a server keeps going
-// with pages of newer jobs, or that has no bound at all, stops after a few
-// pages.
+// TestHostileWaitForJobsWalkIsBounded: a walk that looks only for jobs of
+// unknown model (the job GetJob found there is done) stops after a few
+// pages, instead of going through the model's whole history for a job of
+// another model; a walk bounded by a job GetJob found stops within ten
+// pages of what its jobs need, however many pages of newer jobs the server
+// claims; and a walk whose job has no creation time counts as unbounded.
 func TestHostileWaitForJobsWalkIsBounded(t *testing.T) {
 	olderJobs := func(page int) []gen.Job { // 3,000 jobs older than "new"
 		items := []gen.Job{}
@@ -503,18 +504,31 @@ func TestHostileWaitForJobsWalkIsBounded(t *testing.T) {
 		return items
 	}
 	cases := []struct {
-		name    string
-		created time.Time // of the job "new"
-		items   func(page int) []gen.Job
-		total   int
+		name     string
+		created  time.Time // of the job "new"
+		running  int       // how many GetJobs of "new" answer Running before Completed
+		items    func(page int) []gen.Job
+		total    int
+		maxLists int32
 	}{
-		{"3,000 older jobs", fixedTime, olderJobs, 3000},
-		{"10 million pages of newer jobs", fixedTime, newerJobs, 1_000_000_000},
-		{"10 million pages, no bound", time.Time{}, newerJobs, 1_000_000_000},
+		{"3,000 older jobs, no bound", fixedTime, 0, olderJobs, 3000, 3},
+		{"10 million pages of newer jobs, a bound", fixedTime, 1, newerJobs, 1_000_000_000, 2 * 11},
+		{"10 million pages, a job without a creation time", time.Time{}, 1, newerJobs, 1_000_000_000, 2 * 3},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var lists atomic.Int32
+			var lists, gets atomic.Int32
+			// "new" is Running for its first tc.running GetJobs, and
+			// Completed from then on, in the lists too.
+			newJob := func() gen.Job {
+				st := gen.JobStatusNameCompleted
+				if int(gets.Load()) < tc.running {
+					st = gen.JobStatusNameRunning
+				}
+				j := sampleJob("new", gen.JobStatusNamePending, st)
+				j.Created = tc.created
+				return j
+			}
 			srv := newRecorder(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
 				switch {
 				case strings.HasSuffix(r.URL.Path, "/models/model-1/jobs"):
@@ -526,18 +540,16 @@ func TestHostileWaitForJobsWalkIsBounded(t *testing.T) {
 					_, _ = fmt.Sscan(r.URL.Query().Get("page"), &page)
 					items := tc.items(page)
 					if page == 1 {
-						j := sampleJob("new", gen.JobStatusNameCompleted)
-						j.Created = tc.created
-						items = append([]gen.Job{j}, items...)[:min(len(items)+1, 100)]
+						items = append([]gen.Job{newJob()}, items...)[:min(len(items)+1, 100)]
 					}
 					writeJSON(w, http.StatusOK, gen.PageJob{Items: items, Total: tc.total + 1, Page: page, Size: 100, Pages: (tc.total + 100) / 100})
 				case strings.HasSuffix(r.URL.Path, "/models/model-2/jobs"):
 					writeJSON(w, http.StatusOK, gen.PageJob{Items: []gen.Job{}, Total: 0, Page: 1, Size: 100, Pages: 0})
 				case jobIDOf(r, "") == "new":
-					j := sampleJob("new", gen.JobStatusNameCompleted)
-					j.Created = tc.created
+					j := newJob()
+					gets.Add(1)
 					writeJSON(w, http.StatusOK, j)
-				default:
+				default: // a job of another model
 					j := sampleJob(jobIDOf(r, ""), gen.JobStatusNameCompleted)
 					j.ModelID = ptr("model-2")
 					writeJSON(w, http.StatusOK, j)
@@ -550,7 +562,8 @@ func TestHostileWaitForJobsWalkIsBounded(t *testing.T) {
 			require.Len(t, jobs, 2)
 			assert.NotNil(t, jobs[0])
 			assert.NotNil(t, jobs[1])
-			assert.LessOrEqual(t, lists.Load(), int32(2), "list requests of model-1")
+			assert.LessOrEqual(t, lists.Load(), tc.maxLists, "list requests of model-1")
+			t.Logf("%d list requests of model-1", lists.Load())
 		})
 	}
 }
