@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"strings"
 
 	"github.com/istari-go/sdk/gen"
 )
@@ -31,16 +30,9 @@ func (c *Client) AddJob(ctx context.Context, p AddJobParams, opts ...CallOption)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkID("AddJobParams.ModelID", p.ModelID); err != nil {
-		return nil, err
-	}
-	if strings.TrimSpace(p.Function) == "" {
-		return nil, &ValidationError{Field: "AddJobParams.Function", Reason: `must name a function, such as "@istari:extract"`}
-	}
-	if err := checkEnum("AddJobParams.OperatingSystem", p.OperatingSystem, OSValues(), c.lenientEnums); err != nil {
-		return nil, err
-	}
-	if err := checkSources("AddJobParams.Sources", p.Sources); err != nil {
+	// The inputs are checked in one place, then the upload is built, then
+	// it is sent: nothing calls back.
+	if err := p.check(c.lenientEnums); err != nil {
 		return nil, err
 	}
 	up, err := parametersUpload(&p)
@@ -65,7 +57,7 @@ func (c *Client) UpdateJob(ctx context.Context, jobID string, p UpdateJobParams,
 	if err := checkID("jobID", jobID); err != nil {
 		return nil, err
 	}
-	if err := checkSources("UpdateJobParams.Sources", p.Sources); err != nil {
+	if err := p.check(); err != nil {
 		return nil, err
 	}
 	up, err := fileUpload(&p)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"strconv"
+	"strings"
 
 	"github.com/istari-go/sdk/gen"
 	"github.com/istari-go/sdk/internal/jsonvalid"
@@ -236,6 +237,32 @@ func optional(v string) *string {
 		return nil
 	}
 	return &v
+}
+
+// check checks every input of AddJob that can be checked without reading
+// a file: the upload is built only once it passes.
+func (p *AddJobParams) check(lenient bool) error {
+	if err := checkID("AddJobParams.ModelID", p.ModelID); err != nil {
+		return err
+	}
+	if strings.TrimSpace(p.Function) == "" {
+		return &ValidationError{Field: "AddJobParams.Function", Reason: `must name a function, such as "@istari:extract"`}
+	}
+	if err := checkEnum("AddJobParams.OperatingSystem", p.OperatingSystem, OSValues(), lenient); err != nil {
+		return err
+	}
+	if parametersGiven(p.Parameters) && p.ParametersFile != "" {
+		return &ValidationError{Field: "AddJobParams.Parameters", Reason: "set Parameters or ParametersFile, not both"}
+	}
+	return checkSources("AddJobParams.Sources", p.Sources)
+}
+
+// check checks every input of UpdateJob but the file itself.
+func (p *UpdateJobParams) check() error {
+	if p.Path == "" {
+		return &ValidationError{Field: "UpdateJobParams.Path", Reason: "must name the new file"}
+	}
+	return checkSources("UpdateJobParams.Sources", p.Sources)
 }
 
 // checkID rejects IDs that cannot name a resource. Every other ID is

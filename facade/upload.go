@@ -157,14 +157,11 @@ func openRegular(field, path string) (*os.File, int64, error) {
 }
 
 // parametersUpload lays out the body of AddJob from Parameters or
-// ParametersFile. A file is only opened here: sendUpload reads it, a small
+// ParametersFile, once AddJobParams.check has passed. A file is only opened here: sendUpload reads it, a small
 // one whole and checked before anything is sent, a large one checked as it
 // is sent, and closes it.
 func parametersUpload(p *AddJobParams) (*upload, error) {
 	const fileField = "AddJobParams.ParametersFile"
-	if parametersGiven(p.Parameters) && p.ParametersFile != "" {
-		return nil, &ValidationError{Field: "AddJobParams.Parameters", Reason: "set Parameters or ParametersFile, not both"}
-	}
 	var (
 		data     []byte
 		size     int64
@@ -213,14 +210,12 @@ func parametersUpload(p *AddJobParams) (*upload, error) {
 	return u, nil
 }
 
-// fileUpload lays out the body of UpdateJob from any regular file, which
+// fileUpload lays out the body of UpdateJob, once UpdateJobParams.check
+// has passed, from any regular file, which
 // is streamed in exact-length passes without a check. It opens the file,
 // which sendUpload closes.
 func fileUpload(p *UpdateJobParams) (*upload, error) {
 	const field = "UpdateJobParams.Path"
-	if p.Path == "" {
-		return nil, &ValidationError{Field: field, Reason: "must name the new file"}
-	}
 	file, size, err := openRegular(field, p.Path)
 	if err != nil {
 		return nil, err
