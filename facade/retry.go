@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -245,9 +246,12 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 type retryDecision struct {
 	retry  bool
 	reason string
-	// wait is the server's Retry-After, when it gave one.
+	// wait is the server's Retry-After, when it gave one (classify), and
+	// then the wait before the retry (decide).
 	wait    time.Duration
 	hasWait bool
+	// refused says why the policy refused a retry classify allowed.
+	refused string
 }
 
 // attemptOutcome is what the retry loop knows of one attempt.
@@ -295,6 +299,37 @@ func classify(c opClass, o attemptOutcome, now time.Time) retryDecision {
 	case http.StatusBadGateway, http.StatusGatewayTimeout:
 		d.retry = readLike
 	}
+	return d
+}
+
+// decide is the one place that decides whether, and after how long, a
+// call is retried after its attempt number attempt: classify says whether
+// the outcome may be retried for the operation's class, and the policy
+// then sets the wait (its backoff, or the server's Retry-After) and refuses
+// a retry that is the last attempt, a Retry-After longer than
+// MaxRetryAfter, or a wait that would end after deadline (zero: none).
+// p has its defaults.
+func (p RetryPolicy) decide(c opClass, o attemptOutcome, attempt int, last bool, now, deadline time.Time) retryDecision {
+	d := classify(c, o, now)
+	if !d.retry || last {
+		d.retry, d.wait = false, 0
+		return d
+	}
+	wait := p.backoff(attempt)
+	if d.hasWait {
+		wait = d.wait
+	}
+	switch {
+	case d.hasWait && d.wait > p.MaxRetryAfter:
+		d.refused = fmt.Sprintf("Retry-After %s is longer than MaxRetryAfter %s", d.wait, p.MaxRetryAfter)
+	case !deadline.IsZero() && deadline.Sub(now) < wait:
+		d.refused = fmt.Sprintf("the wait of %s would outlast the context's deadline", wait)
+	}
+	if d.refused != "" {
+		d.retry, d.wait = false, 0
+		return d
+	}
+	d.wait = wait
 	return d
 }
 

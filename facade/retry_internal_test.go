@@ -222,3 +222,47 @@ func TestShapesMatchSpec(t *testing.T) {
 	walk("PageJob", pageShape)
 	assert.Same(t, jobShape, shapes["Job"])
 }
+
+// TestDecide: the one retry decision takes the operation's class, the
+// attempt's outcome and the policy, and refuses what the policy refuses.
+func TestDecide(t *testing.T) {
+	p := RetryPolicy{MinInterval: time.Second, MaxInterval: 8 * time.Second, MaxRetryAfter: time.Minute, NoJitter: true}.withDefaults()
+	now := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	answer := func(status int, retryAfter string) attemptOutcome {
+		h := http.Header{}
+		if retryAfter != "" {
+			h.Set("Retry-After", retryAfter)
+		}
+		return attemptOutcome{resp: &http.Response{StatusCode: status, Header: h}}
+	}
+	for _, tc := range []struct {
+		name     string
+		class    opClass
+		o        attemptOutcome
+		attempt  int
+		last     bool
+		deadline time.Time
+		retry    bool
+		wait     time.Duration
+		refused  string
+	}{
+		{"a 503 to a read: the backoff", classSafe, answer(503, ""), 2, false, time.Time{}, true, 2 * time.Second, ""},
+		{"a 503 to a write without Retry-After", classUnsafe, answer(503, ""), 1, false, time.Time{}, false, 0, ""},
+		{"a 429 to a write: its Retry-After", classUnsafe, answer(429, "7"), 1, false, time.Time{}, true, 7 * time.Second, ""},
+		{"the last attempt", classSafe, answer(503, ""), 4, true, time.Time{}, false, 0, ""},
+		{"a Retry-After past MaxRetryAfter", classSafe, answer(429, "3600"), 1, false, time.Time{}, false, 0, "longer than MaxRetryAfter"},
+		{"a wait past the deadline", classSafe, answer(503, "10"), 1, false, now.Add(5 * time.Second), false, 0, "outlast the context's deadline"},
+		{"a wait within the deadline", classSafe, answer(503, "10"), 1, false, now.Add(time.Minute), true, 10 * time.Second, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := p.decide(tc.class, tc.o, tc.attempt, tc.last, now, tc.deadline)
+			assert.Equal(t, tc.retry, d.retry)
+			assert.Equal(t, tc.wait, d.wait)
+			if tc.refused == "" {
+				assert.Empty(t, d.refused)
+			} else {
+				assert.Contains(t, d.refused, tc.refused)
+			}
+		})
+	}
+}

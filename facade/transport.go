@@ -174,32 +174,18 @@ func (t *transport) do(req *http.Request, c call) (*http.Response, int, error) {
 			}
 			return nil, attempt, err
 		}
-		d := classify(c.class, a.attemptOutcome, time.Now())
 		if c.operation != "" {
 			// Only the platform's operations close the gate: a
 			// Retry-After from another path (a health check through
 			// Raw, a proxy's page) speaks for that path only.
 			t.gate.observe(a.resp)
 		}
-		wait := time.Duration(0)
-		if d.retry && !last {
-			wait = t.retry.backoff(attempt)
-			if d.hasWait {
-				wait = d.wait
-			}
-			refused := ""
-			switch {
-			case d.hasWait && d.wait > t.retry.MaxRetryAfter:
-				refused = fmt.Sprintf("Retry-After %s is longer than MaxRetryAfter %s", d.wait, t.retry.MaxRetryAfter)
-			case outlasts(ctx, wait):
-				refused = fmt.Sprintf("the wait of %s would outlast the context's deadline", wait)
-			}
-			if refused != "" {
-				t.logRetry(ctx, "istari retry refused", c, req, attempt+1, refused, 0)
-				d.retry = false
-			}
+		d := t.retry.decide(c.class, a.attemptOutcome, attempt, last, time.Now(), deadlineOf(ctx))
+		if d.refused != "" {
+			t.logRetry(ctx, "istari retry refused", c, req, attempt+1, d.refused, 0)
 		}
-		if !d.retry || last {
+		wait := d.wait
+		if !d.retry {
 			return t.final(a, c, attempt)
 		}
 
@@ -227,6 +213,12 @@ func (t *transport) do(req *http.Request, c call) (*http.Response, int, error) {
 func outlasts(ctx context.Context, d time.Duration) bool {
 	dl, ok := ctx.Deadline()
 	return ok && time.Until(dl) < d
+}
+
+// deadlineOf returns ctx's deadline, or the zero time when it has none.
+func deadlineOf(ctx context.Context) time.Time {
+	dl, _ := ctx.Deadline()
+	return dl
 }
 
 // final returns the outcome of the last attempt of a call.
