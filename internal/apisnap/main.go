@@ -89,7 +89,9 @@ func compare(root string, got map[string][]string, write bool) error {
 
 // load returns the API lines of every package covered.
 func load(root string) (map[string][]string, error) {
-	cfg := &packages.Config{Mode: packages.NeedName | packages.NeedTypes, Dir: root}
+	// NeedDeps type-checks every package from source, so that no export
+	// data is read: the pinned go/packages cannot read what Go 1.27 writes.
+	cfg := &packages.Config{Mode: packages.NeedName | packages.NeedTypes | packages.NeedSyntax | packages.NeedDeps | packages.NeedImports, Dir: root}
 	var paths []string
 	for _, s := range snapshots {
 		paths = append(paths, s.pkg)
