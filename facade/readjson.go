@@ -127,8 +127,14 @@ func (d *jsonReader) str(dst *string) bool {
 		*dst = raw
 		return true
 	}
-	// Escapes, or bytes that are not UTF-8: as encoding/json reads them.
-	return json.Unmarshal([]byte(d.s[start:d.i]), dst) == nil
+	// Escapes, or bytes that are not UTF-8: as encoding/json reads them
+	// (into v, so that dst does not escape).
+	var v string
+	if json.Unmarshal([]byte(d.s[start:d.i]), &v) != nil {
+		return false
+	}
+	*dst = v
+	return true
 }
 
 // optStr reads an optional string: null is "".
@@ -508,11 +514,11 @@ func readFunction(d *jsonReader, f *FunctionVersion) bool {
 		case "name":
 			return 1 << 1, d.str(&f.Name)
 		case "operating_systems":
-			return 1 << 2, readPairs(d, (*[]string)(nil), &f.OperatingSystems, &f.osIDs, "name", osFields)
+			return 1 << 2, readPairs(d, &f.OperatingSystems, &f.osIDs, "name", osFields)
 		case "tool_name":
 			return 1 << 3, d.optStr(&f.ToolName)
 		case "tool_versions":
-			return 1 << 4, readPairs(d, &f.ToolVersions, nil, &f.toolVersionIDs, "tool_version", toolFields)
+			return 1 << 4, readPairs(d, &f.ToolVersions, &f.toolVersionIDs, "tool_version", toolFields)
 		case "version":
 			return 1 << 5, d.optStr(&f.Version)
 		}
@@ -522,15 +528,10 @@ func readFunction(d *jsonReader, f *FunctionVersion) bool {
 
 // readPairs reads an optional list of objects of an optional "id" and a
 // required string named name into two slices of the same length: the
-// names (into names, or into oss for the operating systems) and the ids.
-func readPairs(d *jsonReader, names *[]string, oss *[]OS, ids *[]string, name string, fields []string) bool {
+// names and the ids.
+func readPairs[T ~string](d *jsonReader, names *[]T, ids *[]string, name string, fields []string) bool {
 	if d.null() {
-		if names != nil {
-			*names = nil
-		} else {
-			*oss = nil
-		}
-		*ids = nil
+		*names, *ids = nil, nil
 		return true
 	}
 	if !d.open('[') {
@@ -540,7 +541,7 @@ func readPairs(d *jsonReader, names *[]string, oss *[]OS, ids *[]string, name st
 	if !ok {
 		return false
 	}
-	vals, idv := make([]string, n), make([]string, n)
+	vals, idv := make([]T, n), make([]string, n)
 	for i := range n {
 		if i > 0 && !d.open(',') || !d.open('{') {
 			return false
@@ -559,7 +560,9 @@ func readPairs(d *jsonReader, names *[]string, oss *[]OS, ids *[]string, name st
 			case "id":
 				bit, ok = 1<<0, d.optStr(&idv[i])
 			case name:
-				bit, ok = 1<<1, d.str(&vals[i])
+				var v string
+				bit, ok = 1<<1, d.str(&v)
+				vals[i] = T(v)
 			default:
 				ok = d.unknown(k, fields)
 			}
@@ -575,16 +578,7 @@ func readPairs(d *jsonReader, names *[]string, oss *[]OS, ids *[]string, name st
 	if !d.open(']') {
 		return false
 	}
-	if names != nil {
-		*names = vals
-	} else {
-		os := make([]OS, n)
-		for i, v := range vals {
-			os[i] = OS(v)
-		}
-		*oss = os
-	}
-	*ids = idv
+	*names, *ids = vals, idv
 	return true
 }
 
