@@ -16,7 +16,8 @@ import (
 // so json.Marshal of a Job gives what the platform sent. Fields are listed
 // in that wire order.
 //
-// convert.go turns the generated values into these.
+// readjson.go reads answers straight into these; convert.go turns the
+// generated values into these when it cannot (see readjson.go).
 
 // Job is a job as the platform returns it.
 type Job struct {
