@@ -748,7 +748,9 @@ func fastPage(data []byte) (*JobPage, bool) {
 	return p, true
 }
 
-// readItems reads a page's jobs, allocated together.
+// readItems reads a page's jobs, allocated together: a job kept from a
+// page keeps the page's jobs, and the page's bytes (which its strings are
+// part of), from the garbage collector.
 func readItems(d *jsonReader, p *JobPage) bool {
 	if !d.open('[') {
 		return false

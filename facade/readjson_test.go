@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -248,8 +249,8 @@ func TestReadJSONMatchesGenerated(t *testing.T) {
 	t.Logf("%d answers of the wrong shape or with odd members, %d of them read by the fast path", n, fast)
 }
 
-// TestReadJSONWire: Wire is decoded from the job's bytes on first use, and
-// RawJSON gives them.
+// TestReadJSONWire: Wire is decoded from the job's bytes on first use, once
+// however many goroutines call it, and RawJSON gives those bytes.
 func TestReadJSONWire(t *testing.T) {
 	page := `{"items":[` + string(benchJobJSON("Running")) + `, ` + string(benchJobJSON("Completed")) + `],"total":2,"page":1,"size":2,"pages":1}`
 	p, de := readPage([]byte(page))
@@ -262,7 +263,19 @@ func TestReadJSONWire(t *testing.T) {
 	if got, want := string(p.Items[1].RawJSON()), string(benchJobJSON("Completed")); got != want {
 		t.Fatalf("RawJSON = %s, want %s", got, want)
 	}
+	// The first calls may come at once (go test -race checks them).
+	var wg sync.WaitGroup
+	ws := make([]*gen.Job, 4)
+	for i := range ws {
+		wg.Go(func() { ws[i] = p.Items[1].Wire() })
+	}
+	wg.Wait()
 	w := p.Items[1].Wire()
+	for _, x := range ws {
+		if x != w {
+			t.Fatal("Wire returned different values")
+		}
+	}
 	if w == nil || w.ID != "job-1" || (*w.StatusHistory)[0].Name != gen.JobStatusNameCompleted || p.Items[1].Wire() != w {
 		t.Fatalf("Wire = %+v", w)
 	}
