@@ -341,11 +341,11 @@ func (d *jsonReader) unknown(k string, fields []string) bool {
 
 // list reads an array into a new slice, of exactly its length ([] gives
 // an empty slice, not nil).
-func list[T any](d *jsonReader, elem func(*jsonReader, *T) bool) ([]T, bool) {
+func list[T any](d *jsonReader, minBytes int, elem func(*jsonReader, *T) bool) ([]T, bool) {
 	if !d.open('[') {
 		return nil, false
 	}
-	n, ok := d.count()
+	n, ok := d.count(minBytes)
 	if !ok {
 		return nil, false
 	}
@@ -359,38 +359,78 @@ func list[T any](d *jsonReader, elem func(*jsonReader, *T) bool) ([]T, bool) {
 }
 
 // optList reads an array that may be null (nil) or absent.
-func optList[T any](d *jsonReader, dst *[]T, elem func(*jsonReader, *T) bool) bool {
+func optList[T any](d *jsonReader, dst *[]T, minBytes int, elem func(*jsonReader, *T) bool) bool {
 	if d.null() {
 		*dst = nil
 		return true
 	}
 	var ok bool
-	*dst, ok = list(d, elem)
+	*dst, ok = list(d, minBytes, elem)
 	return ok
 }
 
-// count counts the elements of the array whose '[' is behind d.i, checking
-// their syntax, and leaves d.i where it was.
-func (d *jsonReader) count() (int, bool) {
-	start := d.i
-	defer func() { d.i = start }()
-	if d.next() == ']' {
-		return 0, true
-	}
-	for n := 1; ; n++ {
-		if !d.skip(1) {
-			return 0, false
-		}
-		switch d.next() {
+// count counts the elements of the array whose '[' is behind d.i, and
+// leaves d.i where it was. It only matches brackets and quotes, which is
+// enough: the elements are then read strictly, and a count that does not
+// match them (for JSON that is not well formed) fails that reading. An
+// element takes at least minBytes bytes (those of its required fields): an
+// array of more, smaller elements is refused before its slice is made, so
+// that what it allocates stays within a few times the answer's size.
+func (d *jsonReader) count(minBytes int) (int, bool) {
+	s := d.s
+	depth, n, empty := 0, 0, true
+	for i := d.i; i < len(s); i++ {
+		switch s[i] {
+		case ' ', '\t', '\n', '\r':
+			continue
+		case '"':
+			// Move to the closing quote: one not escaped.
+			for {
+				k := strings.IndexByte(s[i+1:], '"')
+				if k < 0 {
+					return 0, false
+				}
+				i += k + 1
+				bs := 0
+				for p := i - 1; s[p] == '\\'; p-- {
+					bs++
+				}
+				if bs%2 == 0 {
+					break
+				}
+			}
+		case '[', '{':
+			depth++
+		case ']', '}':
+			if depth == 0 {
+				if empty {
+					return 0, true
+				}
+				return n + 1, (n+1)*minBytes <= i-d.i
+			}
+			depth--
 		case ',':
-			d.i++
-		case ']':
-			return n, true
-		default:
-			return 0, false
+			if depth == 0 {
+				n++
+			}
 		}
+		empty = false
 	}
+	return 0, false
 }
+
+// The fewest bytes an element of each list takes: the keys of its
+// required fields, with empty values (see count).
+const (
+	minJob          = len(`{"archive_status_history":[],"comments":[],"created":"","created_by_id":"","file":{},"function":{},"id":""}`)
+	minStatus       = len(`{"created":"","id":"","job_id":"","name":""}`)
+	minArchiveEntry = len(`{"created":"","id":"","name":""}`)
+	minComment      = len(`{"created":"","id":""}`)
+	minRevision     = len(`{"created":"","id":"","name":"","size":0}`)
+	minProduct      = len(`{"revision_id":""}`) // and a Source
+	minOS           = len(`{"name":""}`)
+	minTool         = len(`{"tool_version":""}`)
+)
 
 // The fields of each type, for unknown.
 var (
@@ -454,7 +494,7 @@ func jobField(d *jsonReader, j *Job, k string) (uint32, bool) {
 		return 1 << 0, d.optStr(&j.AgentID)
 	case "archive_status_history":
 		var ok bool
-		j.ArchiveStatusHistory, ok = list(d, readArchiveEntry)
+		j.ArchiveStatusHistory, ok = list(d, minArchiveEntry, readArchiveEntry)
 		return 1 << 1, ok
 	case "assigned_agent_id":
 		return 1 << 2, d.optStr(&j.AssignedAgentID)
@@ -462,7 +502,7 @@ func jobField(d *jsonReader, j *Job, k string) (uint32, bool) {
 		return 1 << 3, d.optStr(&j.AssignedAgentPoolID)
 	case "comments":
 		var ok bool
-		j.Comments, ok = list(d, readComment)
+		j.Comments, ok = list(d, minComment, readComment)
 		return 1 << 4, ok
 	case "created":
 		return 1 << 5, d.time(&j.Created)
@@ -477,7 +517,7 @@ func jobField(d *jsonReader, j *Job, k string) (uint32, bool) {
 	case "model_id":
 		return 1 << 10, d.optStr(&j.ModelID)
 	case "status_history":
-		return 1 << 11, optList(d, &j.StatusHistory, readStatus)
+		return 1 << 11, optList(d, &j.StatusHistory, minStatus, readStatus)
 	case "tenant_id":
 		return 1 << 12, d.optStr(&j.TenantID)
 	}
@@ -514,11 +554,11 @@ func readFunction(d *jsonReader, f *FunctionVersion) bool {
 		case "name":
 			return 1 << 1, d.str(&f.Name)
 		case "operating_systems":
-			return 1 << 2, readPairs(d, &f.OperatingSystems, &f.osIDs, "name", osFields)
+			return 1 << 2, readPairs(d, &f.OperatingSystems, &f.osIDs, "name", minOS, osFields)
 		case "tool_name":
 			return 1 << 3, d.optStr(&f.ToolName)
 		case "tool_versions":
-			return 1 << 4, readPairs(d, &f.ToolVersions, &f.toolVersionIDs, "tool_version", toolFields)
+			return 1 << 4, readPairs(d, &f.ToolVersions, &f.toolVersionIDs, "tool_version", minTool, toolFields)
 		case "version":
 			return 1 << 5, d.optStr(&f.Version)
 		}
@@ -529,7 +569,7 @@ func readFunction(d *jsonReader, f *FunctionVersion) bool {
 // readPairs reads an optional list of objects of an optional "id" and a
 // required string named name into two slices of the same length: the
 // names and the ids.
-func readPairs[T ~string](d *jsonReader, names *[]T, ids *[]string, name string, fields []string) bool {
+func readPairs[T ~string](d *jsonReader, names *[]T, ids *[]string, name string, minBytes int, fields []string) bool {
 	if d.null() {
 		*names, *ids = nil, nil
 		return true
@@ -537,7 +577,7 @@ func readPairs[T ~string](d *jsonReader, names *[]T, ids *[]string, name string,
 	if !d.open('[') {
 		return false
 	}
-	n, ok := d.count()
+	n, ok := d.count(minBytes)
 	if !ok {
 		return false
 	}
@@ -586,14 +626,14 @@ func fileField(d *jsonReader, f *File, k string) (uint32, bool) {
 	var ok bool
 	switch k {
 	case "archive_status_history":
-		f.ArchiveStatusHistory, ok = list(d, readArchiveEntry)
+		f.ArchiveStatusHistory, ok = list(d, minArchiveEntry, readArchiveEntry)
 		return 1 << 0, ok
 	case "created":
 		return 1 << 1, d.time(&f.Created)
 	case "id":
 		return 1 << 2, d.str(&f.ID)
 	case "revisions":
-		f.Revisions, ok = list(d, readRevision)
+		f.Revisions, ok = list(d, minRevision, readRevision)
 		return 1 << 3, ok
 	}
 	return 0, d.unknown(k, fileFields)
@@ -621,13 +661,13 @@ func readRevision(d *jsonReader, r *FileRevision) bool {
 		case "name":
 			return 1 << 8, d.str(&r.Name)
 		case "products":
-			return 1 << 9, optList(d, &r.Products, readProduct)
+			return 1 << 9, optList(d, &r.Products, minProduct, readProduct)
 		case "size":
 			var ok bool
 			r.Size, ok = d.int(64)
 			return 1 << 10, ok
 		case "sources":
-			return 1 << 11, optList(d, &r.Sources, readSource)
+			return 1 << 11, optList(d, &r.Sources, minProduct, readSource)
 		case "version_name":
 			return 1 << 12, d.optStr(&r.VersionName)
 		}
@@ -755,7 +795,7 @@ func readItems(d *jsonReader, p *JobPage) bool {
 	if !d.open('[') {
 		return false
 	}
-	n, ok := d.count()
+	n, ok := d.count(minJob)
 	if !ok {
 		return false
 	}

@@ -284,3 +284,30 @@ func TestReadJSONWire(t *testing.T) {
 		t.Fatal("a literal Job has a Wire value or bytes")
 	}
 }
+
+// TestReadJSONBoundsItsSlices: a list of more elements than its bytes can
+// hold with their required fields is refused before its slice is made, so
+// that a hostile answer such as [{},{},...] cannot make the decoder
+// allocate many times its size.
+func TestReadJSONBoundsItsSlices(t *testing.T) {
+	const el = `{"created":"","id":"","job_id":"","name":""}`
+	for _, tc := range []struct {
+		array string
+		n     int
+		ok    bool
+	}{
+		{`[]`, 0, true},
+		{`[ ` + el + ` ]`, 1, true},
+		{`[` + el + `,` + el + `]`, 2, true},
+		{`[{"a":"],[{\"}` + strings.Repeat("x", 40) + `"},` + el + `]`, 2, true},
+		{`[` + strings.Repeat(`{},`, 1000) + `{}]`, 0, false},
+		{`[` + el + `,{}]`, 0, false},
+		{`[` + el, 0, false},
+	} {
+		d := &jsonReader{s: tc.array, i: 1}
+		n, ok := d.count(minStatus)
+		if ok != tc.ok || ok && n != tc.n || d.i != 1 {
+			t.Errorf("count(%.40s) = %d, %v (at %d), want %d, %v", tc.array, n, ok, d.i, tc.n, tc.ok)
+		}
+	}
+}
