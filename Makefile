@@ -10,12 +10,15 @@ BENCHCOUNT ?= 5
 # Each group of benchmarks gets its own -benchtime in the bench target, so
 # that the whole run takes about two minutes on two cores.
 BENCHRUN = set -o pipefail; $(GO) test -run='^$$' -benchmem -count=$(BENCHCOUNT) -timeout=10m
-# The targets of issues 6, 12 and 21, checked on the medians by internal/benchratio.
+# The targets of issues 6, 12, 21 and 22, checked on the medians by internal/benchratio.
 BENCHTARGETS = \
-	-target='GetJob/client=facade:client=generated:sec/op<=1.10' \
-	-target='GetJob/client=facade:client=generated:allocs/op<=1.25' \
-	-target='ListJobs/client=facade:client=generated:sec/op<=1.10' \
-	-target='ListJobs/client=facade:client=generated:allocs/op<=1.25' \
+	-target='GetJob/client=facade:client=generated:sec/op<=1.00' \
+	-target='GetJob/client=facade:client=generated:allocs/op<=1.00' \
+	-target='GetJob/client=facade:client=raw:sec/op<=1.00' \
+	-target='GetJob/client=facade:client=raw:allocs/op<=1.00' \
+	-target='ListJobs/client=facade:client=generated:sec/op<=0.80' \
+	-target='ListJobs/client=facade:client=generated:allocs/op<=0.80' \
+	-target='DecodePage/decoder=facade:decoder=encoding-json:sec/op<=0.50' \
 	-target='GetJobConcurrent/client=facade:client=raw:req/s>=0.9' \
 	-target='GetJobConcurrent/client=facade:new-conns/op<=0' \
 	-target='Upload256MiB/link=1GBps/client=facade:client=raw-multipart:MB/s>=0.95' \
@@ -29,8 +32,8 @@ BENCHTARGETS = \
 	-target='AddJobs1000/submit=batch-ratelimited:429-pct-adapted<=10' \
 	-target='Agents:req/job<=5' \
 	-target='GetJobTelemetry/telemetry=on:telemetry=off:sec/op<=1.05'
-# The baselines the ratios are taken against (issue 6, then issue 13, then issue 21).
-BENCHBASE = client=generated,client=raw,client=raw-multipart,prefetch=0,wait=each,submit=sequential,telemetry=off
+# The baselines the ratios are taken against (issue 6, then issue 13, then issue 21, then issue 22).
+BENCHBASE = client=generated,client=raw,client=raw-multipart,prefetch=0,wait=each,submit=sequential,telemetry=off,decoder=encoding-json
 # The "Many jobs" benchmarks take seconds a run; three runs give a median.
 BATCHBENCHCOUNT ?= 3
 
@@ -73,7 +76,7 @@ lint: ## gofmt (outside gen/), go vet and staticcheck.
 
 bench: ## Run the benchmarks (-benchmem -count=5) into $(BENCHOUT) and print the ratios.
 	@: > $(BENCHOUT)
-	$(BENCHRUN) -bench='^Benchmark(GetJob|ListJobs)$$' -benchtime=300ms ./facade/ | tee -a $(BENCHOUT)
+	$(BENCHRUN) -bench='^Benchmark(GetJob|ListJobs|DecodePage)$$' -benchtime=300ms ./facade/ | tee -a $(BENCHOUT)
 	$(BENCHRUN) -bench='^BenchmarkGetJobTelemetry$$' -benchtime=300ms ./facade/istariotel/ | tee -a $(BENCHOUT)
 	$(BENCHRUN) -bench='^BenchmarkGetJobConcurrent$$' -benchtime=1x ./facade/ | tee -a $(BENCHOUT)
 	$(BENCHRUN) -bench='^BenchmarkUpload256MiB$$' -benchtime=2x ./facade/ | tee -a $(BENCHOUT)

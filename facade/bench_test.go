@@ -60,13 +60,7 @@ func newBenchServer(tb testing.TB, warmN int) *benchServer {
 	if s.warmJob, err = json.Marshal(sampleJob("warmup", benchStatuses...)); err != nil {
 		tb.Fatal(err)
 	}
-	items := make([]gen.Job, 100)
-	for i := range items {
-		items[i] = sampleJob(fmt.Sprintf("job-%d", i), benchStatuses...)
-	}
-	if s.page, err = json.Marshal(gen.PageJob{Items: items, Total: 1000, Page: 1, Size: 100, Pages: 10}); err != nil {
-		tb.Fatal(err)
-	}
+	s.page = benchPage(tb)
 	jobLen, pageLen := strconv.Itoa(len(s.job)), strconv.Itoa(len(s.page))
 	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, n := s.job, jobLen
@@ -100,6 +94,43 @@ func newBenchServer(tb testing.TB, warmN int) *benchServer {
 	s.Start()
 	tb.Cleanup(s.Close)
 	return s
+}
+
+// benchPage is the page of BenchmarkListJobs: 100 jobs of 8 statuses.
+func benchPage(tb testing.TB) []byte {
+	items := make([]gen.Job, 100)
+	for i := range items {
+		items[i] = sampleJob(fmt.Sprintf("job-%d", i), benchStatuses...)
+	}
+	page, err := json.Marshal(gen.PageJob{Items: items, Total: 1000, Page: 1, Size: 100, Pages: 10})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return page
+}
+
+// BenchmarkDecodePage decodes BenchmarkListJobs's page alone, with no HTTP:
+// by the facade, into its types with the shape rules checked, and by
+// encoding/json into the generated types, as the generated client does.
+func BenchmarkDecodePage(b *testing.B) {
+	page := benchPage(b)
+	b.Run("decoder=facade", func(b *testing.B) {
+		b.SetBytes(int64(len(page)))
+		for b.Loop() {
+			if p, err := facade.DecodePage(page); err != nil || len(p.Items) != 100 {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("decoder=encoding-json", func(b *testing.B) {
+		b.SetBytes(int64(len(page)))
+		for b.Loop() {
+			var p gen.PageJob
+			if err := json.Unmarshal(page, &p); err != nil || len(p.Items) != 100 {
+				b.Fatal(err)
+			}
+		}
+	})
 }
 
 // benchTransport is the transport every client of a fair comparison uses:

@@ -113,8 +113,21 @@ func (bp *bufferPool) put(b []byte) {
 // holds at most the limit plus one chunk. release returns the buffer to the
 // pool; the data must not be used afterwards.
 func (bp *bufferPool) readCapped(r io.Reader, hint, limit int64) (data []byte, release func(), err error) {
+	data, pooled, err := bp.readCappedBuf(r, hint, limit)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !pooled {
+		return data, func() {}, nil
+	}
+	return data, func() { bp.put(data) }, nil
+}
+
+// readCappedBuf is readCapped, without a function to allocate: pooled
+// tells whether data goes back to the pool (with put) once used.
+func (bp *bufferPool) readCappedBuf(r io.Reader, hint, limit int64) (data []byte, pooled bool, err error) {
 	if hint > limit {
-		return nil, nil, &tooLargeError{limit: limit}
+		return nil, false, &tooLargeError{limit: limit}
 	}
 	first := bp.get(0)
 	if hint >= 0 {
@@ -125,12 +138,12 @@ func (bp *bufferPool) readCapped(r io.Reader, hint, limit int64) (data []byte, r
 			first = make([]byte, 0, hint+1)
 		}
 	}
-	done := func(b []byte) (data []byte, release func(), err error) {
+	done := func(b []byte) ([]byte, bool, error) {
 		if int64(len(b)) > limit {
 			bp.put(b)
-			return nil, nil, &tooLargeError{limit: limit}
+			return nil, false, &tooLargeError{limit: limit}
 		}
-		return b, func() { bp.put(b) }, nil
+		return b, true, nil
 	}
 	// The first buffer: doubling while it is small.
 	for {
@@ -141,7 +154,7 @@ func (bp *bufferPool) readCapped(r io.Reader, hint, limit int64) (data []byte, r
 		}
 		if err != nil {
 			bp.put(first)
-			return nil, nil, err
+			return nil, false, err
 		}
 		if int64(len(first)) > limit {
 			return done(first)
@@ -169,14 +182,14 @@ func (bp *bufferPool) readCapped(r io.Reader, hint, limit int64) (data []byte, r
 		chunks = append(chunks, c[:n])
 		if total > limit {
 			bp.put(first)
-			return nil, nil, &tooLargeError{limit: limit}
+			return nil, false, &tooLargeError{limit: limit}
 		}
 		if err == io.EOF || err == io.ErrUnexpectedEOF {
 			break
 		}
 		if err != nil {
 			bp.put(first)
-			return nil, nil, err
+			return nil, false, err
 		}
 	}
 	out := make([]byte, 0, total)
@@ -184,18 +197,21 @@ func (bp *bufferPool) readCapped(r io.Reader, hint, limit int64) (data []byte, r
 		out = append(out, c...)
 	}
 	bp.put(first)
-	return out, func() {}, nil
+	return out, false, nil
 }
 
 // bufferBody reads resp's body, already limited, into memory and replaces
 // it with a *bufferedBody holding its bytes.
 func (bp *bufferPool) bufferBody(body io.ReadCloser, hint, limit int64) (*bufferedBody, error) {
-	data, release, err := bp.readCapped(body, hint, limit)
+	data, pooled, err := bp.readCappedBuf(body, hint, limit)
 	_ = body.Close()
 	if err != nil {
 		return nil, err
 	}
-	bb := &bufferedBody{data: data, release: release}
+	bb := &bufferedBody{data: data}
+	if pooled {
+		bb.pool = bp
+	}
 	bb.r.Reset(data)
 	return bb, nil
 }
@@ -203,10 +219,14 @@ func (bp *bufferPool) bufferBody(body io.ReadCloser, hint, limit int64) (*buffer
 // bufferedBody is an answer the transport read within its attempt. The
 // decoder uses data directly; anyone else reads it as a stream.
 type bufferedBody struct {
-	data    []byte
-	r       readerAt
-	release func()
-	closed  bool
+	data []byte
+	r    readerAt
+	// pool takes data back on Close; nil when data is not pooled.
+	pool *bufferPool
+	// cancel, when set, releases the attempt's timeout on Close (as
+	// cancelOnClose does for other bodies).
+	cancel func()
+	closed bool
 }
 
 func (b *bufferedBody) Read(p []byte) (int, error) {
@@ -222,9 +242,14 @@ func (b *bufferedBody) Close() error {
 		return nil
 	}
 	b.closed = true
+	if b.pool != nil {
+		b.pool.put(b.data)
+	}
 	b.data = nil
 	b.r.Reset(nil)
-	b.release()
+	if b.cancel != nil {
+		b.cancel()
+	}
 	return nil
 }
 

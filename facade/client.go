@@ -124,6 +124,10 @@ func newClient(baseURL string, cfg config) (*Client, error) {
 		gate: newGate(cfg.retry.withDefaults().MaxRetryAfter),
 		obs:  cfg.observers,
 	}
+	if cfg.token != "" {
+		tr.auth = "Bearer " + cfg.token
+	}
+	tr.shared = len(cfg.editors) == 0 && len(cfg.middleware) == 0 && len(cfg.observers) == 0
 	tr.send = chain(append(cfg.middleware[:len(cfg.middleware):len(cfg.middleware)], cfg.observers.middleware()...), hc.Do)
 	api, err := gen.NewClient(base, gen.WithHTTPClient(tr))
 	if err != nil {
@@ -260,13 +264,28 @@ func (c *Client) GoString() string { return c.String() }
 // callContext carries the operation, the per-call timeout and the
 // response info to the transport.
 func (c *Client) callContext(ctx context.Context, op Operation, cc callConfig) context.Context {
-	ci := &callInfo{op: op, info: cc.info}
+	cx := &callContext{Context: ctx, ci: callInfo{op: op, info: cc.info}}
 	switch cc.timeout {
 	case 0: // the client's
 	case NoTimeout:
-		ci.timeoutSet = true
+		cx.ci.timeoutSet = true
 	default:
-		ci.timeout, ci.timeoutSet = cc.timeout, true
+		cx.ci.timeout, cx.ci.timeoutSet = cc.timeout, true
 	}
-	return context.WithValue(ctx, callInfoKey{}, ci)
+	return cx
+}
+
+// callContext is a facade call's context: its parent, and the callInfo
+// the transport reads from it, in one allocation where context.WithValue
+// takes two.
+type callContext struct {
+	context.Context
+	ci callInfo
+}
+
+func (c *callContext) Value(key any) any {
+	if key == (callInfoKey{}) {
+		return &c.ci
+	}
+	return c.Context.Value(key)
 }

@@ -8,7 +8,8 @@ import "github.com/istari-go/sdk/gen"
 // empty, so that the JSON form of a facade value equals that of the
 // generated value it came from (roundtrip_model_test.go proves it).
 
-// jobFromWire converts a decoded job. The result keeps w as its Wire value.
+// jobFromWire converts a decoded job. The result keeps w as its Wire value
+// (and no bytes for RawJSON: its caller may give them).
 func jobFromWire(w *gen.Job) *Job {
 	j := &Job{
 		AgentID:              deref(w.AgentID),
@@ -23,7 +24,7 @@ func jobFromWire(w *gen.Job) *Job {
 		ID:                   w.ID,
 		ModelID:              deref(w.ModelID),
 		TenantID:             deref(w.TenantID),
-		wire:                 w,
+		src:                  &jobSource{wire: w},
 	}
 	if w.StatusHistory != nil {
 		j.StatusHistory = convertSlice(*w.StatusHistory, statusFromWire)

@@ -19,37 +19,118 @@ import (
 // an answer about any other job is a *DecodeError, never that job. It is
 // empty only for AddJob, whose answer names a job no one knew before.
 func decodeJob(c *Client, op Operation, wantID string, resp *http.Response, err error) (*Job, error) {
-	w := new(gen.Job)
-	if err := c.decode(op, resp, err, w, jobShape); err != nil {
+	var j *Job
+	if err := c.decode(op, resp, err, func(data []byte) (de *DecodeError) {
+		j, de = readJob(data)
+		return de
+	}); err != nil {
 		return nil, err
 	}
 	switch {
-	case w.ID == "":
+	case j.ID == "":
 		return nil, &DecodeError{Operation: op, StatusCode: resp.StatusCode, Field: "id", Reason: "the job has an empty id"}
-	case wantID != "" && w.ID != wantID:
-		got := w.ID
+	case wantID != "" && j.ID != wantID:
+		got := j.ID
 		if len(got) > 64 { // the server's text: quoted, and not at any length
 			got = got[:64] + "..."
 		}
 		return nil, &DecodeError{Operation: op, StatusCode: resp.StatusCode, Field: "id",
 			Reason: fmt.Sprintf("the answer is about job %q, not the job %q asked for", got, wantID)}
 	}
-	return jobFromWire(w), nil
+	return j, nil
 }
 
 // decodePage decodes a page of jobs, checks its shape and its paging
 // against the request, and converts it to the facade's model.
 func decodePage(c *Client, op Operation, resp *http.Response, err error) (*JobPage, error) {
-	var w gen.PageJob
-	if err := c.decode(op, resp, err, &w, pageShape); err != nil {
+	var p *JobPage
+	if err := c.decode(op, resp, err, func(data []byte) (de *DecodeError) {
+		p, de = readPage(data)
+		return de
+	}); err != nil {
 		return nil, err
 	}
-	for i := range w.Items {
-		if w.Items[i].ID == "" {
+	for i, j := range p.Items {
+		if j.ID == "" {
 			return nil, &DecodeError{Operation: op, StatusCode: resp.StatusCode, Field: fmt.Sprintf("items[%d].id", i), Reason: fmt.Sprintf("item %d has an empty id", i)}
 		}
 	}
-	return pageFromWire(&w), nil
+	return p, nil
+}
+
+// readJob reads a job of the shape the spec requires: straight into the
+// facade's types (readjson.go), or when that gives up, through the
+// generated type, which words the error. The error's Operation and
+// StatusCode are left to the caller.
+func readJob(data []byte) (*Job, *DecodeError) {
+	if j, ok := fastJob(data); ok {
+		return j, nil
+	}
+	return slowJob(data)
+}
+
+// readPage is readJob for a page of jobs.
+func readPage(data []byte) (*JobPage, *DecodeError) {
+	if p, ok := fastPage(data); ok {
+		return p, nil
+	}
+	return slowPage(data)
+}
+
+// slowJob reads a job with encoding/json into the generated type, checks
+// its shape and converts it.
+func slowJob(data []byte) (*Job, *DecodeError) {
+	w := new(gen.Job)
+	if de := unmarshalShape(data, w, jobShape); de != nil {
+		return nil, de
+	}
+	j := jobFromWire(w)
+	j.src.raw = string(bytes.TrimSpace(data))
+	return j, nil
+}
+
+// slowPage is slowJob for a page of jobs.
+func slowPage(data []byte) (*JobPage, *DecodeError) {
+	var w gen.PageJob
+	if de := unmarshalShape(data, &w, pageShape); de != nil {
+		return nil, de
+	}
+	p := pageFromWire(&w)
+	// Each job's bytes, for RawJSON, read by the same rules.
+	var raw struct {
+		Items []json.RawMessage `json:"items"`
+	}
+	if json.Unmarshal(data, &raw) == nil && len(raw.Items) == len(p.Items) {
+		for i, j := range p.Items {
+			j.src.raw = string(raw.Items[i])
+		}
+	}
+	return p, nil
+}
+
+// unmarshalShape decodes data into dst with encoding/json and checks its
+// shape.
+func unmarshalShape(data []byte, dst any, sh *shape) *DecodeError {
+	if err := json.Unmarshal(data, dst); err != nil {
+		reason := "invalid JSON: " + err.Error()
+		var te *json.UnmarshalTypeError
+		switch {
+		case len(data) == 0:
+			reason = "empty body"
+		case errors.As(err, &te):
+			// Well-formed JSON, with a value of the wrong type.
+			reason = "JSON of the wrong shape: " + err.Error()
+		}
+		return &DecodeError{Reason: reason, Err: err}
+	}
+	if field, why := checkShape(data, sh); field != "" || why != "" {
+		reason := "field " + field + " " + why
+		if field == "" {
+			reason = "the answer " + why
+		}
+		return &DecodeError{Field: field, Reason: reason}
+	}
+	return nil
 }
 
 // DecodeError reports a 2xx answer whose body is not what the operation
@@ -80,10 +161,11 @@ func (e *DecodeError) Error() string {
 // Unwrap returns the underlying decoding error.
 func (e *DecodeError) Unwrap() error { return e.Err }
 
-// decode turns an answer into dst, or into an error: a transport error
-// wrapped with the operation, an *APIError for a non-2xx answer, or a
-// *DecodeError for a 2xx answer that is not JSON of the expected shape.
-func (c *Client) decode(op Operation, resp *http.Response, err error, dst any, sh *shape) error {
+// decode reads an answer with read, or turns it into an error: a
+// transport error wrapped with the operation, an *APIError for a non-2xx
+// answer, or a *DecodeError for a 2xx answer that is not JSON (read's
+// error, given the operation and status here).
+func (c *Client) decode(op Operation, resp *http.Response, err error, read func(data []byte) *DecodeError) error {
 	if err != nil {
 		return callError(op, err)
 	}
@@ -108,24 +190,9 @@ func (c *Client) decode(op Operation, resp *http.Response, err error, dst any, s
 		defer release()
 		data = d
 	}
-	if err := json.Unmarshal(data, dst); err != nil {
-		reason := "invalid JSON: " + err.Error()
-		var te *json.UnmarshalTypeError
-		switch {
-		case len(data) == 0:
-			reason = "empty body"
-		case errors.As(err, &te):
-			// Well-formed JSON, with a value of the wrong type.
-			reason = "JSON of the wrong shape: " + err.Error()
-		}
-		return &DecodeError{Operation: op, StatusCode: resp.StatusCode, Reason: reason, Err: err}
-	}
-	if field, why := checkShape(data, sh); field != "" || why != "" {
-		reason := "field " + field + " " + why
-		if field == "" {
-			reason = "the answer " + why
-		}
-		return &DecodeError{Operation: op, StatusCode: resp.StatusCode, Field: field, Reason: reason}
+	if de := read(data); de != nil {
+		de.Operation, de.StatusCode = op, resp.StatusCode
+		return de
 	}
 	return nil
 }

@@ -217,6 +217,30 @@ func FuzzListJobsAnswer(f *testing.F) {
 	})
 }
 
+// FuzzReadJSON: on any bytes, the facade's decoder gives what encoding/json
+// into the generated types, the shape walk and the conversion give, or
+// leaves the answer to them (facade.DecodersAgree).
+func FuzzReadJSON(f *testing.F) {
+	job, err := json.Marshal(sampleJob("job-1", gen.JobStatusNamePending, gen.JobStatusNameRunning))
+	if err != nil {
+		f.Fatal(err)
+	}
+	page, err := json.Marshal(gen.PageJob{Items: []gen.Job{sampleJob("job-1"), sampleJob("job-2", gen.JobStatusNameFailed)}, Total: 2, Page: 1, Size: 10, Pages: 1})
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range [][]byte{job, page, []byte(`{}`), []byte(`null`), []byte(`{"items":[],"total":0,"page":1,"size":10,"pages":0}`),
+		bytes.Replace(job, []byte(`"id":"job-1"`), []byte(`"ID":"job-1"`), 1),
+		bytes.Replace(job, []byte(`"job-1"`), []byte(`"job-\u0031"`), 1)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if err := facade.DecodersAgree(data); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
 // FuzzParametersFile: a parameters file is sent byte for byte when it is
 // valid JSON, and refused before anything is sent when it is not.
 func FuzzParametersFile(f *testing.F) {

@@ -1,7 +1,9 @@
 package facade
 
 import (
+	"bytes"
 	"encoding/json"
+	"sync"
 	"time"
 
 	"github.com/istari-go/sdk/gen"
@@ -14,7 +16,8 @@ import (
 // so json.Marshal of a Job gives what the platform sent. Fields are listed
 // in that wire order.
 //
-// convert.go turns the generated values into these.
+// readjson.go reads answers straight into these; convert.go turns the
+// generated values into these when it cannot (see readjson.go).
 
 // Job is a job as the platform returns it.
 type Job struct {
@@ -52,7 +55,16 @@ type Job struct {
 	// TenantID is the tenant the job belongs to.
 	TenantID string `json:"tenant_id,omitempty"`
 
-	// wire is the generated value this job was converted from.
+	// src is where the job was decoded from; nil for a Job built
+	// otherwise.
+	src *jobSource
+}
+
+// jobSource is where a decoded job came from: its bytes, and the generated
+// value that Wire decodes from them on its first call.
+type jobSource struct {
+	raw  string
+	once sync.Once
 	wire *gen.Job
 }
 
@@ -94,26 +106,58 @@ func (j *Job) Archived() bool {
 	return len(h) > 0 && h[len(h)-1].Name == ArchiveStatusNameArchived
 }
 
-// Wire returns the generated value the job was decoded from, exactly as
-// decoded: the wire form that this release of the SDK knows, from its
-// api/openapi.yaml. It shows the fields of that spec the facade does not
-// model (yet); a field the platform sends that the spec does not know is
-// not kept, and comes with a later release of the SDK (or in a fork that
-// changes the spec and runs make generate, since gen cannot be regenerated
-// inside the module cache). The result is shared with the Job; treat it as
-// read-only. Wire returns nil for a Job that was not decoded from an answer
+// Wire returns the generated value of the job's JSON: the wire form that
+// this release of the SDK knows, from its api/openapi.yaml. It shows the
+// fields of that spec the facade does not model (yet); a field the
+// platform sends that the spec does not know is not kept (RawJSON has it),
+// and comes with a later release of the SDK (or in a fork that changes the
+// spec and runs make generate, since gen cannot be regenerated inside the
+// module cache). It is decoded from the job's bytes on the first call, so
+// that a caller who never calls it pays nothing; the result is shared with
+// the Job (and its copies), so treat it as read-only. Wire is safe for
+// concurrent use, and returns nil for a Job that was not decoded from JSON
 // (one built as a literal, for example).
-func (j *Job) Wire() *gen.Job { return j.wire }
+func (j *Job) Wire() *gen.Job {
+	s := j.src
+	if s == nil {
+		return nil
+	}
+	s.once.Do(func() {
+		if s.wire == nil {
+			w := new(gen.Job)
+			_ = json.Unmarshal([]byte(s.raw), w) // read once already: it cannot fail
+			s.wire = w
+		}
+	})
+	return s.wire
+}
+
+// RawJSON returns the job's JSON as the platform sent it: the job's own
+// bytes within the answer (for a job of a page, the item's), or the bytes
+// given to UnmarshalJSON. It returns a new copy on each call, or nil for a
+// Job that was not decoded from JSON.
+func (j *Job) RawJSON() []byte {
+	if j.src == nil || j.src.raw == "" {
+		return nil
+	}
+	return []byte(j.src.raw)
+}
 
 // UnmarshalJSON reads a job in the platform's wire form, such as the output
-// of json.Marshal of a Job or the body of a GetJob answer. The result's Wire
-// returns the generated value decoded on the way.
+// of json.Marshal of a Job or the body of a GetJob answer, as leniently as
+// encoding/json reads it into the generated type: a field the spec requires
+// may be missing. Wire and RawJSON work on the result.
 func (j *Job) UnmarshalJSON(data []byte) error {
+	if fj, ok := fastJob(data); ok {
+		*j = *fj
+		return nil
+	}
 	w := new(gen.Job)
 	if err := json.Unmarshal(data, w); err != nil {
 		return err
 	}
 	*j = *jobFromWire(w)
+	j.src.raw = string(bytes.TrimSpace(data))
 	return nil
 }
 

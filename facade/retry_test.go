@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/istari-go/sdk/facade"
+	"github.com/istari-go/sdk/gen"
 )
 
 var fastRetry = facade.RetryPolicy{MaxAttempts: 4, MinInterval: time.Millisecond, MaxInterval: 5 * time.Millisecond}
@@ -196,4 +197,36 @@ func TestRetryWaitEndsWithContext(t *testing.T) {
 	assert.ErrorIs(t, err, facade.ErrServer)
 	require.ErrorAs(t, err, &ae)
 	assert.Equal(t, "down", ae.Detail)
+}
+
+// TestAttemptsCarryTheirHeadersOnce: with no editor and no middleware, the
+// attempts of a call share its request's header (transport.shared); each
+// attempt still carries the token and the User-Agent exactly once, and a
+// request of Client.Raw, which is the caller's, is never changed.
+func TestAttemptsCarryTheirHeadersOnce(t *testing.T) {
+	var n atomic.Int32
+	srv := newRecorder(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		if n.Add(1) <= 2 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		writeJSON(w, 200, sampleJob("j"))
+	})
+	c, ct := newClient(t, srv.baseURL(), facade.WithRetry(facade.RetryPolicy{MaxAttempts: 3, MaxInterval: time.Nanosecond}))
+	ct.quiet = true // the 503s have no body
+	_, err := c.GetJob(context.Background(), "j")
+	require.NoError(t, err)
+	reqs := srv.requests()
+	require.Len(t, reqs, 3)
+	for i, r := range reqs {
+		assert.Equal(t, []string{"Bearer secret-token-value"}, r.Header.Values("Authorization"), "attempt %d", i+1)
+		assert.Len(t, r.Header.Values("User-Agent"), 1, "attempt %d", i+1)
+	}
+
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, srv.baseURL()+"/jobs/j", nil)
+	require.NoError(t, err)
+	resp, err := c.Raw().ClientInterface.(*gen.Client).Client.Do(req)
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	assert.Empty(t, req.Header, "the caller's request is not changed")
 }

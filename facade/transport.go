@@ -33,8 +33,10 @@ type callInfo struct {
 // allows, and logs. It implements gen.HttpRequestDoer and is safe for
 // concurrent use.
 type transport struct {
-	hc        *http.Client
-	token     bearerToken
+	hc    *http.Client
+	token bearerToken
+	// auth is the Authorization header's value, built once.
+	auth      bearerToken
 	userAgent string
 	timeout   time.Duration
 	editors   []RequestEditor
@@ -57,6 +59,12 @@ type transport struct {
 	send MiddlewareNext
 	// obs observe every call (observer.go); nil when none does.
 	obs observers
+	// shared is true when no request editor and no middleware can change
+	// an attempt's request: the attempts of a facade call then share its
+	// request's header, which the SDK's headers are set in once, instead
+	// of each cloning it (a facade call's request is its own, built for
+	// the call by the generated client).
+	shared bool
 }
 
 // call is what the transport knows of the call a request belongs to.
@@ -70,15 +78,18 @@ type call struct {
 	class    opClass
 	upload   bool
 	download bool
-	timeout  time.Duration
-	info     *ResponseInfo
+	// own is true for a facade call's request, which is its own, and
+	// false for a Client.Raw request, which is the caller's.
+	own     bool
+	timeout time.Duration
+	info    *ResponseInfo
 }
 
 func (t *transport) callOf(req *http.Request) call {
 	c := call{op: opRaw, timeout: t.timeout}
 	row, ok := operation{}, false
 	if ci, isCall := req.Context().Value(callInfoKey{}).(*callInfo); isCall {
-		c.op, c.info = ci.op, ci.info
+		c.op, c.info, c.own = ci.op, ci.info, true
 		if ci.timeoutSet {
 			c.timeout = ci.timeout
 		}
@@ -145,6 +156,10 @@ func (t *transport) do(req *http.Request, c call) (*http.Response, int, error) {
 	// covered is when the last wait between two attempts ended, by the
 	// transport's clock: the gate need not hold this call past it.
 	var covered time.Time
+	share := t.shared && c.own
+	if share {
+		t.setHeaders(req.Header)
+	}
 	gateSleep := t.sleep
 	if t.obs != nil {
 		gateSleep = t.gateSleep
@@ -161,7 +176,7 @@ func (t *transport) do(req *http.Request, c call) (*http.Response, int, error) {
 			// own answer, kept the request from being sent.
 			return nil, attempt - 1, fmt.Errorf("%w: waiting out the platform's Retry-After: %w", ErrRateLimited, err)
 		}
-		a, err := t.attempt(ctx, req, c, attempt, hasBody, last)
+		a, err := t.attempt(ctx, req, c, attempt, hasBody, last, share)
 		if err != nil {
 			return nil, attempt, err
 		}
@@ -236,7 +251,11 @@ func (t *transport) final(a *attemptResult, c call, attempt int) (*http.Response
 		}
 		return nil, attempt, err
 	}
-	a.resp.Body = &cancelOnClose{ReadCloser: a.resp.Body, cancel: a.release}
+	if bb, ok := a.resp.Body.(*bufferedBody); ok {
+		bb.cancel = a.release
+	} else {
+		a.resp.Body = &cancelOnClose{ReadCloser: a.resp.Body, cancel: a.release}
+	}
 	return a.resp, attempt, nil
 }
 
@@ -249,7 +268,7 @@ type attemptResult struct {
 
 // attempt sends one attempt of req, built afresh from req as the caller
 // built it. err is an error that ends the call before anything is sent.
-func (t *transport) attempt(ctx context.Context, req *http.Request, c call, n int, hasBody, last bool) (*attemptResult, error) {
+func (t *transport) attempt(ctx context.Context, req *http.Request, c call, n int, hasBody, last, share bool) (*attemptResult, error) {
 	// The attempt's context says which operation and attempt it is, for
 	// the editors, the middleware and the RoundTripper.
 	var actx context.Context = &attemptContext{Context: ctx, info: attemptInfo{op: c.operation, n: n}}
@@ -264,24 +283,30 @@ func (t *transport) attempt(ctx context.Context, req *http.Request, c call, n in
 		cctx, cancel := context.WithTimeout(actx, c.timeout)
 		actx, release = cctx, cancel
 	}
-	// wrote tells whether any of the request reached the connection;
-	// connecting, whether a standard transport was still getting a
-	// connection (dialing, resolving, in the TLS handshake) when the
-	// attempt ended, so that nothing can have been sent. Only a write that
-	// may be retried needs to know; the others are spared the trace's cost.
-	var wrote, gettingConn, gotConn atomic.Bool
+	// Only a write that may be retried needs to know what was sent (see
+	// sendTrace); the others are spared the trace's cost.
+	var tr *sendTrace
 	if c.class == classUnsafe && !last {
+		tr = new(sendTrace)
 		actx = httptrace.WithClientTrace(actx, &httptrace.ClientTrace{
-			GetConn:          func(string) { gettingConn.Store(true) },
-			GotConn:          func(httptrace.GotConnInfo) { gotConn.Store(true) },
-			WroteHeaderField: func(string, []string) { wrote.Store(true) },
-			WroteHeaders:     func() { wrote.Store(true) },
+			GetConn:          func(string) { tr.gettingConn.Store(true) },
+			GotConn:          func(httptrace.GotConnInfo) { tr.gotConn.Store(true) },
+			WroteHeaderField: func(string, []string) { tr.wrote.Store(true) },
+			WroteHeaders:     func() { tr.wrote.Store(true) },
 		})
 	}
 
 	// Each attempt starts from the request as built: a fresh copy of its
-	// header and URL, which the SDK's headers and the editors then change.
-	r := req.Clone(actx)
+	// header and URL, which the SDK's headers and the editors then change;
+	// or, when nothing can change them, the request itself (see shared),
+	// whose header do has set once.
+	var r *http.Request
+	if share {
+		r = req.WithContext(actx)
+	} else {
+		r = req.Clone(actx)
+		t.setHeaders(r.Header)
+	}
 	if hasBody && n > 1 {
 		body, err := req.GetBody()
 		if err != nil {
@@ -290,10 +315,6 @@ func (t *transport) attempt(ctx context.Context, req *http.Request, c call, n in
 		}
 		r.Body = body
 	}
-	if t.token != "" {
-		r.Header.Set("Authorization", "Bearer "+string(t.token))
-	}
-	r.Header.Set("User-Agent", t.userAgent)
 	for _, edit := range t.editors {
 		if err := edit(actx, r); err != nil {
 			closeReqBody(r)
@@ -336,10 +357,29 @@ func (t *transport) attempt(ctx context.Context, req *http.Request, c call, n in
 		a.timedOut = ctx.Err() == nil && actx.Err() != nil
 		a.stalled = stall != nil && errors.Is(context.Cause(actx), errStalled)
 	}
-	a.wrote = wrote.Load()
-	a.connecting = gettingConn.Load() && !gotConn.Load()
+	if tr != nil {
+		a.wrote = tr.wrote.Load()
+		a.connecting = tr.gettingConn.Load() && !tr.gotConn.Load()
+	}
 	t.logAttempt(ctx, c.op, r, a.resp, err, n, time.Since(start))
 	return a, nil
+}
+
+// setHeaders sets the SDK's headers: the token, and the User-Agent.
+func (t *transport) setHeaders(h http.Header) {
+	if t.auth != "" {
+		h["Authorization"] = []string{string(t.auth)}
+	}
+	h["User-Agent"] = []string{t.userAgent}
+}
+
+// sendTrace is what an attempt's httptrace saw: wrote tells whether any of
+// the request reached the connection; gettingConn and gotConn, whether a
+// standard transport was still getting a connection (dialing, resolving,
+// in the TLS handshake) when the attempt ended, so that nothing can have
+// been sent.
+type sendTrace struct {
+	wrote, gettingConn, gotConn atomic.Bool
 }
 
 // limit wraps resp's body in its limit: the client's for a 2xx answer,
