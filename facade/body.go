@@ -217,7 +217,8 @@ func (bp *bufferPool) bufferBody(body io.ReadCloser, hint, limit int64) (*buffer
 }
 
 // bufferedBody is an answer the transport read within its attempt. The
-// decoder uses data directly; anyone else reads it as a stream.
+// call's decoding gets its data through the call's record (callInfo.answer);
+// anyone else reads it as a stream.
 type bufferedBody struct {
 	data []byte
 	r    readerAt
@@ -280,17 +281,6 @@ func (c *cancelOnClose) Close() error {
 	err := c.ReadCloser.Close()
 	c.cancel()
 	return err
-}
-
-// bufferedData returns the bytes of an answer the transport has read.
-func bufferedData(body io.ReadCloser) ([]byte, bool) {
-	if c, ok := body.(*cancelOnClose); ok {
-		body = c.ReadCloser
-	}
-	if b, ok := body.(*bufferedBody); ok && !b.closed {
-		return b.data, true
-	}
-	return nil, false
 }
 
 // closeResp drains a little of a response we will not use, so that its

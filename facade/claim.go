@@ -59,8 +59,9 @@ func (c *Client) setStatus(ctx context.Context, op Operation, jobID string, stat
 	if message != "" {
 		body.Message = &message
 	}
-	resp, err := c.api.UpdateJobStatus(c.callContext(ctx, op, cc), jobID, params, body)
-	return decodeJob(c, op, jobID, resp, err)
+	cx := c.callContext(ctx, op, cc)
+	resp, err := c.api.UpdateJobStatus(cx, jobID, params, body)
+	return decodeJob(c, cx, jobID, resp, err)
 }
 
 // settleTimeout bounds the read-back that settles a status change whose

@@ -263,7 +263,7 @@ func (c *Client) GoString() string { return c.String() }
 
 // callContext carries the operation, the per-call timeout and the
 // response info to the transport.
-func (c *Client) callContext(ctx context.Context, op Operation, cc callConfig) context.Context {
+func (c *Client) callContext(ctx context.Context, op Operation, cc callConfig) *callContext {
 	cx := &callContext{Context: ctx, ci: callInfo{op: op, info: cc.info}}
 	switch cc.timeout {
 	case 0: // the client's
@@ -282,6 +282,10 @@ type callContext struct {
 	context.Context
 	ci callInfo
 }
+
+// answer returns the body of the call's final answer if the transport read
+// it within the attempt (nil otherwise), for the call's decoding.
+func (c *callContext) answer() []byte { return c.ci.answer }
 
 func (c *callContext) Value(key any) any {
 	if key == (callInfoKey{}) {

@@ -18,9 +18,10 @@ import (
 // converts it to the facade's model. wantID is the job the request named:
 // an answer about any other job is a *DecodeError, never that job. It is
 // empty only for AddJob, whose answer names a job no one knew before.
-func decodeJob(c *Client, op Operation, wantID string, resp *http.Response, err error) (*Job, error) {
+func decodeJob(c *Client, cx *callContext, wantID string, resp *http.Response, err error) (*Job, error) {
+	op := cx.ci.op
 	var j *Job
-	if err := c.decode(op, resp, err, func(data []byte) (de *DecodeError) {
+	if err := c.decode(cx, resp, err, func(data []byte) (de *DecodeError) {
 		j, de = readJob(data)
 		return de
 	}); err != nil {
@@ -42,9 +43,10 @@ func decodeJob(c *Client, op Operation, wantID string, resp *http.Response, err 
 
 // decodePage decodes a page of jobs, checks its shape and its paging
 // against the request, and converts it to the facade's model.
-func decodePage(c *Client, op Operation, resp *http.Response, err error) (*JobPage, error) {
+func decodePage(c *Client, cx *callContext, resp *http.Response, err error) (*JobPage, error) {
+	op := cx.ci.op
 	var p *JobPage
-	if err := c.decode(op, resp, err, func(data []byte) (de *DecodeError) {
+	if err := c.decode(cx, resp, err, func(data []byte) (de *DecodeError) {
 		p, de = readPage(data)
 		return de
 	}); err != nil {
@@ -165,7 +167,8 @@ func (e *DecodeError) Unwrap() error { return e.Err }
 // transport error wrapped with the operation, an *APIError for a non-2xx
 // answer, or a *DecodeError for a 2xx answer that is not JSON (read's
 // error, given the operation and status here).
-func (c *Client) decode(op Operation, resp *http.Response, err error, read func(data []byte) *DecodeError) error {
+func (c *Client) decode(cx *callContext, resp *http.Response, err error, read func(data []byte) *DecodeError) error {
+	op := cx.ci.op
 	if err != nil {
 		return callError(op, err)
 	}
@@ -177,8 +180,8 @@ func (c *Client) decode(op Operation, resp *http.Response, err error, read func(
 	if mt != "application/json" && !strings.HasSuffix(mt, "+json") {
 		return &DecodeError{Operation: op, StatusCode: resp.StatusCode, Reason: fmt.Sprintf("content type %q, want application/json", resp.Header.Get("Content-Type"))}
 	}
-	data, ok := bufferedData(resp.Body) // read by the transport within the attempt
-	if !ok {
+	data := cx.answer() // read by the transport within the attempt
+	if data == nil {
 		d, release, err := c.tr.bufs.readCapped(resp.Body, resp.ContentLength, c.tr.maxBody)
 		if err != nil {
 			var tl *tooLargeError

@@ -79,8 +79,9 @@ func (c *Client) GetJob(ctx context.Context, jobID string, opts ...CallOption) (
 	if err := checkID("jobID", jobID); err != nil {
 		return nil, err
 	}
-	resp, err := c.api.GetJob(c.callContext(ctx, op, cc), jobID)
-	return decodeJob(c, op, jobID, resp, err)
+	cx := c.callContext(ctx, op, cc)
+	resp, err := c.api.GetJob(cx, jobID)
+	return decodeJob(c, cx, jobID, resp, err)
 }
 
 // ListJobs lists one page of the jobs the caller has access to.
@@ -93,8 +94,9 @@ func (c *Client) ListJobs(ctx context.Context, p ListJobsParams, opts ...CallOpt
 	if err := p.check(c.lenientEnums); err != nil {
 		return nil, err
 	}
-	resp, err := c.api.ListJobs(c.callContext(ctx, op, cc), p.wire())
-	return decodePage(c, op, resp, err)
+	cx := c.callContext(ctx, op, cc)
+	resp, err := c.api.ListJobs(cx, p.wire())
+	return decodePage(c, cx, resp, err)
 }
 
 func (p ListJobsParams) check(lenient bool) error { return p.query().check("ListJobsParams", lenient) }
@@ -112,8 +114,9 @@ func (c *Client) ListModelJobs(ctx context.Context, modelID string, p ListModelJ
 	if err := p.check(c.lenientEnums); err != nil {
 		return nil, err
 	}
-	resp, err := c.api.ListModelJobs(c.callContext(ctx, op, cc), modelID, p.wire())
-	return decodePage(c, op, resp, err)
+	cx := c.callContext(ctx, op, cc)
+	resp, err := c.api.ListModelJobs(cx, modelID, p.wire())
+	return decodePage(c, cx, resp, err)
 }
 
 func (p ListModelJobsParams) check(lenient bool) error {
@@ -159,8 +162,9 @@ func (c *Client) UpdateJobAssignedAgent(ctx context.Context, jobID string, a Ass
 	} else {
 		body.AgentPoolID = &a.AgentPoolID
 	}
-	resp, err := c.api.UpdateJobAssignedAgent(c.callContext(ctx, op, cc), jobID, body)
-	return decodeJob(c, op, jobID, resp, err)
+	cx := c.callContext(ctx, op, cc)
+	resp, err := c.api.UpdateJobAssignedAgent(cx, jobID, body)
+	return decodeJob(c, cx, jobID, resp, err)
 }
 
 // RemoveJobAssignedAgent removes a job's assigned agent and agent pool.
@@ -173,8 +177,9 @@ func (c *Client) RemoveJobAssignedAgent(ctx context.Context, jobID string, opts 
 	if err := checkID("jobID", jobID); err != nil {
 		return nil, err
 	}
-	resp, err := c.api.RemoveJobAssignedAgent(c.callContext(ctx, op, cc), jobID)
-	return decodeJob(c, op, jobID, resp, err)
+	cx := c.callContext(ctx, op, cc)
+	resp, err := c.api.RemoveJobAssignedAgent(cx, jobID)
+	return decodeJob(c, cx, jobID, resp, err)
 }
 
 // ArchiveJob archives a job, with the reason in p, which may be empty.
@@ -192,8 +197,9 @@ func (c *Client) ArchiveJob(ctx context.Context, jobID string, p ArchiveJobParam
 	if p.Reason != "" {
 		body.Reason = &p.Reason
 	}
-	resp, err := c.api.ArchiveJob(c.callContext(ctx, op, cc), jobID, body)
-	return decodeJob(c, op, jobID, resp, err)
+	cx := c.callContext(ctx, op, cc)
+	resp, err := c.api.ArchiveJob(cx, jobID, body)
+	return decodeJob(c, cx, jobID, resp, err)
 }
 
 // RestoreJob restores an archived job, with the reason in p, which may be
@@ -212,6 +218,7 @@ func (c *Client) RestoreJob(ctx context.Context, jobID string, p RestoreJobParam
 	if p.Reason != "" {
 		body.Reason = &p.Reason
 	}
-	resp, err := c.api.RestoreJob(c.callContext(ctx, op, cc), jobID, body)
-	return decodeJob(c, op, jobID, resp, err)
+	cx := c.callContext(ctx, op, cc)
+	resp, err := c.api.RestoreJob(cx, jobID, body)
+	return decodeJob(c, cx, jobID, resp, err)
 }

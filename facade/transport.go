@@ -24,6 +24,10 @@ type callInfo struct {
 	timeout    time.Duration
 	timeoutSet bool
 	info       *ResponseInfo
+	// answer is the body of the call's final 2xx answer, when the
+	// transport read it within the attempt: the transport hands it to the
+	// call's decoding here. It is valid until the answer's body is closed.
+	answer []byte
 }
 
 // transport sends every request of a Client, the facade's and those of
@@ -83,13 +87,15 @@ type call struct {
 	own     bool
 	timeout time.Duration
 	info    *ResponseInfo
+	// ci is a facade call's record, nil for a Raw request.
+	ci *callInfo
 }
 
 func (t *transport) callOf(req *http.Request) call {
 	c := call{op: opRaw, timeout: t.timeout}
 	row, ok := operation{}, false
 	if ci, isCall := req.Context().Value(callInfoKey{}).(*callInfo); isCall {
-		c.op, c.info, c.own = ci.op, ci.info, true
+		c.op, c.info, c.own, c.ci = ci.op, ci.info, true, ci
 		if ci.timeoutSet {
 			c.timeout = ci.timeout
 		}
@@ -253,6 +259,9 @@ func (t *transport) final(a *attemptResult, c call, attempt int) (*http.Response
 	}
 	if bb, ok := a.resp.Body.(*bufferedBody); ok {
 		bb.cancel = a.release
+		if c.ci != nil {
+			c.ci.answer = bb.data
+		}
 	} else {
 		a.resp.Body = &cancelOnClose{ReadCloser: a.resp.Body, cancel: a.release}
 	}

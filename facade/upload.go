@@ -356,16 +356,17 @@ func (c *Client) sendUpload(ctx context.Context, op Operation, wantID string, cc
 		req.GetBody = uc.open
 		return nil
 	}
-	resp, err := send(c.callContext(ctx, op, cc), body, edit)
+	cx := c.callContext(ctx, op, cc)
+	resp, err := send(cx, body, edit)
 	if err != nil {
 		_ = body.Close() // the transport closes it, unless building the request failed first
 		if failed := uc.end(); failed != nil {
 			return nil, failed
 		}
-		return decodeJob(c, op, wantID, resp, err)
+		return decodeJob(c, cx, wantID, resp, err)
 	}
 	status := resp.StatusCode
-	job, err := decodeJob(c, op, wantID, resp, nil)
+	job, err := decodeJob(c, cx, wantID, resp, nil)
 	sent, total := uc.mostSent()
 	failed := uc.end()
 	if status >= 200 && status <= 299 && sent < total {
