@@ -325,39 +325,6 @@ func TestPendingTimeout(t *testing.T) {
 	assert.ErrorIs(t, err, facade.ErrInvalidInput)
 }
 
-// logRecords is a slog handler that keeps every record.
-type logRecords struct {
-	mu   sync.Mutex
-	recs []string
-}
-
-func (l *logRecords) Enabled(context.Context, slog.Level) bool { return true }
-func (l *logRecords) Handle(_ context.Context, r slog.Record) error {
-	var b strings.Builder
-	b.WriteString(r.Message)
-	r.Attrs(func(a slog.Attr) bool {
-		fmt.Fprintf(&b, " %s=%v", a.Key, a.Value)
-		return true
-	})
-	l.mu.Lock()
-	l.recs = append(l.recs, b.String())
-	l.mu.Unlock()
-	return nil
-}
-func (l *logRecords) WithAttrs([]slog.Attr) slog.Handler { return l }
-func (l *logRecords) WithGroup(string) slog.Handler      { return l }
-func (l *logRecords) lines(substr string) []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []string
-	for _, r := range l.recs {
-		if strings.Contains(r, substr) {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
 var fastAgent = facade.AgentOptions{MinInterval: 10 * time.Millisecond, MaxInterval: 50 * time.Millisecond}
 
 // runAgents runs n agents until stop is closed, and returns their errors.
@@ -376,13 +343,7 @@ func runAgents(ctx context.Context, c *facade.Client, opts []facade.AgentOptions
 
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second) // a hang guard
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting until %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	require.Eventually(t, cond, 60*time.Second, 5*time.Millisecond, "gave up waiting until %s", what) // a hang guard
 }
 
 func allEnded(p *istaritest.Platform, n int) func() bool {
@@ -454,8 +415,12 @@ func TestRunAgentDrains(t *testing.T) {
 // and assignments an agent does not serve are left alone.
 func TestRunAgentOutcomes(t *testing.T) {
 	t.Cleanup(func() { leakcheck.VerifyNone(t) })
-	logs := &logRecords{}
-	p, c := agentPlatform(t, nil, facade.WithLogger(slog.New(logs)))
+	var (
+		mu   sync.Mutex
+		logs bytes.Buffer
+	)
+	logger := slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	p, c := agentPlatform(t, nil, facade.WithLogger(logger))
 	jobs := addJobs(t, c, 6, func(i int, a *facade.AddJobParams) {
 		switch i {
 		case 3:
@@ -508,7 +473,10 @@ func TestRunAgentOutcomes(t *testing.T) {
 
 	id := jobs[2].ID
 	for _, msg := range []string{"istari agent claimed", "istari agent started", "istari agent ended"} {
-		assert.Len(t, logs.lines(msg+" job="+id), 1, msg)
+		mu.Lock()
+		n := strings.Count(logs.String(), `msg="`+msg+`" job=`+id)
+		mu.Unlock()
+		assert.Equal(t, 1, n, msg)
 	}
 }
 
